@@ -1,0 +1,1 @@
+"""aup: the command-line front door (serve, token, and the emulator commands)."""

@@ -1,0 +1,5 @@
+"""``python -m aup`` runs the CLI."""
+
+from aup.cli import main
+
+main()

@@ -1,0 +1,146 @@
+"""The ``aup`` command: serve the reference SCIM server and manage its tokens."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import click
+
+from aup_server.app import create_app
+from aup_server.auth import DEFAULT_TENANT, check_tenant, issue_token
+from aup_server.config import ServerConfig, load_extension_file
+from aup_server.store import SqliteStore
+
+DEFAULT_DB = "aup.db"
+
+
+def _tenant(ctx: click.Context, param: click.Parameter, value: Any) -> Any:
+    values = value if isinstance(value, tuple) else (value,)
+    try:
+        for item in values:
+            check_tenant(item)
+    except ValueError as exc:
+        raise click.BadParameter(str(exc)) from None
+    return value
+
+
+def _open_store(db: str) -> SqliteStore:
+    try:
+        return SqliteStore(db)
+    except Exception as exc:  # sqlite3.Error, RuntimeError from a newer schema, OSError
+        raise click.ClickException(f"cannot open database {db}: {exc}") from None
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(package_name="aup-harness")
+def main() -> None:
+    """aup: an IdP emulator and SCIM 2.0 conformance harness with a reference SCIM server."""
+
+
+@main.command()
+@click.option("--host", default="127.0.0.1", show_default=True, help="Address to bind (loopback by default).")
+@click.option("--port", default=8080, show_default=True, type=click.IntRange(0, 65535), help="0 picks a free port.")
+@click.option("--db", default=DEFAULT_DB, show_default=True, help="SQLite file; ':memory:' keeps nothing.")
+@click.option(
+    "--tenant", "tenants", multiple=True, default=(DEFAULT_TENANT,), show_default=True, callback=_tenant,
+    help="Tenant to make sure has a token (repeatable); served at /scim/<tenant>/v2.",
+)
+@click.option("--threads", default=8, show_default=True, type=click.IntRange(1, 64), help="Worker threads.")
+@click.option(
+    "--extension", "extensions", multiple=True, type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    help="YAML/JSON file of extension schemas (RFC 7643 §7) for custom attributes (repeatable).",
+)
+@click.option("--nested-groups/--flat-groups", default=False, show_default=True, help="Allow groups as members.")
+def serve(
+    host: str, port: int, db: str, tenants: tuple[str, ...], threads: int, extensions: tuple[Path, ...],
+    nested_groups: bool,
+) -> None:
+    """Run the reference SCIM 2.0 server until Ctrl-C or SIGTERM."""
+    from aup.serve import run_server  # waitress only when serving
+
+    try:
+        items = [item for path in extensions for item in load_extension_file(path)]
+        config = ServerConfig.from_mapping({"db": db, "extensions": items, "allow_nested_groups": nested_groups})
+    except (ValueError, OSError) as exc:
+        raise click.ClickException(str(exc)) from None
+    store = _open_store(db)
+    app = create_app(config, store=store)
+    fresh = {}
+    for tenant in tenants:
+        if not any(t.revoked is None for t in store.list_tokens(tenant)):
+            fresh[tenant] = issue_token(store, f"initial-{len(store.list_tokens(tenant)) + 1}", tenant)
+
+    def ready(bound_host: str, bound_port: int) -> None:
+        shown = f"[{bound_host}]" if ":" in bound_host else bound_host
+        for tenant in tenants:
+            path = "/scim/v2" if tenant == DEFAULT_TENANT else f"/scim/{tenant}/v2"
+            click.echo(f"SCIM base URL ({tenant}): http://{shown}:{bound_port}{path}")
+            if tenant in fresh:
+                click.echo(f"New bearer token for {tenant} (shown once, store it now): {fresh[tenant]}")
+        click.echo(f"aup serving on http://{shown}:{bound_port} (db {db}); Ctrl-C stops", nl=True)
+
+    try:
+        run_server(app, host, port, threads, ready)
+    except OSError as exc:
+        raise click.ClickException(f"cannot listen on {host}:{port}: {exc.strerror or exc}") from None
+    finally:
+        store.close()
+    click.echo("aup stopped")
+
+
+@main.group()
+def token() -> None:
+    """Manage named bearer tokens (stored only as SHA-256 digests)."""
+
+
+_db_option = click.option("--db", default=DEFAULT_DB, show_default=True, help="SQLite file of the server.")
+_tenant_option = click.option("--tenant", default=DEFAULT_TENANT, show_default=True, callback=_tenant)
+
+
+@token.command("create")
+@click.argument("name")
+@_tenant_option
+@_db_option
+def token_create(name: str, tenant: str, db: str) -> None:
+    """Create token NAME for a tenant and print it once."""
+    store = _open_store(db)
+    try:
+        click.echo(issue_token(store, name, tenant))
+    except ValueError as exc:
+        raise click.ClickException(str(exc)) from None
+    finally:
+        store.close()
+
+
+@token.command("list")
+@click.option("--tenant", default=None, help="Only this tenant's tokens.")
+@_db_option
+def token_list(tenant: str | None, db: str) -> None:
+    """List tokens: tenant, name, created, and revoked (secrets are never shown again)."""
+    store = _open_store(db)
+    try:
+        records = store.list_tokens(tenant)
+    finally:
+        store.close()
+    if not records:
+        click.echo("no tokens")
+        return
+    for rec in records:
+        state = f"revoked {rec.revoked}" if rec.revoked else "active"
+        click.echo(f"{rec.tenant}\t{rec.name}\tcreated {rec.created}\t{state}")
+
+
+@token.command("revoke")
+@click.argument("name")
+@_tenant_option
+@_db_option
+def token_revoke(name: str, tenant: str, db: str) -> None:
+    """Revoke token NAME of a tenant; requests with it get 401 at once."""
+    store = _open_store(db)
+    try:
+        if not store.revoke_token(name, tenant):
+            raise click.ClickException(f"no active token named {name!r} for tenant {tenant!r}")
+    finally:
+        store.close()
+    click.echo(f"revoked {tenant}/{name}")

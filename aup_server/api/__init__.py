@@ -1,0 +1,32 @@
+"""HTTP layer: one blueprint mounted per URL shape, thin views, SCIM errors rendered in one place."""
+
+from __future__ import annotations
+
+from flask import Blueprint, current_app, g, request
+
+from aup_server.api import discovery, resources
+from aup_server.auth import DEFAULT_TENANT, authenticate, check_tenant
+from aup_server.errors import NotFoundError
+
+
+def scim_blueprint() -> Blueprint:
+    """All SCIM routes; the app mounts it at /scim/v2 (default tenant) and /scim/<tenant>/v2."""
+    bp = Blueprint("scim", __name__)
+
+    @bp.url_value_preprocessor
+    def pull_tenant(endpoint: str | None, values: dict[str, object] | None) -> None:
+        tenant = (values or {}).get("tenant", DEFAULT_TENANT)
+        g.tenant = tenant
+
+    @bp.before_request
+    def require_token() -> None:
+        tenant = str(g.tenant)
+        try:
+            check_tenant(tenant)
+        except ValueError:
+            raise NotFoundError(f"no SCIM endpoint at {request.path}") from None
+        g.token = authenticate(current_app.extensions["aup"].store, request.headers.get("Authorization"), tenant)
+
+    discovery.register(bp)
+    resources.register(bp)
+    return bp

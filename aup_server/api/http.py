@@ -1,0 +1,52 @@
+"""Request parsing and response building shared by the views: SCIM media types, JSON bodies, base URLs."""
+
+from __future__ import annotations
+
+import json
+import re
+from typing import Any
+
+from flask import Response, g, request
+
+from aup_server.errors import InvalidSyntaxError, UnsupportedMediaTypeError
+from scimcore import urns
+
+_JSON_TYPES = frozenset({urns.MEDIA_TYPE, "application/json"})
+_BASE_RE = re.compile(r"^(/scim(?:/[^/]+)?/v2)(?:/|$)")
+
+
+def scim_response(body: dict[str, Any] | None, status: int = 200, headers: dict[str, str] | None = None) -> Response:
+    """A response in ``application/scim+json`` (RFC 7644 §3.1); None gives an empty body (204, 304)."""
+    data = "" if body is None else json.dumps(body, ensure_ascii=False, separators=(",", ":"))
+    resp = Response(data, status=status, headers=headers)
+    if body is not None:
+        resp.content_type = f"{urns.MEDIA_TYPE}; charset=utf-8"
+    return resp
+
+
+def json_body() -> dict[str, Any]:
+    """The request's JSON object; both SCIM and plain JSON media types, any charset (reference/okta.md §10.7)."""
+    if request.mimetype not in _JSON_TYPES:
+        shown = request.content_type or "no Content-Type"
+        raise UnsupportedMediaTypeError(f"send the body as {urns.MEDIA_TYPE} or application/json, not {shown}")
+    raw = request.get_data(cache=False)
+    if not raw.strip():
+        raise InvalidSyntaxError("the request body is empty; a JSON object is required")
+    try:
+        body = json.loads(raw)
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise InvalidSyntaxError(f"the request body is not valid JSON: {exc}") from None
+    if not isinstance(body, dict):
+        raise InvalidSyntaxError(f"the request body must be a JSON object, not a {type(body).__name__}")
+    return body
+
+
+def base_url() -> str:
+    """The absolute SCIM base of this request's tenant, e.g. ``https://host/scim/acme/v2``."""
+    cached: str | None = g.get("scim_base")
+    if cached is None:
+        match = _BASE_RE.match(request.path)
+        prefix = match.group(1) if match else "/scim/v2"
+        cached = request.host_url.rstrip("/") + request.script_root + prefix
+        g.scim_base = cached
+    return cached

@@ -1,0 +1,102 @@
+"""/Users and /Groups (RFC 7644 §3.2–§3.6), /.search at every level (§3.4.3), and the unsupported /Bulk, /Me."""
+
+from __future__ import annotations
+
+from flask import Blueprint, Response, current_app, request
+
+from aup_server.api.http import base_url, json_body, scim_response
+from aup_server.errors import InvalidValueError, NotImplementedScimError
+from aup_server.scim import etag as etags
+from aup_server.service import Query, Rendered, ResourceService
+from aup_server.store.base import ResourceKind
+from scimcore import urns
+
+_KINDS: dict[str, ResourceKind] = {"Users": "User", "Groups": "Group"}
+
+
+def _service() -> ResourceService:
+    svc: ResourceService = current_app.extensions["aup"].service
+    return svc
+
+
+def _query_from_args() -> Query:
+    return Query.from_params(request.args, _service().config)
+
+
+def _resource_response(rendered: Rendered, status: int = 200) -> Response:
+    headers = {"ETag": rendered.etag}
+    if status == 201:
+        headers["Location"] = rendered.body["meta"]["location"]
+    return scim_response(rendered.body, status, headers)
+
+
+def _search_query() -> Query:
+    body = json_body()
+    if urns.SEARCH_REQUEST not in body.get("schemas", []):
+        raise InvalidValueError(f"a search request must list {urns.SEARCH_REQUEST} in schemas (RFC 7644 §3.4.3)")
+    return Query.from_params(body, _service().config)
+
+
+def register(bp: Blueprint) -> None:
+    for endpoint, kind in _KINDS.items():
+        _register_kind(bp, endpoint, kind)
+
+    @bp.post("/.search")
+    def search_all(tenant: str) -> Response:
+        return scim_response(_service().query(tenant, ["User", "Group"], _search_query(), base_url()))
+
+    @bp.route("/Bulk", methods=["GET", "POST", "PUT", "PATCH", "DELETE"])
+    def bulk(tenant: str) -> Response:
+        raise NotImplementedScimError("bulk operations are not supported (ServiceProviderConfig bulk.supported=false)")
+
+    @bp.route("/Me", methods=["GET", "POST", "PUT", "PATCH", "DELETE"])
+    @bp.route("/Me/<path:rest>", methods=["GET", "POST", "PUT", "PATCH", "DELETE"])
+    def me(tenant: str, rest: str = "") -> Response:
+        raise NotImplementedScimError("/Me is not supported: tokens name an integration, not a user (RFC 7644 §3.11)")
+
+
+def _register_kind(bp: Blueprint, endpoint: str, kind: ResourceKind) -> None:
+    name = endpoint.lower()
+
+    def list_resources(tenant: str) -> Response:
+        return scim_response(_service().query(tenant, [kind], _query_from_args(), base_url()))
+
+    def search_resources(tenant: str) -> Response:
+        return scim_response(_service().query(tenant, [kind], _search_query(), base_url()))
+
+    def create_resource(tenant: str) -> Response:
+        return _resource_response(_service().create(tenant, kind, json_body(), base_url()), 201)
+
+    def get_resource(tenant: str, rid: str) -> Response:
+        svc = _service()
+        if_none_match = request.headers.get("If-None-Match")
+        if if_none_match is not None:
+            current = svc.current_etag(tenant, kind, rid)
+            if etags.not_modified(if_none_match, current):
+                return scim_response(None, 304, {"ETag": current})
+        return _resource_response(svc.get(tenant, kind, rid, _query_from_args(), base_url()))
+
+    def replace_resource(tenant: str, rid: str) -> Response:
+        body = json_body()
+        return _resource_response(
+            _service().replace(tenant, kind, rid, body, request.headers.get("If-Match"), base_url())
+        )
+
+    def patch_resource(tenant: str, rid: str) -> Response:
+        body = json_body()
+        rendered = _service().patch(
+            tenant, kind, rid, body, request.headers.get("If-Match"), _query_from_args(), base_url()
+        )
+        return _resource_response(rendered)
+
+    def delete_resource(tenant: str, rid: str) -> Response:
+        _service().delete(tenant, kind, rid, request.headers.get("If-Match"))
+        return scim_response(None, 204)
+
+    bp.add_url_rule(f"/{endpoint}", f"list_{name}", list_resources, methods=["GET"])
+    bp.add_url_rule(f"/{endpoint}", f"create_{name}", create_resource, methods=["POST"])
+    bp.add_url_rule(f"/{endpoint}/.search", f"search_{name}", search_resources, methods=["POST"])
+    bp.add_url_rule(f"/{endpoint}/<rid>", f"get_{name}", get_resource, methods=["GET"])
+    bp.add_url_rule(f"/{endpoint}/<rid>", f"replace_{name}", replace_resource, methods=["PUT"])
+    bp.add_url_rule(f"/{endpoint}/<rid>", f"patch_{name}", patch_resource, methods=["PATCH"])
+    bp.add_url_rule(f"/{endpoint}/<rid>", f"delete_{name}", delete_resource, methods=["DELETE"])

@@ -1,0 +1,98 @@
+"""``create_app``: the only way to build the SCIM service provider (Flask application factory)."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from flask import Flask, Response
+from werkzeug.exceptions import HTTPException, MethodNotAllowed
+
+from aup_server.api import scim_blueprint
+from aup_server.api.http import scim_response
+from aup_server.auth import DEFAULT_TENANT
+from aup_server.config import ServerConfig
+from aup_server.errors import (
+    InternalError,
+    InvalidSyntaxError,
+    MethodNotAllowedError,
+    NotFoundError,
+    PayloadTooLargeError,
+    ScimError,
+)
+from aup_server.service import ResourceService
+from aup_server.store import SqliteStore, Store
+from scimcore.schemas import SchemaRegistry, core_registry
+
+log = logging.getLogger("aup_server")
+
+
+@dataclass
+class AupState:
+    """Per-app state kept in ``app.extensions["aup"]``: nothing is read from module globals."""
+
+    config: ServerConfig
+    store: Store
+    registry: SchemaRegistry
+    service: ResourceService
+
+
+def create_app(config: ServerConfig | Mapping[str, Any] | None = None, *, store: Store | None = None) -> Flask:
+    """Build the app. Without ``store`` it opens ``SqliteStore(config.db)`` (in memory by default)."""
+    if config is None:
+        config = ServerConfig()
+    elif not isinstance(config, ServerConfig):
+        config = ServerConfig.from_mapping(config)
+    else:
+        config.validate()
+    if store is None:
+        store = SqliteStore(config.db, unique_group_names=config.unique_group_names)
+    registry = core_registry(config.extensions)
+
+    app = Flask(__name__)
+    app.config["MAX_CONTENT_LENGTH"] = config.max_body_bytes
+    app.url_map.strict_slashes = False
+    app.extensions["aup"] = AupState(config, store, registry, ResourceService(store, registry, config))
+
+    bp = scim_blueprint()
+    app.register_blueprint(bp, url_prefix="/scim/v2", url_defaults={"tenant": DEFAULT_TENANT})
+    app.register_blueprint(bp, url_prefix="/scim/<tenant>/v2", name="scim_tenant")
+    _register_error_handlers(app)
+    return app
+
+
+def _register_error_handlers(app: Flask) -> None:
+    """Every error leaves as SCIM Error JSON (RFC 7644 §3.12); tracebacks go to the log, never the client."""
+
+    @app.errorhandler(ScimError)
+    def scim_error(exc: ScimError) -> Response:
+        return scim_response(exc.to_scim(), exc.status, exc.headers)
+
+    @app.errorhandler(HTTPException)
+    def http_error(exc: HTTPException) -> Response:
+        status = exc.code or 500
+        mapped: ScimError
+        if status == 404:
+            mapped = NotFoundError("no such endpoint; SCIM resources live under /scim/v2 or /scim/<tenant>/v2")
+        elif status == 405 and isinstance(exc, MethodNotAllowed):
+            allowed = ", ".join(sorted(exc.valid_methods or ()))
+            mapped = MethodNotAllowedError(f"method not allowed here; allowed: {allowed}", headers={"Allow": allowed})
+        elif status == 413:
+            limit = app.extensions["aup"].config.max_body_bytes
+            mapped = PayloadTooLargeError(f"the request body exceeds the {limit}-byte limit")
+        elif status == 400:
+            mapped = InvalidSyntaxError(f"malformed request: {exc.description}")
+        else:
+            return scim_response(
+                {"schemas": InternalError("").to_scim()["schemas"], "status": str(status), "detail": exc.description},
+                status,
+            )
+        return scim_response(mapped.to_scim(), mapped.status, mapped.headers)
+
+    @app.errorhandler(Exception)
+    def unexpected(exc: Exception) -> Response:
+        log.exception("unhandled error")
+        err = InternalError("internal server error; the request was not applied")
+        return scim_response(err.to_scim(), 500)

@@ -1,0 +1,342 @@
+"""Resource operations: one store transaction per call, SCIM semantics from aup_server.scim.
+
+The views parse HTTP and call exactly one method here; this layer joins the pure SCIM functions
+(filter, patch, projection, pagination, etag) with a store session, so neither knows the other.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from aup_server.config import ServerConfig
+from aup_server.errors import (
+    InvalidFilterError,
+    InvalidValueError,
+    NotFoundError,
+    PayloadTooLargeError,
+)
+from aup_server.scim import etag as etags
+from aup_server.scim import filter as filters
+from aup_server.scim import patch as patches
+from aup_server.scim import resource as resources
+from aup_server.scim.pagination import Page, list_response, parse_page
+from aup_server.scim.projection import Projection
+from aup_server.store.base import ResourceKind, Session, Store, StoredResource
+from scimcore.schemas import SchemaRegistry
+
+ENDPOINTS: dict[ResourceKind, str] = {"User": "Users", "Group": "Groups"}
+
+
+@dataclass(frozen=True)
+class Rendered:
+    """A resource body ready to send, with its ETag."""
+
+    body: dict[str, Any]
+    etag: str
+
+
+@dataclass(frozen=True)
+class Query:
+    """List parameters from a GET query string or a POST .search body (RFC 7644 §3.4.2, §3.4.3)."""
+
+    filter: str | None = None
+    sort_by: str | None = None
+    sort_order: str | None = None
+    page: Page = Page(1, 100)
+    attributes: str | None = None
+    excluded: str | None = None
+
+    @classmethod
+    def from_params(cls, params: Mapping[str, Any], config: ServerConfig) -> Query:
+        order = params.get("sortOrder")
+        if order is not None and str(order).lower() not in ("ascending", "descending"):
+            raise InvalidValueError(f"sortOrder must be 'ascending' or 'descending', not {order!r}")
+        return cls(
+            filter=_text(params, "filter"),
+            sort_by=_text(params, "sortBy"),
+            sort_order=str(order).lower() if order is not None else None,
+            page=parse_page(params, default_count=config.default_count, max_count=config.max_count),
+            attributes=_joined(params, "attributes"),
+            excluded=_joined(params, "excludedAttributes"),
+        )
+
+
+def _text(params: Mapping[str, Any], name: str) -> str | None:
+    value = params.get(name)
+    if value is None:
+        return None
+    if not isinstance(value, str):
+        raise InvalidValueError(f"{name} must be a string, not {type(value).__name__}")
+    return value
+
+
+def _joined(params: Mapping[str, Any], name: str) -> str | None:
+    """``attributes`` is comma-separated in a query string and a list in a SearchRequest body."""
+    value = params.get(name)
+    if isinstance(value, list):
+        if not all(isinstance(item, str) for item in value):
+            raise InvalidValueError(f"{name} must be a list of attribute names")
+        return ",".join(value)
+    return _text(params, name)
+
+
+class ResourceService:
+    """Users and Groups of every tenant, over one store."""
+
+    def __init__(self, store: Store, registry: SchemaRegistry, config: ServerConfig) -> None:
+        self.store = store
+        self.registry = registry
+        self.config = config
+
+    # -- rendering -----------------------------------------------------------------------------
+
+    def render(self, res: StoredResource, base_url: str, projection: Projection | None = None) -> Rendered:
+        """The full SCIM representation (RFC 7643 §3.1), then projected."""
+        tag = etags.etag(res.version)
+        body: dict[str, Any] = {"schemas": self._schemas_of(res), "id": res.id, **res.doc}
+        if res.members is not None:
+            body["members"] = [self._ref(member, base_url) for member in res.members]
+        if res.groups is not None:
+            body["groups"] = [{**group, "$ref": f"{base_url}/Groups/{group['value']}"} for group in res.groups]
+        body["meta"] = {
+            "resourceType": res.kind,
+            "created": res.created,
+            "lastModified": res.modified,
+            "location": f"{base_url}/{ENDPOINTS[res.kind]}/{res.id}",
+            "version": tag,
+        }
+        if projection is not None:
+            body = projection.project(body)
+        return Rendered(body=body, etag=tag)
+
+    def _schemas_of(self, res: StoredResource) -> list[str]:
+        core = self.registry.resource_type(res.kind).schema
+        return [core, *(urn for urn in self.registry.extension_urns(res.kind) if urn in res.doc)]
+
+    @staticmethod
+    def _ref(member: dict[str, Any], base_url: str) -> dict[str, Any]:
+        endpoint = ENDPOINTS["Group" if member["type"] == "Group" else "User"]
+        return {**member, "$ref": f"{base_url}/{endpoint}/{member['value']}"}
+
+    def _projection(self, kind: ResourceKind, attributes: str | None, excluded: str | None) -> Projection:
+        return Projection.parse(attributes, excluded, self.registry, kind)
+
+    # -- reads ---------------------------------------------------------------------------------
+
+    def get(self, tenant: str, kind: ResourceKind, rid: str, query: Query, base_url: str) -> Rendered:
+        projection = self._projection(kind, query.attributes, query.excluded)
+        with self.store.read(tenant) as session:
+            res = session.get(kind, rid, expand=projection.needs(_EXPANDED[kind]))
+        if res is None:
+            raise NotFoundError(f"{kind} {rid} not found")
+        return self.render(res, base_url, projection)
+
+    def current_etag(self, tenant: str, kind: ResourceKind, rid: str) -> str:
+        with self.store.read(tenant) as session:
+            res = session.get(kind, rid)
+        if res is None:
+            raise NotFoundError(f"{kind} {rid} not found")
+        return etags.etag(res.version)
+
+    def query(self, tenant: str, kinds: Iterable[ResourceKind], query: Query, base_url: str) -> dict[str, Any]:
+        """Filter, sort and page over one or more resource types (several for a root-level .search)."""
+        kinds = list(kinds)
+        compiled = self._compile_filters(kinds, query.filter)
+        projections = {kind: self._projection(kind, query.attributes, query.excluded) for kind in kinds}
+        page = query.page
+        with self.store.read(tenant) as session:
+            if len(kinds) == 1 and query.filter is None and query.sort_by is None:
+                kind = kinds[0]
+                total, rows = session.page(kind, page.offset, page.count, expand=projections[kind].needs(_EXPANDED[kind]))
+                bodies = [self.render(res, base_url, projections[kind]).body for res in rows]
+                return list_response(bodies, total, page)
+            matched = [
+                (kind, body)
+                for kind in kinds
+                if kind in compiled
+                for body in self._matching(session, kind, compiled[kind], base_url, query.filter)
+            ]
+        if query.sort_by is not None:
+            matched = self._sorted(matched, query.sort_by, query.sort_order == "descending")
+        window = matched[page.offset : page.offset + page.count] if page.count else []
+        bodies = [projections[kind].project(body) for kind, body in window]
+        return list_response(bodies, len(matched), page)
+
+    def _compile_filters(self, kinds: list[ResourceKind], text: str | None) -> dict[ResourceKind, Any]:
+        """A predicate per resource type; with several types, types the filter cannot apply to drop out."""
+        if text is None:
+            return {kind: None for kind in kinds}
+        node = filters.parse_filter(text, max_nodes=self.config.max_filter_nodes)
+        compiled: dict[ResourceKind, Any] = {}
+        errors: list[InvalidFilterError] = []
+        for kind in kinds:
+            try:
+                compiled[kind] = (node, filters.compile_filter(node, self.registry, kind))
+            except InvalidFilterError as exc:
+                errors.append(exc)
+        if not compiled:
+            raise errors[0]
+        return compiled
+
+    def _matching(
+        self, session: Session, kind: ResourceKind, compiled: Any, base_url: str, text: str | None
+    ) -> Iterator[dict[str, Any]]:
+        """Full documents matching the filter; an indexed equality narrows the candidates first."""
+        expand = text is not None and _EXPANDED[kind].lower() in text.lower()
+        if compiled is None:
+            candidates: Iterable[StoredResource] = session.scan(kind, expand=expand)
+            for res in candidates:
+                yield self.render(res, base_url).body
+            return
+        node, predicate = compiled
+        lookup = filters.equality_lookup(node, self.registry, kind)
+        candidates = session.lookup(kind, lookup[0], lookup[1], expand=expand) if lookup else session.scan(kind, expand=expand)
+        for res in candidates:
+            body = self.render(res, base_url).body
+            if predicate(body):
+                yield body
+
+    def _sorted(
+        self, matched: list[tuple[ResourceKind, dict[str, Any]]], sort_by: str, descending: bool
+    ) -> list[tuple[ResourceKind, dict[str, Any]]]:
+        keyed = [(filters.sort_key(body, sort_by, self.registry, kind), i, kind, body) for i, (kind, body) in enumerate(matched)]
+        keyed.sort(key=lambda item: (item[0], item[1]), reverse=descending)
+        return [(kind, body) for _, _, kind, body in keyed]
+
+    # -- writes --------------------------------------------------------------------------------
+
+    def create(self, tenant: str, kind: ResourceKind, body: dict[str, Any], base_url: str) -> Rendered:
+        normalized = resources.normalize(body, self.registry, kind)
+        doc, members, password = _split(normalized, kind)
+        with self.store.write(tenant) as session:
+            res = session.insert(kind, doc, password=password)
+            if kind == "Group" and members:
+                self._check_members(session, res.id, [m["value"] for m in members], members)
+                session.add_members(res.id, [m["value"] for m in members])
+            created = session.get(kind, res.id, expand=True)
+        assert created is not None
+        return self.render(created, base_url)
+
+    def replace(
+        self, tenant: str, kind: ResourceKind, rid: str, body: dict[str, Any], if_match: str | None, base_url: str
+    ) -> Rendered:
+        """PUT (RFC 7644 §3.5.1): readOnly values sent back are ignored; omitted readWrite values are cleared."""
+        with self.store.write(tenant) as session:
+            current = self._existing(session, kind, rid, if_match)
+            normalized = resources.normalize(body, self.registry, kind, existing=current.doc)
+            doc, members, password = _split(normalized, kind)
+            # Omitting the writeOnly password never clears it: no IdP sends it on PUT (reference/okta.md §1).
+            session.update(kind, rid, doc, password=password, keep_password=password is None)
+            if kind == "Group":
+                ids = [m["value"] for m in members or ()]
+                self._check_members(session, rid, ids, members or [])
+                session.clear_members(rid)
+                session.add_members(rid, ids)
+            updated = session.get(kind, rid, expand=True)
+        assert updated is not None
+        return self.render(updated, base_url)
+
+    def patch(
+        self,
+        tenant: str,
+        kind: ResourceKind,
+        rid: str,
+        body: dict[str, Any],
+        if_match: str | None,
+        query: Query,
+        base_url: str,
+    ) -> Rendered:
+        """PATCH (RFC 7644 §3.5.2): all operations apply or none; member changes are row deltas."""
+        projection = self._projection(kind, query.attributes, query.excluded)
+        with self.store.write(tenant) as session:
+            current = self._existing(session, kind, rid, if_match)
+            full = self.render(current, base_url).body
+            result = patches.apply_patch(
+                full,
+                body,
+                self.registry,
+                kind,
+                max_operations=self.config.max_patch_operations,
+                max_member_values=self.config.max_member_changes,
+            )
+            doc, _, password = _split(result.doc, kind)
+            doc_changed = doc != current.doc or password is not None
+            if doc_changed:
+                session.update(kind, rid, doc, password=password, keep_password=password is None)
+            members_changed = self._apply_member_changes(session, rid, result.member_changes)
+            if members_changed and not doc_changed:
+                session.touch(kind, rid)
+            updated = session.get(kind, rid, expand=projection.needs(_EXPANDED[kind]))
+        assert updated is not None
+        return self.render(updated, base_url, projection)
+
+    def delete(self, tenant: str, kind: ResourceKind, rid: str, if_match: str | None) -> None:
+        """Hard delete: the resource and every membership it had go in one transaction."""
+        with self.store.write(tenant) as session:
+            self._existing(session, kind, rid, if_match)
+            session.delete(kind, rid)
+
+    # -- helpers -------------------------------------------------------------------------------
+
+    def _existing(self, session: Session, kind: ResourceKind, rid: str, if_match: str | None) -> StoredResource:
+        current = session.get(kind, rid)
+        if current is None:
+            raise NotFoundError(f"{kind} {rid} not found")
+        etags.check_if_match(if_match, etags.etag(current.version))
+        return current
+
+    def _check_members(self, session: Session, group_id: str, ids: list[str], refs: Iterable[dict[str, Any]]) -> None:
+        """Every member must exist in this tenant; groups as members only when nesting is enabled."""
+        if len(ids) > self.config.max_member_changes:
+            raise PayloadTooLargeError(
+                f"{len(ids)} members in one request; the limit is {self.config.max_member_changes}. "
+                "Send the change in smaller PATCH requests."
+            )
+        kinds = session.kinds_of(ids)
+        missing = [mid for mid in ids if mid not in kinds]
+        if missing:
+            shown = ", ".join(missing[:5]) + (" …" if len(missing) > 5 else "")
+            raise InvalidValueError(f"members must be existing Users of this tenant; not found: {shown}")
+        for ref in refs:
+            declared = ref.get("type")
+            actual = kinds[ref["value"]]
+            if declared is not None and declared != actual:
+                raise InvalidValueError(f"member {ref['value']} is a {actual}, not a {declared}")
+        for mid in ids:
+            if kinds[mid] == "Group" and (mid == group_id or not self.config.allow_nested_groups):
+                raise InvalidValueError(
+                    f"member {mid} is a Group: this server keeps groups flat (nested groups are not supported)"
+                    if mid != group_id
+                    else "a group cannot be a member of itself"
+                )
+
+    def _apply_member_changes(self, session: Session, group_id: str, changes: Iterable[Any]) -> bool:
+        changed = False
+        for change in changes:
+            if isinstance(change, patches.MemberAdd):
+                ids = list(change.values)
+                self._check_members(session, group_id, ids, [{"value": v} for v in ids])
+                changed |= session.add_members(group_id, ids) > 0
+            elif isinstance(change, patches.MemberRemove):
+                changed |= session.remove_members(group_id, list(change.values)) > 0
+            elif isinstance(change, patches.MemberClear):
+                changed |= session.clear_members(group_id) > 0
+            elif isinstance(change, patches.MemberRemoveWhere):
+                doomed = [m["value"] for m in session.members(group_id) if change.matches(m)]
+                changed |= session.remove_members(group_id, doomed) > 0
+            else:  # pragma: no cover - a new delta type must be handled here
+                raise TypeError(f"unknown membership change {change!r}")
+        return changed
+
+
+_EXPANDED: dict[ResourceKind, str] = {"User": "groups", "Group": "members"}
+
+
+def _split(doc: dict[str, Any], kind: ResourceKind) -> tuple[dict[str, Any], list[dict[str, Any]] | None, str | None]:
+    """Separate what the store keeps elsewhere: server-owned fields, members (rows) and the password (hash)."""
+    stored = {k: v for k, v in doc.items() if k not in ("schemas", "id", "meta", "members", "groups", "password")}
+    members = doc.get("members") if kind == "Group" else None
+    password = doc.get("password") if kind == "User" else None
+    return stored, members, password

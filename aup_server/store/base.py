@@ -1,0 +1,109 @@
+"""The storage contract the SCIM layer depends on; engines (SQLite now, PostgreSQL later) implement it.
+
+The API and the pure SCIM code see only these types, so a new engine never touches api/ or scim/.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import AbstractContextManager
+from dataclasses import dataclass, field
+from typing import Any, Literal, Protocol
+
+ResourceKind = Literal["User", "Group"]
+LookupKey = Literal["id", "externalId", "userName", "displayName", "emails.value"]
+
+
+@dataclass
+class StoredResource:
+    """A resource as stored: its document (no id/meta/members/groups) plus server-owned fields.
+
+    ``members`` (groups) and ``groups`` (users) are None when the caller did not ask for them,
+    so a group with 100k members costs nothing to read when members are not returned.
+    """
+
+    id: str
+    kind: ResourceKind
+    doc: dict[str, Any]
+    version: int
+    created: str
+    modified: str
+    members: list[dict[str, Any]] | None = None
+    groups: list[dict[str, Any]] | None = None
+    seq: int = field(default=0, compare=False)
+
+
+@dataclass(frozen=True)
+class TokenRecord:
+    """A named bearer token: only its digest is ever stored (reference/aup_domain.md §3 item 9)."""
+
+    name: str
+    tenant: str
+    created: str
+    revoked: str | None
+
+
+class Session(Protocol):
+    """One transaction scoped to one tenant; every query carries the tenant predicate."""
+
+    tenant: str
+
+    def get(self, kind: ResourceKind, rid: str, *, expand: bool = False) -> StoredResource | None: ...
+
+    def lookup(self, kind: ResourceKind, key: LookupKey, value: str, *, expand: bool = False) -> list[StoredResource]:
+        """Candidates whose indexed ``key`` equals ``value`` (folded where the attribute is caseExact=false)."""
+        ...
+
+    def scan(self, kind: ResourceKind, *, expand: bool = False) -> Iterator[StoredResource]:
+        """Every resource of a kind, in the stable order (creation sequence)."""
+        ...
+
+    def page(
+        self, kind: ResourceKind, offset: int, limit: int, *, expand: bool = False
+    ) -> tuple[int, list[StoredResource]]:
+        """Total count and one page in the stable order."""
+        ...
+
+    def insert(self, kind: ResourceKind, doc: dict[str, Any], *, password: str | None) -> StoredResource: ...
+
+    def update(
+        self, kind: ResourceKind, rid: str, doc: dict[str, Any], *, password: str | None, keep_password: bool
+    ) -> StoredResource: ...
+
+    def touch(self, kind: ResourceKind, rid: str) -> None:
+        """Bump version and lastModified, e.g. after a membership change."""
+        ...
+
+    def delete(self, kind: ResourceKind, rid: str) -> bool: ...
+
+    def kinds_of(self, ids: list[str]) -> dict[str, ResourceKind]:
+        """The kind of each existing id in this tenant; unknown ids are absent."""
+        ...
+
+    def add_members(self, group_id: str, member_ids: list[str]) -> int:
+        """Insert membership rows, ignoring ones that exist; returns how many were new."""
+        ...
+
+    def remove_members(self, group_id: str, member_ids: list[str]) -> int: ...
+
+    def clear_members(self, group_id: str) -> int: ...
+
+    def members(self, group_id: str) -> list[dict[str, Any]]: ...
+
+
+class TokenStore(Protocol):
+    def add_token(self, name: str, tenant: str, digest: str) -> TokenRecord: ...
+
+    def find_token(self, digest: str) -> TokenRecord | None: ...
+
+    def list_tokens(self, tenant: str | None = None) -> list[TokenRecord]: ...
+
+    def revoke_token(self, name: str, tenant: str) -> bool: ...
+
+
+class Store(TokenStore, Protocol):
+    def read(self, tenant: str) -> AbstractContextManager[Session]: ...
+
+    def write(self, tenant: str) -> AbstractContextManager[Session]: ...
+
+    def close(self) -> None: ...
