@@ -1,0 +1,110 @@
+"""Against a real ``aup serve`` process over loopback: the CLI, persistence, shutdown and concurrency."""
+
+from __future__ import annotations
+
+import threading
+from collections import Counter
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import httpx
+import pytest
+
+from scimcore import urns
+
+from .conftest import Served, start_server, stop_server, wait_for
+
+pytestmark = pytest.mark.network
+
+
+def _client(served: Served) -> httpx.Client:
+    return httpx.Client(
+        base_url=served.base_url, headers={"Authorization": f"Bearer {served.token}"}, timeout=30.0
+    )
+
+
+def test_serves_scim_on_loopback_with_printed_token(served: Served) -> None:
+    assert served.base_url.startswith("http://127.0.0.1:")
+    with _client(served) as c:
+        assert c.get("/ServiceProviderConfig").status_code == 200
+        created = c.post("/Users", json={"schemas": [urns.USER], "userName": "ann@example.com"})
+        assert created.status_code == 201
+        assert created.json()["meta"]["location"].startswith(served.base_url)
+    with httpx.Client(base_url=served.base_url, timeout=10.0) as anonymous:
+        assert anonymous.get("/Users").status_code == 401
+
+
+def test_data_survives_restart_and_token_is_printed_only_once(tmp_path: Path) -> None:
+    db = tmp_path / "keep.db"
+    proc, lines = start_server(db)
+    seen: list[str] = []
+    try:
+        base = wait_for(lines, r"SCIM base URL \(default\): (\S+)", seen).group(1)
+        token = wait_for(lines, r"New bearer token for default .*: (\S+)", seen).group(1)
+        wait_for(lines, r"aup serving on", seen)
+        with httpx.Client(base_url=base, headers={"Authorization": f"Bearer {token}"}, timeout=10.0) as c:
+            uid = c.post("/Users", json={"userName": "durable"}).json()["id"]
+    finally:
+        assert stop_server(proc) == 0
+    assert any("aup stopped" in line for line in seen + list(lines.queue))
+
+    proc, lines = start_server(db)
+    seen = []
+    try:
+        base = wait_for(lines, r"SCIM base URL \(default\): (\S+)", seen).group(1)
+        wait_for(lines, r"aup serving on", seen)
+        assert not any("New bearer token" in line for line in seen)
+        with httpx.Client(base_url=base, headers={"Authorization": f"Bearer {token}"}, timeout=10.0) as c:
+            assert c.get(f"/Users/{uid}").json()["userName"] == "durable"
+    finally:
+        assert stop_server(proc) == 0
+
+
+def test_concurrent_member_adds_and_removes_end_exact(served: Served) -> None:
+    """16 threads add and remove distinct members of one group: no update is lost (aup_domain.md §3.1)."""
+    with _client(served) as c:
+        users = [
+            c.post("/Users", json={"schemas": [urns.USER], "userName": f"m{i}@example.com"}).json()["id"]
+            for i in range(64)
+        ]
+        # Users 0..31 start in the group and are removed; users 32..63 are added.
+        initial = [{"value": u} for u in users[:32]]
+        gid = c.post("/Groups", json={"schemas": [urns.GROUP], "displayName": "race", "members": initial}).json()["id"]
+
+    def worker(n: int) -> list[int]:
+        statuses = []
+        with _client(served) as wc:
+            for k in range(2):
+                rm = users[n * 2 + k]
+                add = users[32 + n * 2 + k]
+                ops = [
+                    {"op": "remove", "path": f'members[value eq "{rm}"]'},
+                    {"op": "add", "path": "members", "value": [{"value": add}]},
+                ]
+                resp = wc.patch(f"/Groups/{gid}", json={"schemas": [urns.PATCH_OP], "Operations": ops})
+                statuses.append(resp.status_code)
+        return statuses
+
+    with ThreadPoolExecutor(max_workers=16) as pool:
+        results = list(pool.map(worker, range(16)))
+    assert all(code == 200 for codes in results for code in codes), results
+    with _client(served) as c:
+        members = {m["value"] for m in c.get(f"/Groups/{gid}").json()["members"]}
+    assert members == set(users[32:])
+
+
+def test_concurrent_creates_of_one_username_give_one_201(served: Served) -> None:
+    barrier = threading.Barrier(20)
+
+    def create(n: int) -> int:
+        with _client(served) as c:
+            barrier.wait(timeout=30)
+            body = {"schemas": [urns.USER], "userName": "Same.Name@example.com" if n % 2 else "same.name@EXAMPLE.com"}
+            return c.post("/Users", json=body).status_code
+
+    with ThreadPoolExecutor(max_workers=20) as pool:
+        codes = Counter(pool.map(create, range(20)))
+    assert codes == Counter({201: 1, 409: 19})
+    with _client(served) as c:
+        found = c.get("/Users", params={"filter": 'userName eq "SAME.NAME@example.com"'}).json()
+    assert found["totalResults"] == 1
