@@ -43,21 +43,34 @@ def main() -> None:
 @click.option("--port", default=8080, show_default=True, type=click.IntRange(0, 65535), help="0 picks a free port.")
 @click.option("--db", default=DEFAULT_DB, show_default=True, help="SQLite file; ':memory:' keeps nothing.")
 @click.option(
-    "--tenant", "tenants", multiple=True, default=(DEFAULT_TENANT,), show_default=True, callback=_tenant,
+    "--tenant",
+    "tenants",
+    multiple=True,
+    default=(DEFAULT_TENANT,),
+    show_default=True,
+    callback=_tenant,
     help="Tenant to make sure has a token (repeatable); served at /scim/<tenant>/v2.",
 )
 @click.option("--threads", default=8, show_default=True, type=click.IntRange(1, 64), help="Worker threads.")
 @click.option(
-    "--extension", "extensions", multiple=True, type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    "--extension",
+    "extensions",
+    multiple=True,
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
     help="YAML/JSON file of extension schemas (RFC 7643 §7) for custom attributes (repeatable).",
 )
 @click.option("--nested-groups/--flat-groups", default=False, show_default=True, help="Allow groups as members.")
 def serve(
-    host: str, port: int, db: str, tenants: tuple[str, ...], threads: int, extensions: tuple[Path, ...],
+    host: str,
+    port: int,
+    db: str,
+    tenants: tuple[str, ...],
+    threads: int,
+    extensions: tuple[Path, ...],
     nested_groups: bool,
 ) -> None:
     """Run the reference SCIM 2.0 server until Ctrl-C or SIGTERM."""
-    from aup.serve import run_server  # waitress only when serving
+    from aup.serve import run_server  # noqa: PLC0415 - waitress is imported only when serving
 
     try:
         items = [item for path in extensions for item in load_extension_file(path)]

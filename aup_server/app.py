@@ -86,7 +86,11 @@ def _register_error_handlers(app: Flask) -> None:
             mapped = InvalidSyntaxError(f"malformed request: {exc.description}")
         else:
             return scim_response(
-                {"schemas": InternalError("").to_scim()["schemas"], "status": str(status), "detail": exc.description},
+                {
+                    "schemas": InternalError("").to_scim()["schemas"],
+                    "status": str(status),
+                    "detail": exc.description,
+                },
                 status,
             )
         return scim_response(mapped.to_scim(), mapped.status, mapped.headers)

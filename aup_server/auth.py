@@ -15,7 +15,7 @@ from aup_server.errors import UnauthorizedError
 from aup_server.store.base import TokenRecord, TokenStore
 
 DEFAULT_TENANT = "default"
-TOKEN_PREFIX = "aup_"
+TOKEN_PREFIX = "aup_"  # noqa: S105 - a public prefix that makes leaked tokens easy to scan for
 _TENANT_RE = re.compile(r"^[a-z0-9][a-z0-9-]{0,62}$")
 _RESERVED_TENANTS = frozenset({"v2"})  # /scim/v2/... is the default tenant's prefix
 

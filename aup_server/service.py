@@ -7,7 +7,7 @@ The views parse HTTP and call exactly one method here; this layer joins the pure
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from aup_server.config import ServerConfig
@@ -44,7 +44,7 @@ class Query:
     filter: str | None = None
     sort_by: str | None = None
     sort_order: str | None = None
-    page: Page = Page(1, 100)
+    page: Page = field(default_factory=lambda: Page(1, 100))
     attributes: str | None = None
     excluded: str | None = None
 
@@ -149,7 +149,9 @@ class ResourceService:
         with self.store.read(tenant) as session:
             if len(kinds) == 1 and query.filter is None and query.sort_by is None:
                 kind = kinds[0]
-                total, rows = session.page(kind, page.offset, page.count, expand=projections[kind].needs(_EXPANDED[kind]))
+                total, rows = session.page(
+                    kind, page.offset, page.count, expand=projections[kind].needs(_EXPANDED[kind])
+                )
                 bodies = [self.render(res, base_url, projections[kind]).body for res in rows]
                 return list_response(bodies, total, page)
             matched = [
@@ -167,7 +169,7 @@ class ResourceService:
     def _compile_filters(self, kinds: list[ResourceKind], text: str | None) -> dict[ResourceKind, Any]:
         """A predicate per resource type; with several types, types the filter cannot apply to drop out."""
         if text is None:
-            return {kind: None for kind in kinds}
+            return dict.fromkeys(kinds)
         node = filters.parse_filter(text, max_nodes=self.config.max_filter_nodes)
         compiled: dict[ResourceKind, Any] = {}
         errors: list[InvalidFilterError] = []
@@ -192,7 +194,9 @@ class ResourceService:
             return
         node, predicate = compiled
         lookup = filters.equality_lookup(node, self.registry, kind)
-        candidates = session.lookup(kind, lookup[0], lookup[1], expand=expand) if lookup else session.scan(kind, expand=expand)
+        candidates = (
+            session.lookup(kind, lookup[0], lookup[1], expand=expand) if lookup else session.scan(kind, expand=expand)
+        )
         for res in candidates:
             body = self.render(res, base_url).body
             if predicate(body):
@@ -201,7 +205,10 @@ class ResourceService:
     def _sorted(
         self, matched: list[tuple[ResourceKind, dict[str, Any]]], sort_by: str, descending: bool
     ) -> list[tuple[ResourceKind, dict[str, Any]]]:
-        keyed = [(filters.sort_key(body, sort_by, self.registry, kind), i, kind, body) for i, (kind, body) in enumerate(matched)]
+        keyed = [
+            (filters.sort_key(body, sort_by, self.registry, kind), i, kind, body)
+            for i, (kind, body) in enumerate(matched)
+        ]
         keyed.sort(key=lambda item: (item[0], item[1]), reverse=descending)
         return [(kind, body) for _, _, kind, body in keyed]
 
@@ -220,7 +227,13 @@ class ResourceService:
         return self.render(created, base_url)
 
     def replace(
-        self, tenant: str, kind: ResourceKind, rid: str, body: dict[str, Any], if_match: str | None, base_url: str
+        self,
+        tenant: str,
+        kind: ResourceKind,
+        rid: str,
+        body: dict[str, Any],
+        if_match: str | None,
+        base_url: str,
     ) -> Rendered:
         """PUT (RFC 7644 §3.5.1): readOnly values sent back are ignored; omitted readWrite values are cleared."""
         with self.store.write(tenant) as session:

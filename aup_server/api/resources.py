@@ -1,4 +1,4 @@
-"""/Users and /Groups (RFC 7644 §3.2–§3.6), /.search at every level (§3.4.3), and the unsupported /Bulk, /Me."""
+"""/Users and /Groups (RFC 7644 §3.2 to §3.6), /.search at every level (§3.4.3), and the unsupported /Bulk, /Me."""
 
 from __future__ import annotations
 

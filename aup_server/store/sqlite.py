@@ -236,7 +236,13 @@ class SqliteSession:
     def _row(self, row: tuple[Any, ...], expand: bool) -> StoredResource:
         seq, kind, rid, data, version, created, modified = row
         res = StoredResource(
-            id=rid, kind=kind, doc=json.loads(data), version=version, created=created, modified=modified, seq=seq
+            id=rid,
+            kind=kind,
+            doc=json.loads(data),
+            version=version,
+            created=created,
+            modified=modified,
+            seq=seq,
         )
         if expand and kind == "Group":
             res.members = self._members_of(seq)
@@ -246,7 +252,8 @@ class SqliteSession:
 
     def get(self, kind: ResourceKind, rid: str, *, expand: bool = False) -> StoredResource | None:
         row = self.conn.execute(
-            f"SELECT {_COLUMNS} FROM resources WHERE tenant = ? AND kind = ? AND id = ?", (self.tenant, kind, rid)
+            f"SELECT {_COLUMNS} FROM resources WHERE tenant = ? AND kind = ? AND id = ?",
+            (self.tenant, kind, rid),
         ).fetchone()
         return self._row(row, expand) if row else None
 
@@ -267,7 +274,8 @@ class SqliteSession:
 
     def scan(self, kind: ResourceKind, *, expand: bool = False) -> Iterator[StoredResource]:
         cur = self.conn.execute(
-            f"SELECT {_COLUMNS} FROM resources WHERE tenant = ? AND kind = ? ORDER BY seq", (self.tenant, kind)
+            f"SELECT {_COLUMNS} FROM resources WHERE tenant = ? AND kind = ? ORDER BY seq",
+            (self.tenant, kind),
         )
         for row in cur:
             yield self._row(row, expand)
@@ -332,7 +340,8 @@ class SqliteSession:
             if isinstance(email, dict) and isinstance(email.get("value"), str)
         }
         self.conn.executemany(
-            "INSERT INTO emails (seq, tenant, value_key) VALUES (?, ?, ?)", [(seq, self.tenant, v) for v in values]
+            "INSERT INTO emails (seq, tenant, value_key) VALUES (?, ?, ?)",
+            [(seq, self.tenant, v) for v in values],
         )
 
     def _conflict(self, kind: ResourceKind, doc: dict[str, Any]) -> UniquenessError:
@@ -355,7 +364,19 @@ class SqliteSession:
             cur = self.conn.execute(
                 "INSERT INTO resources (tenant, kind, id, unique_key, name_key, external_id, display, data, secret,"
                 " version, created, modified) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, 1, ?, ?)",
-                (self.tenant, kind, rid, unique, name_key, doc.get("externalId"), display, _dump(doc), secret, now, now),
+                (
+                    self.tenant,
+                    kind,
+                    rid,
+                    unique,
+                    name_key,
+                    doc.get("externalId"),
+                    display,
+                    _dump(doc),
+                    secret,
+                    now,
+                    now,
+                ),
             )
         except sqlite3.IntegrityError as exc:
             raise self._conflict(kind, doc) from exc
@@ -395,7 +416,9 @@ class SqliteSession:
         )
 
     def delete(self, kind: ResourceKind, rid: str) -> bool:
-        cur = self.conn.execute("DELETE FROM resources WHERE tenant = ? AND kind = ? AND id = ?", (self.tenant, kind, rid))
+        cur = self.conn.execute(
+            "DELETE FROM resources WHERE tenant = ? AND kind = ? AND id = ?", (self.tenant, kind, rid)
+        )
         return cur.rowcount > 0
 
     def _seq(self, kind: ResourceKind, rid: str) -> int:

@@ -28,17 +28,36 @@ class Served:
     output: list[str]
 
 
+_READERS: dict[int, threading.Thread] = {}
+
+
 def _reader(stream: object, lines: queue.Queue[str]) -> None:
+    """Forward the server's output line by line; close the pipe at EOF (the process has exited)."""
     for line in stream:  # type: ignore[attr-defined]
         lines.put(line)
+    stream.close()  # type: ignore[attr-defined]
 
 
 def start_server(db: Path, *extra: str) -> tuple[subprocess.Popen[str], queue.Queue[str]]:
-    cmd = [sys.executable, "-m", "aup", "serve", "--host", "127.0.0.1", "--port", "0", "--db", str(db), *extra]
+    cmd = [
+        sys.executable,
+        "-m",
+        "aup",
+        "serve",
+        "--host",
+        "127.0.0.1",
+        "--port",
+        "0",
+        "--db",
+        str(db),
+        *extra,
+    ]
     env = {**os.environ, "PYTHONUNBUFFERED": "1"}
     proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=env)
     lines: queue.Queue[str] = queue.Queue()
-    threading.Thread(target=_reader, args=(proc.stdout, lines), daemon=True).start()
+    reader = threading.Thread(target=_reader, args=(proc.stdout, lines), daemon=True)
+    reader.start()
+    _READERS[proc.pid] = reader
     return proc, lines
 
 
@@ -65,6 +84,10 @@ def stop_server(proc: subprocess.Popen[str]) -> int:
         proc.kill()
         proc.wait(timeout=STOP_TIMEOUT_S)
         raise AssertionError("server did not stop within the timeout after SIGTERM") from None
+    finally:
+        reader = _READERS.pop(proc.pid, None)
+        if reader is not None:
+            reader.join(timeout=STOP_TIMEOUT_S)
 
 
 @pytest.fixture

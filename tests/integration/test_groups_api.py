@@ -40,7 +40,9 @@ def test_okta_push_create_then_membership_patch(client: httpx.Client) -> None:
     a, b, c = make_users(client, 3)
     group = make_group(client, "Test SCIMv2")
     assert group["members"] == []
-    patch(client, group["id"], {"op": "add", "path": "members", "value": [{"value": a}, {"value": b}]}).raise_for_status()
+    patch(
+        client, group["id"], {"op": "add", "path": "members", "value": [{"value": a}, {"value": b}]}
+    ).raise_for_status()
     resp = patch(
         client,
         group["id"],
@@ -102,9 +104,7 @@ def test_excluded_members_on_get_and_list(client: httpx.Client) -> None:
     one = client.get(f"/Groups/{group['id']}", params={"excludedAttributes": "members"}).json()
     assert "members" not in one
     assert one["displayName"] == "big"
-    listed = client.get(
-        "/Groups", params={"filter": 'displayName eq "BIG"', "excludedAttributes": "members"}
-    ).json()
+    listed = client.get("/Groups", params={"filter": 'displayName eq "BIG"', "excludedAttributes": "members"}).json()
     assert listed["totalResults"] == 1
     assert "members" not in listed["Resources"][0]
 
@@ -123,7 +123,9 @@ def test_unknown_member_is_rejected_whole(client: httpx.Client) -> None:
     (a,) = make_users(client, 1)
     group = make_group(client, "g")
     resp = patch(
-        client, group["id"], {"op": "add", "path": "members", "value": [{"value": a}, {"value": "no-such-id"}]}
+        client,
+        group["id"],
+        {"op": "add", "path": "members", "value": [{"value": a}, {"value": "no-such-id"}]},
     )
     assert resp.status_code == 400
     assert resp.json()["scimType"] == "invalidValue"
@@ -166,7 +168,12 @@ def test_put_group_replaces_members(client: httpx.Client) -> None:
     """Okta AIW sends the whole group with PUT (reference/okta.md §7)."""
     a, b = make_users(client, 2)
     group = make_group(client, "g", [a])
-    body = {"schemas": [urns.GROUP], "id": group["id"], "displayName": "g", "members": [{"value": b, "display": None}]}
+    body = {
+        "schemas": [urns.GROUP],
+        "id": group["id"],
+        "displayName": "g",
+        "members": [{"value": b, "display": None}],
+    }
     resp = client.put(f"/Groups/{group['id']}", json=body)
     assert resp.status_code == 200, resp.text
     assert member_ids(client, group["id"]) == [b]

@@ -88,7 +88,8 @@ def test_plus_and_percent_encoded_filters(client: httpx.Client, encoded: str) ->
 
 
 @pytest.mark.parametrize(
-    "bad", ["userName eq alice", "userName eq", "(userName eq \"a\"", "userName xx \"a\"", "", "noSuchAttr eq \"x\""]
+    "bad",
+    ["userName eq alice", "userName eq", '(userName eq "a"', 'userName xx "a"', "", 'noSuchAttr eq "x"'],
 )
 def test_malformed_filter_is_400_never_a_result(client: httpx.Client, bad: str) -> None:
     seed(client, ["alice"])

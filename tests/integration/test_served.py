@@ -18,9 +18,7 @@ pytestmark = pytest.mark.network
 
 
 def _client(served: Served) -> httpx.Client:
-    return httpx.Client(
-        base_url=served.base_url, headers={"Authorization": f"Bearer {served.token}"}, timeout=30.0
-    )
+    return httpx.Client(base_url=served.base_url, headers={"Authorization": f"Bearer {served.token}"}, timeout=30.0)
 
 
 def test_serves_scim_on_loopback_with_printed_token(served: Served) -> None:
@@ -99,7 +97,10 @@ def test_concurrent_creates_of_one_username_give_one_201(served: Served) -> None
     def create(n: int) -> int:
         with _client(served) as c:
             barrier.wait(timeout=30)
-            body = {"schemas": [urns.USER], "userName": "Same.Name@example.com" if n % 2 else "same.name@EXAMPLE.com"}
+            body = {
+                "schemas": [urns.USER],
+                "userName": "Same.Name@example.com" if n % 2 else "same.name@EXAMPLE.com",
+            }
             return c.post("/Users", json=body).status_code
 
     with ThreadPoolExecutor(max_workers=20) as pool:

@@ -140,7 +140,9 @@ def test_bad_patch_changes_nothing(client: httpx.Client) -> None:
 
 def test_delete_removes_user_and_memberships(client: httpx.Client) -> None:
     user = create(client, okta_create_body())
-    group = client.post("/Groups", json={"schemas": [urns.GROUP], "displayName": "eng", "members": [{"value": user["id"]}]})
+    group = client.post(
+        "/Groups", json={"schemas": [urns.GROUP], "displayName": "eng", "members": [{"value": user["id"]}]}
+    )
     assert group.status_code == 201, group.text
     assert client.delete(f"/Users/{user['id']}").status_code == 204
     assert client.get(f"/Users/{user['id']}").status_code == 404
@@ -196,7 +198,11 @@ def test_custom_extension_attributes_are_stored_and_returned(token: str) -> None
         base_url="http://scim.test/scim/v2",
         headers={"Authorization": f"Bearer {secret}"},
     ) as c:
-        body = {**okta_create_body(), "schemas": [urns.USER, urn], urn: {"sunkSshKeys": ["ssh-ed25519 AAAA k"]}}
+        body = {
+            **okta_create_body(),
+            "schemas": [urns.USER, urn],
+            urn: {"sunkSshKeys": ["ssh-ed25519 AAAA k"]},
+        }
         created = create(c, body)
         assert created[urn] == {"sunkSshKeys": ["ssh-ed25519 AAAA k"]}
         assert urn in created["schemas"]
