@@ -158,20 +158,22 @@ class ResourceService:
                 (kind, body)
                 for kind in kinds
                 if kind in compiled
-                for body in self._matching(session, kind, compiled[kind], base_url, query.filter)
+                for body in self._matching(session, kind, compiled[kind], projections[kind], base_url)
             ]
         if query.sort_by is not None:
-            matched = self._sorted(matched, query.sort_by, query.sort_order == "descending")
+            matched = self._sorted(matched, kinds, query.sort_by, query.sort_order == "descending")
         window = matched[page.offset : page.offset + page.count] if page.count else []
         bodies = [projections[kind].project(body) for kind, body in window]
         return list_response(bodies, len(matched), page)
 
-    def _compile_filters(self, kinds: list[ResourceKind], text: str | None) -> dict[ResourceKind, Any]:
+    def _compile_filters(
+        self, kinds: list[ResourceKind], text: str | None
+    ) -> dict[ResourceKind, tuple[filters.Filter, filters.Predicate] | None]:
         """A predicate per resource type; with several types, types the filter cannot apply to drop out."""
         if text is None:
             return dict.fromkeys(kinds)
         node = filters.parse_filter(text, max_nodes=self.config.max_filter_nodes)
-        compiled: dict[ResourceKind, Any] = {}
+        compiled: dict[ResourceKind, tuple[filters.Filter, filters.Predicate] | None] = {}
         errors: list[InvalidFilterError] = []
         for kind in kinds:
             try:
@@ -183,16 +185,21 @@ class ResourceService:
         return compiled
 
     def _matching(
-        self, session: Session, kind: ResourceKind, compiled: Any, base_url: str, text: str | None
+        self,
+        session: Session,
+        kind: ResourceKind,
+        compiled: tuple[filters.Filter, filters.Predicate] | None,
+        projection: Projection,
+        base_url: str,
     ) -> Iterator[dict[str, Any]]:
         """Full documents matching the filter; an indexed equality narrows the candidates first."""
-        expand = text is not None and _EXPANDED[kind].lower() in text.lower()
+        computed = _EXPANDED[kind]
         if compiled is None:
-            candidates: Iterable[StoredResource] = session.scan(kind, expand=expand)
-            for res in candidates:
+            for res in session.scan(kind, expand=projection.needs(computed)):
                 yield self.render(res, base_url).body
             return
         node, predicate = compiled
+        expand = projection.needs(computed) or computed.lower() in filters.top_level_attributes(node)
         lookup = filters.equality_lookup(node, self.registry, kind)
         candidates = (
             session.lookup(kind, lookup[0], lookup[1], expand=expand) if lookup else session.scan(kind, expand=expand)
@@ -203,14 +210,15 @@ class ResourceService:
                 yield body
 
     def _sorted(
-        self, matched: list[tuple[ResourceKind, dict[str, Any]]], sort_by: str, descending: bool
+        self,
+        matched: list[tuple[ResourceKind, dict[str, Any]]],
+        kinds: list[ResourceKind],
+        sort_by: str,
+        descending: bool,
     ) -> list[tuple[ResourceKind, dict[str, Any]]]:
-        keyed = [
-            (filters.sort_key(body, sort_by, self.registry, kind), i, kind, body)
-            for i, (kind, body) in enumerate(matched)
-        ]
-        keyed.sort(key=lambda item: (item[0], item[1]), reverse=descending)
-        return [(kind, body) for _, _, kind, body in keyed]
+        """Stable sort (RFC 7644 §3.4.2.3); sortBy is resolved per type up front, so a bad one is always 400."""
+        keys = {kind: filters.sort_key_for(sort_by, self.registry, kind) for kind in kinds}
+        return sorted(matched, key=lambda item: keys[item[0]](item[1]), reverse=descending)
 
     # -- writes --------------------------------------------------------------------------------
 

@@ -31,6 +31,7 @@ from aup_server.scim.filter_ast import (
     Present,
     ValuePath,
     to_text,
+    top_level_attributes,
 )
 from aup_server.scim.filter_eval import (
     IndexedKey,
@@ -71,6 +72,7 @@ __all__ = [
     "sort_key",
     "sort_key_for",
     "to_text",
+    "top_level_attributes",
 ]
 
 MAX_NODES = 200  # Databricks' cap on filter nodes (reference/aup_domain.md §2.1)

@@ -95,6 +95,21 @@ class PatchPath:
     sub_attr: str | None = None
 
 
+def top_level_attributes(node: Filter) -> set[str]:
+    """Folded names of the top-level attributes a filter reads (``members`` for ``members[value eq "x"]``).
+
+    The store uses it to load computed attributes (a group's members, a user's groups) only when asked.
+    """
+    match node:
+        case Compare(path=path) | Present(path=path) | ValuePath(path=path):
+            return {path.attr.lower()}
+        case And(left=left, right=right) | Or(left=left, right=right):
+            return top_level_attributes(left) | top_level_attributes(right)
+        case Not(inner=inner):
+            return top_level_attributes(inner)
+    raise TypeError(f"not a filter node: {node!r}")  # pragma: no cover
+
+
 def to_text(node: Filter | PatchPath) -> str:
     """The canonical text of a filter or PATCH path: lower-case keywords, single spaces, minimal parentheses."""
     match node:

@@ -19,6 +19,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from aup_server.errors import UniquenessError
+from aup_server.scim.filter import fold_case as fold  # one folding for uniqueness and filters
 from aup_server.store.base import LookupKey, ResourceKind, StoredResource, TokenRecord
 
 SCHEMA_VERSION = 1
@@ -68,11 +69,6 @@ CREATE TABLE IF NOT EXISTS tokens (
 """
 
 _COLUMNS = "seq, kind, id, data, version, created, modified"
-
-
-def fold(value: str) -> str:
-    """The comparison form of a caseExact=false string; the filter evaluator folds the same way."""
-    return value.casefold()
 
 
 def utc_now() -> str:

@@ -177,3 +177,19 @@ def test_put_group_replaces_members(client: httpx.Client) -> None:
     resp = client.put(f"/Groups/{group['id']}", json=body)
     assert resp.status_code == 200, resp.text
     assert member_ids(client, group["id"]) == [b]
+
+
+def test_filtered_group_list_returns_members_unless_excluded(client: httpx.Client) -> None:
+    a, b = make_users(client, 2)
+    make_group(client, "eng", [a, b])
+    listed = client.get("/Groups", params={"filter": 'displayName eq "eng"'}).json()
+    assert [m["value"] for m in listed["Resources"][0]["members"]] == [a, b]
+    by_member = client.get("/Groups", params={"filter": f'members[value eq "{b}"]', "excludedAttributes": "members"})
+    assert by_member.json()["totalResults"] == 1
+    assert "members" not in by_member.json()["Resources"][0]
+
+
+def test_invalid_sort_by_is_400_even_on_empty_results(client: httpx.Client) -> None:
+    resp = client.get("/Groups", params={"sortBy": "noSuchAttribute"})
+    assert resp.status_code == 400
+    assert resp.json()["scimType"] == "invalidValue"

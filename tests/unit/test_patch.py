@@ -477,6 +477,17 @@ def test_adding_members_twice_yields_the_same_delta_set(values: list[str]) -> No
 
 
 @settings(max_examples=50)
+@given(
+    st.lists(st.fixed_dictionaries({"value": texts}, optional={"type": st.sampled_from(["work", "home"])}), max_size=4)
+)
+def test_adding_the_same_values_twice_changes_the_document_once(values: list[dict[str, Any]]) -> None:
+    op = {"op": "add", "path": "emails", "value": values}
+    once = patch_user(a_user(), op)
+    assert patch_user(once, op) == once
+    assert patch_user(a_user(), op, op) == once
+
+
+@settings(max_examples=50)
 @given(st.sampled_from(["nickName", "title", "displayName", "userName", "name.givenName"]), texts)
 def test_replace_of_a_simple_attribute_then_reading_it_returns_the_value(path: str, value: str) -> None:
     doc = patch_user(a_user(), {"op": "replace", "path": path, "value": value})
