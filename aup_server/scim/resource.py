@@ -13,6 +13,7 @@ from __future__ import annotations
 import base64
 import binascii
 import math
+from collections.abc import Iterable
 from datetime import datetime
 from typing import Any
 
@@ -269,7 +270,7 @@ class _Normalizer:
         return out or None
 
 
-def settle_primary(items: list[Any], touched: Any) -> None:
+def settle_primary(items: list[Any], touched: Iterable[int]) -> None:
     """At most one value is primary: the last value this operation made primary wins (RFC 7643 §2.4)."""
     chosen = [i for i in touched if isinstance(items[i], dict) and items[i].get("primary") is True]
     if not chosen:

@@ -240,3 +240,23 @@ def test_token_is_stored_only_as_digest(store: SqliteStore) -> None:
     with store.read("default") as session:
         rows = session.conn.execute("SELECT * FROM tokens").fetchall()  # type: ignore[attr-defined]
     assert secret not in repr(rows)
+
+
+def test_paging_while_writes_happen_neither_skips_nor_repeats(client: httpx.Client) -> None:
+    """Creates append and updates keep position, so an in-flight paged read sees every original user once."""
+    original = seed(client, [f"p{i:02d}" for i in range(10)])
+    seen: list[str] = []
+    start = 1
+    while True:
+        page = client.get("/Users", params={"startIndex": start, "count": 3}).json()
+        seen += [r["id"] for r in page["Resources"]]
+        if not page["Resources"]:
+            break
+        start += len(page["Resources"])
+        # writes between pages: a new user, and a rename of one already read and one not yet read
+        client.post("/Users", json={"userName": f"late{start}"}).raise_for_status()
+        for uid in (original[0], original[-1]):
+            patch = {"schemas": [urns.PATCH_OP], "Operations": [{"op": "replace", "path": "title", "value": str(start)}]}
+            client.patch(f"/Users/{uid}", json=patch).raise_for_status()
+    assert seen[: len(original)] == original
+    assert len(seen) == len(set(seen))
