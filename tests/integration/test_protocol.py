@@ -247,16 +247,21 @@ def test_paging_while_writes_happen_neither_skips_nor_repeats(client: httpx.Clie
     original = seed(client, [f"p{i:02d}" for i in range(10)])
     seen: list[str] = []
     start = 1
-    while True:
+    for _ in range(20):  # bounded: 10 originals + at most 4 late users, 3 per page
         page = client.get("/Users", params={"startIndex": start, "count": 3}).json()
         seen += [r["id"] for r in page["Resources"]]
         if not page["Resources"]:
             break
         start += len(page["Resources"])
-        # writes between pages: a new user, and a rename of one already read and one not yet read
+        if start > len(original):
+            continue  # past the original users: stop writing so the read can finish
+        # writes between pages: a new user, and an update of one already read and one not yet read
         client.post("/Users", json={"userName": f"late{start}"}).raise_for_status()
         for uid in (original[0], original[-1]):
-            patch = {"schemas": [urns.PATCH_OP], "Operations": [{"op": "replace", "path": "title", "value": str(start)}]}
-            client.patch(f"/Users/{uid}", json=patch).raise_for_status()
+            body = {"schemas": [urns.PATCH_OP], "Operations": [{"op": "replace", "path": "title", "value": str(start)}]}
+            client.patch(f"/Users/{uid}", json=body).raise_for_status()
+    else:
+        raise AssertionError("paging did not finish")
     assert seen[: len(original)] == original
     assert len(seen) == len(set(seen))
+    assert len(seen) == client.get("/Users", params={"count": 0}).json()["totalResults"]
