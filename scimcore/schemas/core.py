@@ -28,12 +28,19 @@ COMMON = Schema(
     "Attributes every resource carries (RFC 7643 §3.1).",
     (
         Attribute(
-            "id", case_exact=True, mutability="readOnly", returned="always", uniqueness="server",
+            "id",
+            case_exact=True,
+            mutability="readOnly",
+            returned="always",
+            uniqueness="server",
             description="Unique, stable identifier issued by the service provider.",
         ),
         Attribute("externalId", case_exact=True, description="Identifier issued by the provisioning client."),
         Attribute(
-            "meta", "complex", mutability="readOnly", description="Resource metadata.",
+            "meta",
+            "complex",
+            mutability="readOnly",
+            description="Resource metadata.",
             sub_attributes=(
                 Attribute("resourceType", case_exact=True, mutability="readOnly"),
                 Attribute("created", "dateTime", mutability="readOnly"),
@@ -46,7 +53,9 @@ COMMON = Schema(
 )
 
 _NAME = Attribute(
-    "name", "complex", description="The components of the user's name.",
+    "name",
+    "complex",
+    description="The components of the user's name.",
     sub_attributes=(
         Attribute("formatted", description="The full name, formatted for display."),
         Attribute("familyName", description="The family name."),
@@ -58,17 +67,27 @@ _NAME = Attribute(
 )
 
 _ADDRESSES = Attribute(
-    "addresses", "complex", multi_valued=True, description="Physical mailing addresses.",
+    "addresses",
+    "complex",
+    multi_valued=True,
+    description="Physical mailing addresses.",
     sub_attributes=(
-        Attribute("formatted"), Attribute("streetAddress"), Attribute("locality"), Attribute("region"),
-        Attribute("postalCode"), Attribute("country"),
+        Attribute("formatted"),
+        Attribute("streetAddress"),
+        Attribute("locality"),
+        Attribute("region"),
+        Attribute("postalCode"),
+        Attribute("country"),
         Attribute("type", canonical_values=("work", "home", "other")),
         Attribute("primary", "boolean"),
     ),
 )
 
 _GROUPS = Attribute(
-    "groups", "complex", multi_valued=True, mutability="readOnly",
+    "groups",
+    "complex",
+    multi_valued=True,
+    mutability="readOnly",
     description="Groups the user belongs to, computed from group memberships.",
     sub_attributes=(
         Attribute("value", mutability="readOnly"),
@@ -79,9 +98,15 @@ _GROUPS = Attribute(
 )
 
 _X509 = Attribute(
-    "x509Certificates", "complex", multi_valued=True, description="DER-encoded X.509 certificates.",
+    "x509Certificates",
+    "complex",
+    multi_valued=True,
+    description="DER-encoded X.509 certificates.",
     sub_attributes=(
-        Attribute("value", "binary"), Attribute("display"), Attribute("type"), Attribute("primary", "boolean"),
+        Attribute("value", "binary"),
+        Attribute("display"),
+        Attribute("type"),
+        Attribute("primary", "boolean"),
     ),
 )
 
@@ -91,7 +116,9 @@ USER = Schema(
     "User Account",
     (
         Attribute(
-            "userName", required=True, uniqueness="server",
+            "userName",
+            required=True,
+            uniqueness="server",
             description="Unique identifier for the user, used to sign in; compared case-insensitively.",
         ),
         _NAME,
@@ -105,12 +132,18 @@ USER = Schema(
         Attribute("timezone", description="Time zone in IANA format, e.g. 'America/Los_Angeles'."),
         Attribute("active", "boolean", description="The user's administrative status."),
         Attribute(
-            "password", mutability="writeOnly", returned="never",
+            "password",
+            mutability="writeOnly",
+            returned="never",
             description="The cleartext password; accepted, never returned.",
         ),
         _multi("emails", "Email addresses.", types=("work", "home", "other")),
         _multi("phoneNumbers", "Phone numbers.", types=("work", "home", "mobile", "fax", "pager", "other")),
-        _multi("ims", "Instant messaging addresses.", types=("aim", "gtalk", "icq", "xmpp", "msn", "skype", "qq", "yahoo")),
+        _multi(
+            "ims",
+            "Instant messaging addresses.",
+            types=("aim", "gtalk", "icq", "xmpp", "msn", "skype", "qq", "yahoo"),
+        ),
         _multi("photos", "URLs of images of the user.", value_type="reference", types=("photo", "thumbnail")),
         _ADDRESSES,
         _GROUPS,
@@ -127,7 +160,10 @@ GROUP = Schema(
     (
         Attribute("displayName", required=True, description="A human-readable name for the group."),
         Attribute(
-            "members", "complex", multi_valued=True, description="The members of the group.",
+            "members",
+            "complex",
+            multi_valued=True,
+            description="The members of the group.",
             sub_attributes=(
                 Attribute("value", case_exact=True, mutability="immutable", description="The member's id."),
                 Attribute("$ref", "reference", mutability="immutable", reference_types=("User", "Group")),
@@ -149,7 +185,9 @@ ENTERPRISE_USER = Schema(
         Attribute("division"),
         Attribute("department"),
         Attribute(
-            "manager", "complex", description="The user's manager.",
+            "manager",
+            "complex",
+            description="The user's manager.",
             sub_attributes=(
                 Attribute("value", description="The id of the manager's SCIM resource."),
                 Attribute("$ref", "reference", reference_types=("User",)),
