@@ -74,7 +74,9 @@ def serve(
 
     try:
         items = [item for path in extensions for item in load_extension_file(path)]
-        config = ServerConfig.from_mapping({"db": db, "extensions": items, "allow_nested_groups": nested_groups})
+        config = ServerConfig.from_mapping(
+            {"db": db, "extensions": items, "allow_nested_groups": nested_groups, "rate_limit_per_minute": rate_limit}
+        )
     except (ValueError, OSError) as exc:
         raise click.ClickException(str(exc)) from None
     store = _open_store(db)

@@ -22,6 +22,7 @@ from aup_server.errors import (
     PayloadTooLargeError,
     ScimError,
 )
+from aup_server.ratelimit import RateLimiter
 from aup_server.service import ResourceService
 from aup_server.store import SqliteStore, Store
 from scimcore.schemas import SchemaRegistry, core_registry
@@ -37,6 +38,7 @@ class AupState:
     store: Store
     registry: SchemaRegistry
     service: ResourceService
+    limiter: RateLimiter | None
 
 
 def create_app(config: ServerConfig | Mapping[str, Any] | None = None, *, store: Store | None = None) -> Flask:
@@ -54,7 +56,12 @@ def create_app(config: ServerConfig | Mapping[str, Any] | None = None, *, store:
     app = Flask(__name__)
     app.config["MAX_CONTENT_LENGTH"] = config.max_body_bytes
     app.url_map.strict_slashes = False
-    app.extensions["aup"] = AupState(config, store, registry, ResourceService(store, registry, config))
+    limiter = (
+        RateLimiter(config.rate_limit_per_minute, config.rate_limit_burst)
+        if config.rate_limit_per_minute is not None
+        else None
+    )
+    app.extensions["aup"] = AupState(config, store, registry, ResourceService(store, registry, config), limiter)
 
     bp = scim_blueprint()
     app.register_blueprint(bp, url_prefix="/scim/v2", url_defaults={"tenant": DEFAULT_TENANT})

@@ -26,6 +26,8 @@ class ServerConfig:
     max_member_changes: int = 10_000  # per PATCH; more is 413 (Miro answers 413 past 8000)
     unique_group_names: bool = True
     allow_nested_groups: bool = False  # AUP supports only flat groups (§1.1)
+    rate_limit_per_minute: int | None = None  # per token; None turns limiting off (Slack: 180 writes/min, §2.1)
+    rate_limit_burst: int = 20
     extensions: tuple[tuple[str, Schema], ...] = field(default=())
 
     @classmethod
@@ -44,7 +46,15 @@ class ServerConfig:
     def validate(self) -> None:
         if not 1 <= self.default_count <= self.max_count:
             raise ValueError("default_count must be between 1 and max_count")
-        for name in ("max_body_bytes", "max_filter_nodes", "max_patch_operations", "max_member_changes"):
+        if self.rate_limit_per_minute is not None and self.rate_limit_per_minute < 1:
+            raise ValueError("rate_limit_per_minute must be positive (or unset to turn limiting off)")
+        for name in (
+            "max_body_bytes",
+            "max_filter_nodes",
+            "max_patch_operations",
+            "max_member_changes",
+            "rate_limit_burst",
+        ):
             if getattr(self, name) < 1:
                 raise ValueError(f"{name} must be positive")
 

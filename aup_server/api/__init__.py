@@ -25,7 +25,10 @@ def scim_blueprint() -> Blueprint:
             check_tenant(tenant)
         except ValueError:
             raise NotFoundError(f"no SCIM endpoint at {request.path}") from None
-        g.token = authenticate(current_app.extensions["aup"].store, request.headers.get("Authorization"), tenant)
+        state = current_app.extensions["aup"]
+        g.token = authenticate(state.store, request.headers.get("Authorization"), tenant)
+        if state.limiter is not None:
+            state.limiter.check(tenant, g.token.name)
 
     discovery.register(bp)
     resources.register(bp)

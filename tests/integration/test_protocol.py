@@ -265,3 +265,16 @@ def test_paging_while_writes_happen_neither_skips_nor_repeats(client: httpx.Clie
     assert seen[: len(original)] == original
     assert len(seen) == len(set(seen))
     assert len(seen) == client.get("/Users", params={"count": 0}).json()["totalResults"]
+
+
+def test_rate_limit_answers_429_scim_error_with_retry_after() -> None:
+    store = SqliteStore()
+    app = create_app({"rate_limit_per_minute": 60, "rate_limit_burst": 2}, store=store)
+    secret = issue_token(store, "t")
+    with _client(app, secret) as c:
+        assert c.get("/Users").status_code == 200
+        assert c.get("/Users").status_code == 200
+        resp = c.get("/Users")
+        assert_scim_error(resp, 429)
+        assert resp.headers["Retry-After"].isdigit()
+    store.close()

@@ -1,0 +1,1 @@
+"""Click commands that the ``aup`` group registers (directory, sync)."""
