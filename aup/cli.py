@@ -60,6 +60,12 @@ def main() -> None:
     help="YAML/JSON file of extension schemas (RFC 7643 §7) for custom attributes (repeatable).",
 )
 @click.option("--nested-groups/--flat-groups", default=False, show_default=True, help="Allow groups as members.")
+@click.option(
+    "--rate-limit",
+    type=click.IntRange(min=1),
+    default=None,
+    help="Requests per minute per token; more get 429 with Retry-After (off by default).",
+)
 def serve(
     host: str,
     port: int,
@@ -68,6 +74,7 @@ def serve(
     threads: int,
     extensions: tuple[Path, ...],
     nested_groups: bool,
+    rate_limit: int | None,
 ) -> None:
     """Run the reference SCIM 2.0 server until Ctrl-C or SIGTERM."""
     from aup.serve import run_server  # noqa: PLC0415 - waitress is imported only when serving
