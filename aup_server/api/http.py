@@ -34,8 +34,14 @@ def json_body() -> dict[str, Any]:
         raise InvalidSyntaxError("the request body is empty; a JSON object is required")
     try:
         body = json.loads(raw)
+        # A \ud800 escape decodes to a lone surrogate that no UTF-8 store can hold: refuse it here.
+        json.dumps(body, ensure_ascii=False).encode("utf-8")
     except (UnicodeDecodeError, json.JSONDecodeError) as exc:
         raise InvalidSyntaxError(f"the request body is not valid JSON: {exc}") from None
+    except UnicodeEncodeError:
+        raise InvalidSyntaxError("the request body contains an unpaired UTF-16 surrogate escape") from None
+    except RecursionError:
+        raise InvalidSyntaxError("the request body nests too deeply") from None
     if not isinstance(body, dict):
         raise InvalidSyntaxError(f"the request body must be a JSON object, not a {type(body).__name__}")
     return body
