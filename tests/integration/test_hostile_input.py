@@ -37,7 +37,7 @@ ATTRS = [
 attr_names = st.sampled_from(ATTRS) | st.text(max_size=15)
 user_like = st.fixed_dictionaries(
     {"schemas": st.sampled_from([[urns.USER], [urns.GROUP], [], ["x"]])},
-    optional={name: json_values for name in ATTRS},
+    optional=dict.fromkeys(ATTRS, json_values),
 )
 patch_ops = st.lists(
     st.fixed_dictionaries(
