@@ -1,0 +1,104 @@
+"""kill -9 during a write load: every write that got a 2xx is there after a restart, and the file is intact."""
+
+from __future__ import annotations
+
+import os
+import signal
+import sqlite3
+import subprocess
+import threading
+from pathlib import Path
+
+import httpx
+import pytest
+
+from scimcore import urns
+
+from .conftest import start_server, stop_server, wait_for
+
+pytestmark = pytest.mark.network
+
+WRITERS = 6
+MAX_WRITES_PER_WRITER = 400
+ACKS_BEFORE_KILL = 60  # the crash comes in the middle of the load, after this many acknowledged creates
+
+
+def _boot(db: Path, seen: list[str]) -> tuple[subprocess.Popen[str], str]:
+    proc, lines = start_server(db)
+    base = wait_for(lines, r"SCIM base URL \(default\): (\S+)", seen).group(1)
+    wait_for(lines, r"aup serving on", seen)
+    return proc, base
+
+
+def test_acknowledged_writes_survive_kill_9(tmp_path: Path) -> None:
+    db = tmp_path / "crash.db"
+    seen: list[str] = []
+    proc, lines = start_server(db)
+    try:
+        base = wait_for(lines, r"SCIM base URL \(default\): (\S+)", seen).group(1)
+        token = wait_for(lines, r"New bearer token for default .*: (\S+)", seen).group(1)
+        wait_for(lines, r"aup serving on", seen)
+        headers = {"Authorization": f"Bearer {token}"}
+        with httpx.Client(base_url=base, headers=headers, timeout=10.0) as c:
+            gid = c.post("/Groups", json={"schemas": [urns.GROUP], "displayName": "all"}).json()["id"]
+
+        acked_users: dict[str, str] = {}
+        acked_members: set[str] = set()
+        lock = threading.Lock()
+        stop = threading.Event()
+        loaded = threading.Event()
+
+        def writer(n: int) -> None:
+            with httpx.Client(base_url=base, headers=headers, timeout=5.0) as wc:
+                for i in range(MAX_WRITES_PER_WRITER):
+                    if stop.is_set():
+                        return
+                    name = f"w{n}-{i}@example.com"
+                    try:
+                        resp = wc.post("/Users", json={"schemas": [urns.USER], "userName": name})
+                        if resp.status_code != 201:
+                            continue
+                        uid = resp.json()["id"]
+                        with lock:
+                            acked_users[uid] = name
+                            if len(acked_users) >= ACKS_BEFORE_KILL:
+                                loaded.set()
+                        ops = [{"op": "add", "path": "members", "value": [{"value": uid}]}]
+                        resp = wc.patch(f"/Groups/{gid}", json={"schemas": [urns.PATCH_OP], "Operations": ops})
+                        if resp.status_code == 200:
+                            with lock:
+                                acked_members.add(uid)
+                    except httpx.HTTPError:
+                        return  # the server is gone: only acknowledged writes count
+
+        threads = [threading.Thread(target=writer, args=(n,)) for n in range(WRITERS)]
+        for t in threads:
+            t.start()
+        assert loaded.wait(timeout=60), "the write load did not get going"
+        os.kill(proc.pid, signal.SIGKILL)  # writers are still sending: the crash lands mid-write
+        stop.set()
+        for t in threads:
+            t.join(timeout=30)
+        assert not any(t.is_alive() for t in threads)
+        assert proc.wait(timeout=10) == -signal.SIGKILL
+    finally:
+        stop_server(proc)
+
+    conn = sqlite3.connect(db)
+    try:
+        assert conn.execute("PRAGMA integrity_check").fetchone() == ("ok",)
+        assert conn.execute("PRAGMA foreign_key_check").fetchall() == []
+    finally:
+        conn.close()
+
+    proc, base = _boot(db, seen)
+    try:
+        with httpx.Client(base_url=base, headers=headers, timeout=10.0) as c:
+            users = c.get("/Users", params={"count": 1000, "attributes": "userName"}).json()
+            stored = {r["id"]: r["userName"] for r in users["Resources"]}
+            members = {m["value"] for m in c.get(f"/Groups/{gid}").json()["members"]}
+    finally:
+        assert stop_server(proc) == 0
+    missing_users = {uid for uid in acked_users if stored.get(uid) != acked_users[uid]}
+    assert not missing_users, f"{len(missing_users)} acknowledged creates lost"
+    assert acked_members <= members, f"{len(acked_members - members)} acknowledged membership adds lost"
