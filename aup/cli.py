@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -30,6 +32,18 @@ def _open_store(db: str) -> SqliteStore:
         return SqliteStore(db)
     except Exception as exc:  # sqlite3.Error, RuntimeError from a newer schema, OSError
         raise click.ClickException(f"cannot open database {db}: {exc}") from None
+
+
+@contextmanager
+def _store(db: str) -> Iterator[SqliteStore]:
+    """The server's database for one CLI command, closed afterwards; ValueError becomes a one-line error."""
+    store = _open_store(db)
+    try:
+        yield store
+    except ValueError as exc:
+        raise click.ClickException(str(exc)) from None
+    finally:
+        store.close()
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -126,13 +140,8 @@ _tenant_option = click.option("--tenant", default=DEFAULT_TENANT, show_default=T
 @_db_option
 def token_create(name: str, tenant: str, db: str) -> None:
     """Create token NAME for a tenant and print it once."""
-    store = _open_store(db)
-    try:
+    with _store(db) as store:
         click.echo(issue_token(store, name, tenant))
-    except ValueError as exc:
-        raise click.ClickException(str(exc)) from None
-    finally:
-        store.close()
 
 
 @token.command("list")
@@ -140,11 +149,8 @@ def token_create(name: str, tenant: str, db: str) -> None:
 @_db_option
 def token_list(tenant: str | None, db: str) -> None:
     """List tokens: tenant, name, created, and revoked (secrets are never shown again)."""
-    store = _open_store(db)
-    try:
+    with _store(db) as store:
         records = store.list_tokens(tenant)
-    finally:
-        store.close()
     if not records:
         click.echo("no tokens")
         return
@@ -159,10 +165,7 @@ def token_list(tenant: str | None, db: str) -> None:
 @_db_option
 def token_revoke(name: str, tenant: str, db: str) -> None:
     """Revoke token NAME of a tenant; requests with it get 401 at once."""
-    store = _open_store(db)
-    try:
+    with _store(db) as store:
         if not store.revoke_token(name, tenant):
             raise click.ClickException(f"no active token named {name!r} for tenant {tenant!r}")
-    finally:
-        store.close()
     click.echo(f"revoked {tenant}/{name}")

@@ -227,9 +227,8 @@ class ResourceService:
         doc, members, password = _split(normalized, kind)
         with self.store.write(tenant) as session:
             res = session.insert(kind, doc, password=password)
-            if kind == "Group" and members:
-                self._check_members(session, res.id, [m["value"] for m in members], members)
-                session.add_members(res.id, [m["value"] for m in members])
+            if kind == "Group":
+                self._set_members(session, res.id, members or [])
             created = session.get(kind, res.id, expand=True)
         assert created is not None
         return self.render(created, base_url)
@@ -251,10 +250,7 @@ class ResourceService:
             # Omitting the writeOnly password never clears it: no IdP sends it on PUT (reference/okta.md §1).
             session.update(kind, rid, doc, password=password, keep_password=password is None)
             if kind == "Group":
-                ids = [m["value"] for m in members or ()]
-                self._check_members(session, rid, ids, members or [])
-                session.clear_members(rid)
-                session.add_members(rid, ids)
+                self._set_members(session, rid, members or [])
             updated = session.get(kind, rid, expand=True)
         assert updated is not None
         return self.render(updated, base_url)
@@ -307,6 +303,13 @@ class ResourceService:
             raise NotFoundError(f"{kind} {rid} not found")
         etags.check_if_match(if_match, etags.etag(current.version))
         return current
+
+    def _set_members(self, session: Session, group_id: str, refs: list[dict[str, Any]]) -> None:
+        """Make the member rows exactly ``refs`` (POST and PUT carry the whole list)."""
+        ids = [ref["value"] for ref in refs]
+        self._check_members(session, group_id, ids, refs)
+        session.clear_members(group_id)
+        session.add_members(group_id, ids)
 
     def _check_members(self, session: Session, group_id: str, ids: list[str], refs: Iterable[dict[str, Any]]) -> None:
         """Every member must exist in this tenant; groups as members only when nesting is enabled."""
