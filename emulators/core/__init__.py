@@ -1,0 +1,1 @@
+"""IdP-neutral building blocks: directory, generator, link store, mapping, clock, rate-limit policy."""

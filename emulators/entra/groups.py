@@ -1,0 +1,133 @@
+"""Group flows: match or create without members, update attributes, delete, then membership PATCHes.
+
+reference/entra.md §3.4: every group read carries ``excludedAttributes=members``; members are added
+and removed one PATCH at a time by the members' target ids, after all users and groups exist.
+Entra never reads members back, so what it has sent is remembered in the job state.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from emulators.core.payloads import patch_request
+from emulators.entra import payloads
+from emulators.entra.context import Context, Skipped
+from emulators.entra.functions import as_text
+from emulators.entra.log import Action, Code, Outcome
+from emulators.entra.session import ProvisioningFailure
+
+
+class GroupFlows:
+    def __init__(self, ctx: Context) -> None:
+        self.ctx = ctx
+
+    def _values(self, group_id: str, *, creating: bool) -> list[tuple[Any, Any]]:
+        view = self.ctx.directory.group_view(group_id)
+        return [(row.path, value) for row, value in self.ctx.groups.values(view, creating=creating)]
+
+    def provision(self, group_id: str, *, rematch: bool) -> str | None:
+        """The group's target id after creating, linking or updating it (§3.4, §4), or None when skipped."""
+        ctx = self.ctx
+        scim_id = ctx.links.scim_id("group", group_id)
+        if scim_id is not None:
+            current = ctx.session.resource("/Groups", scim_id)
+            if current is None and not rematch:
+                raise ProvisioningFailure(Code.INVALID_ANCHOR, f"linked group {scim_id} is gone from the target", 404)
+            if current is not None:
+                self._update(group_id, scim_id, current)
+                return scim_id
+            ctx.links.unlink("group", group_id)
+            ctx.state.members_sent.pop(group_id, None)
+        found = self._match(group_id)
+        if found is not None:
+            scim_id = str(found["id"])
+            ctx.links.link("group", group_id, scim_id)
+            ctx.state.members_sent.pop(group_id, None)
+            self._update(group_id, scim_id, found)
+            return scim_id
+        if not ctx.settings.create:
+            ctx.record("group", group_id, Action.CREATE, Outcome.SKIPPED, Code.CREATE_DISABLED)
+            return None
+        body = payloads.group_create_body(self._values(group_id, creating=True), ctx.profile)
+        created = ctx.session.call("POST", "/Groups", body=body)
+        if not isinstance(created, dict) or not created.get("id"):
+            raise ProvisioningFailure(Code.SERVICE_INCOMPATIBLE, "POST /Groups answered without an id")
+        ctx.links.link("group", group_id, str(created["id"]))
+        ctx.state.members_sent[group_id] = set()
+        ctx.record("group", group_id, Action.CREATE, Outcome.SUCCESS)
+        return str(created["id"])
+
+    def _match(self, group_id: str) -> dict[str, Any] | None:
+        view = self.ctx.directory.group_view(group_id)
+        for row in self.ctx.groups.matching:
+            value = as_text(row.value(view, creating=True))
+            if not value:
+                continue
+            found = self.ctx.session.search("/Groups", payloads.path_text(row.path), value)
+            if len(found) > 1:
+                raise ProvisioningFailure(Code.DUPLICATE_TARGET_ENTRIES, f"{len(found)} groups are named {value!r}")
+            if found:
+                return found[0]
+            return None
+        raise Skipped(Code.IMPORT_SKIPPED, "no value for any matching attribute")
+
+    def _update(self, group_id: str, scim_id: str, current: dict[str, Any]) -> None:
+        ctx = self.ctx
+        values = self._values(group_id, creating=False)
+        operations = payloads.update_operations(current, values, ctx.profile, "Group")
+        if not operations:
+            ctx.record("group", group_id, Action.UPDATE, Outcome.SKIPPED, Code.SYNCHRONIZATION_SKIPPED)
+            return
+        if not ctx.settings.update:
+            ctx.record("group", group_id, Action.UPDATE, Outcome.SKIPPED, Code.UPDATE_DISABLED)
+            return
+        ctx.session.call("PATCH", f"/Groups/{scim_id}", body=patch_request(operations))
+        ctx.record("group", group_id, Action.UPDATE, Outcome.SUCCESS, detail="attributes")
+
+    def sync_members(self, group_id: str, subset: set[str] | None = None) -> None:
+        """Add and remove members one PATCH at a time (§3.4), comparing with what was sent before.
+
+        ``subset`` limits the change to some members (provision on demand, §8).
+        """
+        ctx = self.ctx
+        scim_id = ctx.links.scim_id("group", group_id)
+        if scim_id is None or not ctx.groups.provision_members or group_id not in ctx.directory.core.groups:
+            return
+        sent = ctx.state.members_sent.setdefault(group_id, set())
+        wanted = {
+            uid
+            for uid in ctx.directory.core.group(group_id).members
+            if ctx.links.scim_id("user", uid) is not None and uid not in ctx.state.unmanaged
+        }
+        if subset is not None:
+            wanted = (wanted & subset) | (sent - subset)
+        size = max(1, ctx.profile.members_per_patch)
+        adds, removes = sorted(wanted - sent), sorted(sent - wanted)
+        for start in range(0, len(adds), size):
+            chunk = adds[start : start + size]
+            ids = [ctx.links.scim_id("user", uid) or "" for uid in chunk]
+            ctx.session.call("PATCH", f"/Groups/{scim_id}", body=payloads.member_add_patch(ids, ctx.profile))
+            sent.update(chunk)
+            ctx.record("group", group_id, Action.UPDATE, Outcome.SUCCESS, detail=f"add member {', '.join(chunk)}")
+        for start in range(0, len(removes), size):
+            chunk = removes[start : start + size]
+            known = [sid for uid in chunk if (sid := ctx.links.scim_id("user", uid)) is not None]
+            if known:
+                body = payloads.member_remove_patch(known, ctx.profile)
+                ctx.session.call("PATCH", f"/Groups/{scim_id}", body=body)
+            sent.difference_update(chunk)
+            ctx.record("group", group_id, Action.UPDATE, Outcome.SUCCESS, detail=f"remove member {', '.join(chunk)}")
+
+    def delete(self, group_id: str) -> None:
+        """Group deleted or unassigned: DELETE /Groups/{id} when the Delete action is on (§3.4)."""
+        ctx = self.ctx
+        scim_id = ctx.links.scim_id("group", group_id)
+        if scim_id is None:
+            return
+        if not ctx.settings.delete:
+            ctx.record("group", group_id, Action.DELETE, Outcome.SKIPPED, Code.DELETE_DISABLED)
+            return
+        ctx.session.call("DELETE", f"/Groups/{scim_id}", absent_ok=True)
+        ctx.record("group", group_id, Action.DELETE, Outcome.SUCCESS)
+        ctx.links.unlink("group", group_id)
+        ctx.state.members_sent.pop(group_id, None)

@@ -1,0 +1,216 @@
+"""Entra's two SCIM wire dialects as frozen data: the default ``scim`` template and ``aadOptscim062020``.
+
+Every field has a provenance entry pointing at reference/entra.md. Where the reference marks a
+fact as inferred ([INF]) or unknown (§12), the entry says "inferred" or "unknown, documented
+default chosen". Admin-chosen job settings (scope, target actions, thresholds) are ``EntraSettings``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field, replace
+from types import MappingProxyType
+from typing import Literal
+from urllib.parse import urlsplit, urlunsplit
+
+from emulators.core.errors import ConfigurationError
+from emulators.core.retry import RateLimitPolicy
+from scimcore import urns
+
+FLAG = "aadOptscim062020"
+BooleanEncoding = Literal["string", "boolean"]
+ManagerShape = Literal["string", "legacy-array"]
+
+# The schema URI Entra lists in group creates (reference/entra.md §4, Create Group).
+ADSCIM_GROUP = "http://schemas.microsoft.com/2006/11/ResourceManagement/ADSCIM/2.0/Group"
+
+# reference/entra.md §7 and §12: 429 handling is unknown; Retry-After honoured (2025 Q&A), else 60 s doubling.
+ENTRA_RATE_LIMIT = RateLimitPolicy(default_wait=60.0, factor=2.0, max_attempts=5)
+
+
+@dataclass(frozen=True)
+class EntraProfile:
+    name: str
+    source: str
+    headers: tuple[tuple[str, str], ...]
+    body_headers: tuple[tuple[str, str], ...]
+    query_space: str
+    op_add: str
+    op_replace: str
+    op_remove: str
+    post_booleans: BooleanEncoding
+    patch_booleans: BooleanEncoding
+    pathless_replace: bool
+    member_remove_by_filter: bool
+    member_remove_ref: bool
+    members_per_patch: int
+    manager_shape: ManagerShape
+    probe_groups: bool
+    group_schemas: tuple[str, ...]
+    response_timeout: float
+    rate_limit: RateLimitPolicy
+    provenance: Mapping[str, str] = field(default_factory=lambda: MappingProxyType({}))
+
+    def op(self, name: Literal["add", "replace", "remove"]) -> str:
+        return {"add": self.op_add, "replace": self.op_replace, "remove": self.op_remove}[name]
+
+
+_COMMON_PROVENANCE = {
+    "headers": "reference/entra.md §1 and §12: User-Agent and Accept are unknown, documented default chosen: "
+    "none sent (Authorization comes from the auth strategy)",
+    "body_headers": "reference/entra.md §1: Content-Type application/scim+json on POST and PATCH [DOC TUT]",
+    "query_space": "reference/entra.md §2: form-encoded queries (+, %22, %40) [OBS AD11784, RC63]",
+    "post_booleans": "reference/entra.md §4 Create User sends active:true [DOC TUT]; §12 lists the string form "
+    "(RC21) as a conflict: unknown, documented default chosen",
+    "member_remove_ref": "reference/entra.md §4 Remove Members carries $ref:null [DOC TUT]; §5 shows the value "
+    "alone [DOC KI-SCIM]: conflict, documented default (§4) chosen",
+    "members_per_patch": "reference/entra.md §3.4 and §12: one member per PATCH as documented; no maximum is "
+    "known: unknown, documented default chosen",
+    "manager_shape": "reference/entra.md §4 Manager and §12: bare string on the enterprise URN path [OBS SDK541]; "
+    "the legacy array is DOC-old: unknown, observed current form chosen",
+    "probe_groups": "reference/entra.md §2: a random user and group are fetched [DOC TUT]; the group query form "
+    "is inferred",
+    "group_schemas": "reference/entra.md §4 Create Group [DOC TUT]",
+    "response_timeout": "reference/entra.md §1 and §7: answer within about 60 s [MSQA Q-409]",
+    "rate_limit": "reference/entra.md §7 and §12: 429 is 'automatically retried'; Retry-After handling is "
+    "unknown, documented default chosen: honour an integer Retry-After, else 60 s doubling, 5 attempts per "
+    "cycle, then retried next cycle (never dropped)",
+}
+
+ENTRA_DEFAULT = EntraProfile(
+    name="scim",
+    source="entra-scim",
+    headers=(),
+    body_headers=(("Content-Type", urns.MEDIA_TYPE),),
+    query_space="+",
+    op_add="Add",
+    op_replace="Replace",
+    op_remove="Remove",
+    post_booleans="boolean",
+    patch_booleans="string",
+    pathless_replace=False,
+    member_remove_by_filter=False,
+    member_remove_ref=True,
+    members_per_patch=1,
+    manager_shape="string",
+    probe_groups=True,
+    group_schemas=(urns.GROUP, ADSCIM_GROUP),
+    response_timeout=60.0,
+    rate_limit=ENTRA_RATE_LIMIT,
+    provenance=MappingProxyType(
+        {
+            **_COMMON_PROVENANCE,
+            "ops": "reference/entra.md §5: capitalised Add, Replace, Remove without the flag [DOC KI-SCIM, TUT]",
+            "patch_booleans": "reference/entra.md §5: 'False'/'True' strings from the Switch expression "
+            "[DOC KI-SCIM; MSQA RC21]",
+            "pathless_replace": "reference/entra.md §5: one op per attribute, each with a path [DOC KI-SCIM]",
+            "member_remove_by_filter": "reference/entra.md §4-§5: Remove with path members and a value array [DOC]",
+        }
+    ),
+)
+
+ENTRA_SCIM062020 = replace(
+    ENTRA_DEFAULT,
+    name=FLAG,
+    source="entra-aadoptscim062020",
+    op_add="add",
+    op_replace="replace",
+    op_remove="remove",
+    patch_booleans="boolean",
+    pathless_replace=True,
+    member_remove_by_filter=True,
+    provenance=MappingProxyType(
+        {
+            **_COMMON_PROVENANCE,
+            "ops": "reference/entra.md §5: the flag makes ops lowercase [DOC KI-SCIM]",
+            "patch_booleans": "reference/entra.md §5: disable sends value false (boolean) [DOC KI-SCIM]",
+            "pathless_replace": "reference/entra.md §5: filter paths keep their own op, the rest go into one "
+            "path-less replace with dotted and URN keys [DOC KI-SCIM; OBS KC26]",
+            "member_remove_by_filter": "reference/entra.md §5: remove by members[value eq ...] with no value "
+            "[DOC KI-SCIM]",
+        }
+    ),
+)
+
+PROFILES: Mapping[str, EntraProfile] = MappingProxyType({"scim": ENTRA_DEFAULT, FLAG: ENTRA_SCIM062020})
+
+
+def profile_named(name: str) -> EntraProfile:
+    try:
+        return PROFILES[name]
+    except KeyError:
+        raise ConfigurationError(f"unknown Entra dialect {name!r}; use one of {', '.join(PROFILES)}") from None
+
+
+def split_tenant_url(url: str) -> tuple[str, EntraProfile | None]:
+    """The Tenant URL without feature flags, and the dialect a ``?aadOptscim062020`` flag selects.
+
+    reference/entra.md §1: admins append the flag as a query string; whether it reaches the server is
+    unknown, so it is stripped before sending (inferred). Other query parameters are kept.
+    """
+    parts = urlsplit(url)
+    params = [item for item in parts.query.split("&") if item]
+    flagged = any(item.split("=", 1)[0].lower() == FLAG.lower() for item in params)
+    kept = "&".join(item for item in params if item.split("=", 1)[0].lower() != FLAG.lower())
+    base = urlunsplit((parts.scheme, parts.netloc, parts.path.rstrip("/"), kept, parts.fragment))
+    return base, ENTRA_SCIM062020 if flagged else None
+
+
+Scope = Literal["assigned", "all"]
+
+
+@dataclass(frozen=True)
+class EscrowPolicy:
+    """When a failed object is tried again, and when its escrow is dropped (reference/entra.md §7).
+
+    The QUAR schedule is chosen: first retry 6 h after the failure, then 12 h and 24 h after the
+    first failure, then every 24 h, up to 28 days. MSQA Q-QUAR describes another schedule; the two
+    conflict (§12), so this is the documented default.
+    """
+
+    retry_after_first_failure: tuple[float, ...] = (6 * 3600.0, 12 * 3600.0, 24 * 3600.0)
+    then_every: float = 24 * 3600.0
+    give_up_after: float = 28 * 24 * 3600.0
+
+    def next_retry(self, first_failure: float, failures: int) -> float:
+        """The time of the next attempt after ``failures`` failed attempts."""
+        steps = self.retry_after_first_failure
+        if failures <= len(steps):
+            return first_failure + steps[failures - 1]
+        return first_failure + steps[-1] + (failures - len(steps)) * self.then_every
+
+
+@dataclass(frozen=True)
+class QuarantinePolicy:
+    """reference/entra.md §7: escrow proportion thresholds, the slowed cycle, and the 4-week disable."""
+
+    evaluate_from: int = 5000
+    proportion: float = 0.40
+    failures: int = 40000
+    absolute: int = 60000
+    interval: float = 24 * 3600.0
+    disable_after: float = 28 * 24 * 3600.0
+
+
+@dataclass(frozen=True)
+class EntraSettings:
+    """The provisioning job as an admin configures it (reference/entra.md §3.3, §8, §9)."""
+
+    scope: Scope = "assigned"
+    create: bool = True
+    update: bool = True
+    delete: bool = True
+    skip_out_of_scope_deletions: bool = False
+    accidental_deletion_threshold: int | None = None
+    cycle_interval: float = 40 * 60.0
+    hard_delete_after: float = 30 * 24 * 3600.0
+    on_demand_group_members: int = 5
+    escrow: EscrowPolicy = field(default_factory=EscrowPolicy)
+    quarantine: QuarantinePolicy = field(default_factory=QuarantinePolicy)
+
+    def __post_init__(self) -> None:
+        if self.scope not in ("assigned", "all"):
+            raise ConfigurationError(f"scope must be 'assigned' or 'all', not {self.scope!r}")
+        threshold = self.accidental_deletion_threshold
+        if threshold is not None and threshold < 1:
+            raise ConfigurationError("the accidental-deletion threshold must be at least 1")

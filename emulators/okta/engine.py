@@ -1,0 +1,390 @@
+"""The Okta emulator: admin actions change the directory and immediately become Okta's SCIM calls.
+
+Okta is event-driven (reference/okta.md §4-§7): each change to an assigned user or a pushed group
+is sent at once as one or more tasks. Every method named after an admin action returns the tasks
+it ran; failed tasks stay in ``tasks`` and can be retried, as in Okta's Tasks view (§8).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+import httpx
+
+from emulators.core.clock import Clock, SystemClock
+from emulators.core.directory import Directory, Status
+from emulators.core.errors import ConfigurationError, DirectoryError
+from emulators.core.linkstore import LinkStore
+from emulators.core.mapping import AttributeMapping, CompiledMapping
+from emulators.core.retry import RateLimitExhaustedError
+from emulators.okta.default_mapping import OKTA_DEFAULT_MAPPING
+from emulators.okta.expression import EvaluationError, compile_expression
+from emulators.okta.groups import GroupFlows
+from emulators.okta.payloads import placeholder_password
+from emulators.okta.profile import OKTA_OIN, OktaProfile, OktaSettings
+from emulators.okta.session import OktaSession, ScimCallError
+from emulators.okta.tasks import Task, TaskError, TaskLog, TaskRunner, TaskStatus
+from emulators.okta.users import UserFlows
+
+# What fails a task instead of stopping the emulator: error answers, 429 exhaustion, network errors.
+TASK_FAILURES = (ScimCallError, RateLimitExhaustedError, TaskError, EvaluationError, DirectoryError, httpx.HTTPError)
+
+
+@dataclass
+class ImportResult:
+    """What an import read (reference/okta.md §3): active users only, and groups when group import is on."""
+
+    task: Task | None = None
+    users: list[dict[str, Any]] = field(default_factory=list)
+    groups: list[dict[str, Any]] = field(default_factory=list)
+    scanned: int = 0
+
+
+class OktaEmulator:
+    def __init__(
+        self,
+        directory: Directory,
+        http: httpx.Client,
+        profile: OktaProfile = OKTA_OIN,
+        *,
+        settings: OktaSettings | None = None,
+        mapping: AttributeMapping | CompiledMapping = OKTA_DEFAULT_MAPPING,
+        links: LinkStore | None = None,
+        clock: Clock | None = None,
+        tasks: TaskLog | None = None,
+    ) -> None:
+        """Compiles the mapping first, so a bad mapping raises ConfigurationError before any request."""
+        if isinstance(mapping, AttributeMapping):
+            mapping = mapping.compile(compile_expression, directory.known_attributes())
+        self.directory = directory
+        self.profile = profile
+        self.settings = settings or OktaSettings()
+        self.links = links or LinkStore()
+        self.clock = clock or SystemClock()
+        self.tasks = tasks or TaskLog()
+        self.session = OktaSession(http, profile, self.clock)
+        self.users = UserFlows(self.session, directory, self.links, mapping, profile, self.settings)
+        self.groups = GroupFlows(self.session, directory, self.links, self.users, profile, self.settings)
+        self._passwords: dict[str, str] = {}
+        self.imported = ImportResult()
+        handlers: dict[str, Callable[..., None]] = {
+            "test_connection": self._test_connection,
+            "import": self._import,
+            "provision_user": self.users.provision,
+            "push_profile": self.users.push_profile,
+            "deprovision_user": self.users.deprovision,
+            "activate_user": lambda user_id: self.users.set_active(user_id, True),
+            "sync_password": lambda user_id: self.users.sync_password(
+                user_id, self._passwords.pop(user_id, "") or placeholder_password()
+            ),
+            "create_push_group": self.groups.create,
+            "link_push_group": self.groups.link,
+            "push_membership": self.groups.push_delta,
+            "push_now": self.groups.push_all,
+            "rename_group": self.groups.rename,
+            "delete_push_group": self.groups.delete,
+        }
+        self.runner = TaskRunner(self.tasks, handlers, self.clock, TASK_FAILURES)
+        self.session.on_wait = self.runner.record_wait
+        self._run = self.runner.run
+
+    def retry(self, task_id: int) -> Task:
+        """Run a task again from its first request, as Okta's Retry does."""
+        task = self.tasks.get(task_id)
+        self.runner.execute(task)
+        return task
+
+    def retry_failed(self) -> list[Task]:
+        return [self.retry(task.id) for task in self.tasks.failed()]
+
+    # -- connection and import (§3) ---------------------------------------------------------------
+
+    def test_connection(self) -> list[Task]:
+        return [self._run("test_connection", "Test API credentials")]
+
+    def _test_connection(self) -> None:
+        self.session.call("GET", "/Users", query=self.profile.connection_test_users)
+        if self.settings.import_groups:
+            self.session.call("GET", "/Groups", query=self.profile.connection_test_groups)
+
+    def import_users(self) -> ImportResult:
+        """Import Now: page through /Users (and /Groups when group import is on); inactive users are skipped."""
+        self.imported = ImportResult()
+        self.imported.task = self._run("import", "Import users")
+        return self.imported
+
+    def _import(self) -> None:
+        read = self.session.read_all("/Users")
+        self.imported.scanned = len(read)
+        self.imported.users = [user for user in read if user.get("active") is not False]
+        if self.settings.import_groups:
+            self.imported.groups = self.session.read_all("/Groups")
+
+    # -- assignments and lifecycle (§4-§6) ------------------------------------------------------
+
+    def _linked(self, user_id: str) -> bool:
+        return self.links.scim_id("user", user_id) is not None
+
+    def _provision(self, done: list[Task], user_id: str, *, join_groups: bool = True) -> None:
+        """Create or link the app user when Okta would (§4), then push its pushed-group memberships (inferred)."""
+        user = self.directory.user(user_id)
+        if self._linked(user_id) or user.status is Status.DEPROVISIONED or not self.settings.create_users:
+            return
+        task = self._run("provision_user", f"Provision user {user.login}", user_id)
+        done.append(task)
+        if task.status is TaskStatus.DONE and join_groups:
+            for group in self.directory.groups_of(user_id):
+                if self._push_active(group.id):
+                    done.append(self._run("push_membership", f"Push group {group.name}", group.id, [user_id], []))
+
+    def _deprovision(self, done: list[Task], user_id: str) -> None:
+        if not self._linked(user_id):
+            return
+        if self.settings.deactivate_users:
+            login = self.directory.users[user_id].login if user_id in self.directory.users else user_id
+            done.append(self._run("deprovision_user", f"Deactivate user {login}", user_id))
+        elif not self.directory.is_assigned(user_id):
+            self.links.unlink("user", user_id)
+
+    def provision_user(self, user_id: str) -> list[Task]:
+        """ "Provision User" for an assigned user that is not in the app yet (§4.5)."""
+        done: list[Task] = []
+        if not self.directory.is_assigned(user_id):
+            raise DirectoryError(f"user {user_id} is not assigned to the app; assign it first")
+        self._provision(done, user_id)
+        return done
+
+    def assign_user(self, user_id: str) -> list[Task]:
+        done: list[Task] = []
+        self.directory.user(user_id)
+        if user_id not in self.directory.app.users:
+            self.directory.app.users.append(user_id)
+        self._provision(done, user_id)
+        return done
+
+    def unassign_user(self, user_id: str) -> list[Task]:
+        """Remove the direct assignment; the app user is deactivated if no group assigns it (§6)."""
+        done: list[Task] = []
+        if user_id in self.directory.app.users:
+            self.directory.app.users.remove(user_id)
+        if not self.directory.is_assigned(user_id):
+            self._deprovision(done, user_id)
+        return done
+
+    def assign_group(self, group_id: str) -> list[Task]:
+        """Group-based assignment: every member is provisioned (§4, PLAN C9307)."""
+        done: list[Task] = []
+        group = self.directory.group(group_id)
+        if group_id in self.directory.app.push_groups:
+            raise DirectoryError(f"group {group.name!r} is pushed; Okta cannot also assign it (§7)")
+        if group_id not in self.directory.app.groups:
+            self.directory.app.groups.append(group_id)
+        for user_id in list(group.members):
+            self._provision(done, user_id)
+        return done
+
+    def unassign_group(self, group_id: str) -> list[Task]:
+        """Members left without an assignment are deactivated (§6, PLAN C9311)."""
+        done: list[Task] = []
+        group = self.directory.group(group_id)
+        if group_id in self.directory.app.groups:
+            self.directory.app.groups.remove(group_id)
+        for user_id in list(group.members):
+            if not self.directory.is_assigned(user_id):
+                self._deprovision(done, user_id)
+        return done
+
+    def add_group_member(self, group_id: str, user_id: str) -> list[Task]:
+        done: list[Task] = []
+        group, _ = self.directory.group(group_id), self.directory.user(user_id)
+        if user_id in group.members:
+            return done
+        group.members.append(user_id)
+        if group_id in self.directory.app.groups:
+            self._provision(done, user_id)
+        elif self._push_active(group_id) and self._linked(user_id):
+            done.append(self._run("push_membership", f"Push group {group.name}", group_id, [user_id], []))
+        return done
+
+    def remove_group_member(self, group_id: str, user_id: str) -> list[Task]:
+        done: list[Task] = []
+        group = self.directory.group(group_id)
+        if user_id not in group.members:
+            return done
+        group.members.remove(user_id)
+        if group_id in self.directory.app.groups and not self.directory.is_assigned(user_id):
+            self._deprovision(done, user_id)
+        elif self._push_active(group_id) and self._linked(user_id):
+            done.append(self._run("push_membership", f"Push group {group.name}", group_id, [], [user_id]))
+        return done
+
+    def update_profile(self, user_id: str, changes: Mapping[str, Any]) -> list[Task]:
+        """Change profile attributes (None removes one); a change to a mapped value is pushed (§5)."""
+        done: list[Task] = []
+        user = self.directory.user(user_id)
+        unknown = sorted(set(changes) - self.directory.known_attributes())
+        if unknown:
+            raise DirectoryError(f"unknown profile attribute(s): {', '.join(unknown)}")
+        if "login" in changes and not changes["login"]:
+            raise DirectoryError("login cannot be empty")
+        before = self.users.mapped(user)
+        for name, value in changes.items():
+            if value is None:
+                user.profile.pop(name, None)
+            else:
+                user.profile[name] = value
+        pushable = self._linked(user_id) and user.status is not Status.DEPROVISIONED
+        if pushable and self.settings.update_users and self.users.mapped(user) != before:
+            done.append(self._run("push_profile", f"Push profile of {user.login}", user_id))
+        return done
+
+    def deactivate_user(self, user_id: str) -> list[Task]:
+        """Deactivate in Okta: the app user is deactivated and the direct assignment removed (§6)."""
+        done: list[Task] = []
+        user = self.directory.user(user_id)
+        if user.status is Status.DEPROVISIONED:
+            return done
+        user.status = Status.DEPROVISIONED
+        if user_id in self.directory.app.users:
+            self.directory.app.users.remove(user_id)
+        self._deprovision(done, user_id)
+        return done
+
+    def reactivate_user(self, user_id: str) -> list[Task]:
+        """Reactivate in Okta: a still-linked app user is activated (§6); otherwise reassign it."""
+        done: list[Task] = []
+        user = self.directory.user(user_id)
+        if user.status is not Status.DEPROVISIONED:
+            return done
+        user.status = Status.ACTIVE
+        if self._linked(user_id):
+            done.append(self._run("activate_user", f"Activate user {user.login}", user_id))
+        elif self.directory.is_assigned(user_id):
+            self._provision(done, user_id)
+        return done
+
+    def suspend_user(self, user_id: str) -> list[Task]:
+        """Suspending sends nothing (reference/okta.md §6, §10.11)."""
+        user = self.directory.user(user_id)
+        if user.status is Status.ACTIVE:
+            user.status = Status.SUSPENDED
+        return []
+
+    def unsuspend_user(self, user_id: str) -> list[Task]:
+        """Unsuspending sends nothing either: the app user never changed (§6, PLAN C9300)."""
+        user = self.directory.user(user_id)
+        if user.status is Status.SUSPENDED:
+            user.status = Status.ACTIVE
+        return []
+
+    def delete_user(self, user_id: str) -> list[Task]:
+        """Okta deactivates an active user before deleting it; the delete itself sends nothing (§6)."""
+        done = self.deactivate_user(user_id)
+        for group in self.directory.groups_of(user_id):
+            group.members.remove(user_id)
+        del self.directory.users[user_id]
+        return done
+
+    def sync_password(self, user_id: str, password: str | None = None) -> list[Task]:
+        """Push a password (Okta's, or a random one when None); needs the password sync setting (§6)."""
+        if not self.settings.sync_password:
+            raise ConfigurationError("password sync is off in the app settings (OktaSettings.sync_password)")
+        done: list[Task] = []
+        user = self.directory.user(user_id)
+        if password is not None:
+            self._passwords[user_id] = password  # kept in memory only, never in the task log
+        done.append(self._run("sync_password", f"Sync password of {user.login}", user_id))
+        return done
+
+    # -- group push (§7) ------------------------------------------------------------------------
+
+    def _push_active(self, group_id: str) -> bool:
+        linked = self.links.scim_id("group", group_id) is not None
+        return linked and self.directory.app.push_groups.get(group_id, False)
+
+    def push_group(self, group_id: str, *, link_to: str | None = None) -> list[Task]:
+        """Push a group: create it in the app, or adopt the app group ``link_to`` (Link Group)."""
+        group = self.directory.group(group_id)
+        if group_id in self.directory.app.groups:
+            raise DirectoryError(f"group {group.name!r} is assigned to the app; Okta cannot also push it (§7)")
+        self.directory.app.push_groups[group_id] = True
+        if link_to is not None:
+            return [self._run("link_push_group", f"Link group {group.name}", group_id, link_to)]
+        if self.links.scim_id("group", group_id) is None:
+            return [self._run("create_push_group", f"Push group {group.name}", group_id)]
+        return [self._run("push_now", f"Push Now {group.name}", group_id)]
+
+    def _pushed(self, group_id: str) -> str:
+        group = self.directory.group(group_id)
+        if group_id not in self.directory.app.push_groups:
+            raise DirectoryError(f"group {group.name!r} is not pushed; push it first")
+        return group.name
+
+    def push_now(self, group_id: str) -> list[Task]:
+        """Push Now: overwrite the app group's members with Okta's list (§7, PLAN C9316)."""
+        return [self._run("push_now", f"Push Now {self._pushed(group_id)}", group_id)]
+
+    def rename_group(self, group_id: str, name: str) -> list[Task]:
+        done: list[Task] = []
+        if not name:
+            raise DirectoryError("a group name cannot be empty")
+        self.directory.group(group_id).name = name
+        if self._push_active(group_id) and self.settings.rename_groups:
+            done.append(self._run("rename_group", f"Rename group {name}", group_id))
+        return done
+
+    def unlink_group(self, group_id: str, *, delete: bool) -> list[Task]:
+        """Stop pushing; delete the app group or leave it (leaving sends nothing) (§7)."""
+        done: list[Task] = []
+        name = self._pushed(group_id)
+        del self.directory.app.push_groups[group_id]
+        if delete and self.links.scim_id("group", group_id) is not None:
+            done.append(self._run("delete_push_group", f"Delete group {name}", group_id))
+        else:
+            self.links.unlink("group", group_id)
+        return done
+
+    def deactivate_push(self, group_id: str) -> list[Task]:
+        """Pause the push: nothing is sent now, and changes made meanwhile are not sent (PLAN C9319)."""
+        self._pushed(group_id)
+        self.directory.app.push_groups[group_id] = False
+        return []
+
+    def activate_push(self, group_id: str) -> list[Task]:
+        """Resume the push, which re-pushes the full membership at once (§7, PLAN C9320)."""
+        self._pushed(group_id)
+        self.directory.app.push_groups[group_id] = True
+        if self.links.scim_id("group", group_id) is None:
+            return []
+        return self.push_now(group_id)
+
+    # -- bulk -----------------------------------------------------------------------------------
+
+    def force_sync(self) -> list[Task]:
+        """Re-push the mapped profile of every provisioned user; ``active`` never changes (§9)."""
+        return [
+            self._run("push_profile", f"Push profile of {user.login}", user.id)
+            for user in self.directory.assigned_users()
+            if self._linked(user.id) and user.status is not Status.DEPROVISIONED
+        ]
+
+    def sync_all(self) -> list[Task]:
+        """Bring the app to the directory's state by replaying the admin actions Okta would have sent:
+        test the connection, deactivate users no longer assigned, provision assigned users, and
+        push every active pushed group (create it, or Push Now when it is already linked).
+        """
+        done = self.test_connection()
+        if done[-1].status is TaskStatus.FAILED:
+            return done
+        for user_id in list(self.links.links("user")):
+            user = self.directory.users.get(user_id)
+            if user is None or user.status is Status.DEPROVISIONED or not self.directory.is_assigned(user_id):
+                self._deprovision(done, user_id)
+        for user in self.directory.assigned_users():
+            self._provision(done, user.id, join_groups=False)
+        for group_id, active in self.directory.app.push_groups.items():
+            if active:
+                done.extend(self.push_group(group_id))
+        return done

@@ -1,0 +1,137 @@
+"""Okta's wire dialects as frozen data: ``OKTA_OIN`` (catalog/template apps) and ``OKTA_AIW`` (wizard apps).
+
+Every field has a provenance entry pointing at the reference fact; entries built on inference say
+so. Admin-chosen settings (which operations are on, group import, rename) are ``OktaSettings``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field, replace
+from types import MappingProxyType
+from typing import Literal
+
+from emulators.core.retry import RateLimitPolicy
+from scimcore import urns
+
+Method = Literal["patch", "put"]
+
+# reference/okta.md §8: Retry-After if an integer, else 5 minutes; double each time; 10 attempts.
+OKTA_RATE_LIMIT = RateLimitPolicy(default_wait=300.0, factor=2.0, max_attempts=10)
+
+
+@dataclass(frozen=True)
+class OktaProfile:
+    name: str
+    source: str
+    headers: tuple[tuple[str, str], ...]
+    body_headers: tuple[tuple[str, str], ...]
+    filter_space: str
+    connection_test_users: tuple[tuple[str, int], ...]
+    connection_test_groups: tuple[tuple[str, int], ...]
+    lookup_page: tuple[tuple[str, int], ...]
+    import_page_size: int
+    user_active: Method
+    credential_update: Method
+    group_update: Method
+    group_members_in_post: bool
+    rename_sends_id: bool
+    put_sends_empty_groups: bool
+    user_keys_first: tuple[str, ...]
+    user_keys_last: tuple[str, ...]
+    rate_limit: RateLimitPolicy
+    provenance: Mapping[str, str] = field(default_factory=lambda: MappingProxyType({}))
+
+    @property
+    def user_agent(self) -> str:
+        return dict(self.headers)["User-Agent"]
+
+
+_HEADERS = (
+    ("Accept", urns.MEDIA_TYPE),
+    ("Accept-Charset", "utf-8"),
+    ("User-Agent", "Okta SCIM Client 1.0.0"),
+    ("Accept-Encoding", "gzip,deflate"),
+    ("Connection", "Keep-Alive"),
+)
+
+_COMMON_PROVENANCE = {
+    "headers": "reference/okta.md §2 and §12 [DOC CON19 samples, S20 UA; OBS FZ]",
+    "body_headers": "reference/okta.md §2: Content-Type only when there is a body [DOC CON19; OBS LAB]",
+    "filter_space": "reference/okta.md §4.1 and §7: S20 encodes spaces as %20 [DOC S20]",
+    "connection_test_users": "reference/okta.md §3: GET /Users?startIndex=1&count=2 [DOC S11; OBS DEL, LAB]",
+    "connection_test_groups": "reference/okta.md §3: GET /Groups?startIndex=1&count=100 with group import [DOC S11]",
+    "lookup_page": "reference/okta.md §4.1 and §7: filter then startIndex=1&count=100 [DOC S20]",
+    "import_page_size": "reference/okta.md §3: pages of count=100 [DOC S20]",
+    "rename_sends_id": "reference/okta.md §7: rename value includes id [DOC S20]",
+    "put_sends_empty_groups": "reference/okta.md §5: PUT carries Okta's groups:[] [OBS FZ]",
+    "user_keys": "reference/okta.md §2: key order of the S20/CON19 samples [DOC]",
+    "rate_limit": "reference/okta.md §8: the HTTP 429 algorithm [DOC CON 2026]; '10 attempts' read as 10 requests "
+    "in total (inferred)",
+}
+
+OKTA_OIN = OktaProfile(
+    name="oin",
+    source="okta-oin",
+    headers=_HEADERS,
+    body_headers=(("Content-Type", f"{urns.MEDIA_TYPE}; charset=utf-8"),),
+    filter_space="%20",
+    connection_test_users=(("startIndex", 1), ("count", 2)),
+    connection_test_groups=(("startIndex", 1), ("count", 100)),
+    lookup_page=(("startIndex", 1), ("count", 100)),
+    import_page_size=100,
+    user_active="patch",
+    credential_update="patch",
+    group_update="patch",
+    group_members_in_post=True,
+    rename_sends_id=True,
+    put_sends_empty_groups=True,
+    user_keys_first=("schemas", "userName", "name", "emails", "displayName", "locale"),
+    user_keys_last=("externalId", "groups", "password", "active"),
+    rate_limit=OKTA_RATE_LIMIT,
+    provenance=MappingProxyType(
+        {
+            **_COMMON_PROVENANCE,
+            "user_active": "reference/okta.md §1 and §6: path-less PATCH replace {active} [DOC S20; OBS KC95]; "
+            "the reactivation body is inferred by symmetry",
+            "credential_update": "reference/okta.md §1 and §6: PATCH [DOC S20]; the body shape is inferred",
+            "group_update": "reference/okta.md §1 and §7: membership and rename by PATCH [DOC S20]",
+            "group_members_in_post": "reference/okta.md §7: POST lists provisioned members [DOC CON19; OBS SID269]",
+        }
+    ),
+)
+
+OKTA_AIW = replace(
+    OKTA_OIN,
+    name="aiw",
+    source="okta-aiw",
+    user_active="put",
+    credential_update="put",
+    group_update="put",
+    group_members_in_post=False,
+    provenance=MappingProxyType(
+        {
+            **_COMMON_PROVENANCE,
+            "user_active": "reference/okta.md §1 and §6: GET then PUT with active [DOC S20; OBS FZ, LAB]; "
+            "reactivation by PUT is inferred from the same pattern",
+            "credential_update": "reference/okta.md §1 and §6: password sync by PUT [DOC S20]",
+            "group_update": "reference/okta.md §7: GET then PUT of the whole group [OBS LAB, SID247]",
+            "group_members_in_post": "reference/okta.md §7: POST then GET and PUT with the members [OBS LAB]",
+        }
+    ),
+)
+
+PROFILES: Mapping[str, OktaProfile] = MappingProxyType({"oin": OKTA_OIN, "aiw": OKTA_AIW})
+
+
+@dataclass(frozen=True)
+class OktaSettings:
+    """The app's provisioning settings as an Okta admin sets them (reference/okta.md §1, §3, §7, §11c)."""
+
+    create_users: bool = True
+    update_users: bool = True
+    deactivate_users: bool = True
+    sync_password: bool = False
+    import_groups: bool = False
+    rename_groups: bool = True
+    unique_identifier: str = "userName"

@@ -1,0 +1,219 @@
+"""Okta Group Push on the wire, against reference/okta.md §7."""
+
+from __future__ import annotations
+
+import pytest
+
+from emulators.core.directory import Directory
+from emulators.core.errors import DirectoryError
+from emulators.okta import OKTA_AIW, OKTA_OIN, OktaEmulator, OktaProfile, OktaSettings
+from scimcore import urns
+from tests.unit.okta_setup import GROUP_ID, SECOND_USER_ID, TEST_USER_ID, make_okta, normalised, s20_directory
+from tests.unit.scim_fake import FakeScim
+
+GROUP_LOOKUP = "/Groups?filter=displayName%20eq%20%22Test%20SCIMv2%22&startIndex=1&count=100"
+PATCH = urns.PATCH_OP
+
+
+def provisioned(
+    profile: OktaProfile = OKTA_OIN, settings: OktaSettings | None = None, members: tuple[str, ...] = ()
+) -> tuple[OktaEmulator, FakeScim, Directory]:
+    """Both users assigned and provisioned, the group pushed; requests so far forgotten."""
+    directory = s20_directory()
+    directory.groups[GROUP_ID].members.extend(members)
+    okta, fake = make_okta(directory, profile, settings=settings)
+    okta.assign_user(TEST_USER_ID)
+    okta.assign_user(SECOND_USER_ID)
+    okta.push_group(GROUP_ID)
+    fake.requests.clear()
+    return okta, fake, directory
+
+
+def names(okta: OktaEmulator) -> dict[str, str]:
+    ids = {okta.links.scim_id("user", uid): uid for uid in (TEST_USER_ID, SECOND_USER_ID)}
+    ids[okta.links.scim_id("group", GROUP_ID)] = "GROUP"
+    return {str(real): name for real, name in ids.items() if real}
+
+
+def test_pushing_a_new_group_looks_up_the_name_then_posts_it() -> None:
+    """reference/okta.md §7: the documented lookup URL and create body."""
+    okta, fake = make_okta()
+    okta.push_group(GROUP_ID)
+    assert fake.calls() == [("GET", GROUP_LOOKUP), ("POST", "/Groups")]
+    assert fake.bodies()[1] == {"schemas": [urns.GROUP], "displayName": "Test SCIMv2", "members": []}
+
+
+def test_oin_create_lists_already_provisioned_members() -> None:
+    directory = s20_directory()
+    directory.groups[GROUP_ID].members.append(TEST_USER_ID)
+    okta, fake = make_okta(directory)
+    okta.assign_user(TEST_USER_ID)
+    okta.push_group(GROUP_ID)
+    assert normalised(fake.bodies()[-1]["members"], names(okta)) == [
+        {"value": TEST_USER_ID, "display": "test.user@okta.local"}
+    ]
+
+
+def test_aiw_create_posts_empty_then_reads_and_puts_the_members() -> None:
+    """reference/okta.md §7 AIW groups [OBS LAB]."""
+    directory = s20_directory()
+    directory.groups[GROUP_ID].members.append(TEST_USER_ID)
+    okta, fake = make_okta(directory, OKTA_AIW)
+    okta.assign_user(TEST_USER_ID)
+    fake.requests.clear()
+    okta.push_group(GROUP_ID)
+    scim_id = okta.links.scim_id("group", GROUP_ID)
+    assert fake.calls() == [
+        ("GET", GROUP_LOOKUP),
+        ("POST", "/Groups"),
+        ("GET", f"/Groups/{scim_id}"),
+        ("PUT", f"/Groups/{scim_id}"),
+    ]
+    assert fake.bodies()[1]["members"] == []
+    assert normalised(fake.bodies()[3], names(okta)) == {
+        "schemas": [urns.GROUP],
+        "id": "GROUP",
+        "displayName": "Test SCIMv2",
+        "members": [{"value": TEST_USER_ID, "display": "test.user@okta.local"}],
+    }
+
+
+def test_oin_membership_change_is_one_patch_then_the_rename_patch() -> None:
+    """reference/okta.md §7: remove by filter path without value, then add; rename with id after every change."""
+    okta, fake, _ = provisioned(members=(SECOND_USER_ID,))
+    okta.push_now(GROUP_ID)
+    fake.requests.clear()
+    okta.add_group_member(GROUP_ID, TEST_USER_ID)
+    okta.remove_group_member(GROUP_ID, SECOND_USER_ID)
+    group = okta.links.scim_id("group", GROUP_ID)
+    assert fake.calls() == [("PATCH", f"/Groups/{group}")] * 4
+    rename = {
+        "schemas": [PATCH],
+        "Operations": [{"op": "replace", "value": {"id": "GROUP", "displayName": "Test SCIMv2"}}],
+    }
+    assert normalised(fake.bodies(), names(okta)) == [
+        {
+            "schemas": [PATCH],
+            "Operations": [
+                {"op": "add", "path": "members", "value": [{"value": TEST_USER_ID, "display": "test.user@okta.local"}]}
+            ],
+        },
+        rename,
+        {"schemas": [PATCH], "Operations": [{"op": "remove", "path": f'members[value eq "{SECOND_USER_ID}"]'}]},
+        rename,
+    ]
+    assert fake.resources["Groups"][group]["members"] == [
+        {"value": okta.links.scim_id("user", TEST_USER_ID), "display": "test.user@okta.local"}
+    ]
+
+
+def test_remove_paths_are_json_escaped_on_the_wire() -> None:
+    okta, fake, _ = provisioned(members=(SECOND_USER_ID,))
+    okta.push_now(GROUP_ID)
+    fake.requests.clear()
+    okta.remove_group_member(GROUP_ID, SECOND_USER_ID)
+    assert b'"path":"members[value eq \\"' in fake.requests[0].content
+
+
+def test_without_the_rename_setting_no_rename_patch_is_sent() -> None:
+    okta, fake, _ = provisioned(settings=OktaSettings(rename_groups=False))
+    okta.add_group_member(GROUP_ID, TEST_USER_ID)
+    assert okta.rename_group(GROUP_ID, "Other") == []
+    assert len(fake.requests) == 1 and fake.bodies()[0]["Operations"][0]["op"] == "add"
+
+
+def test_push_now_replaces_members_with_the_full_list_even_when_empty() -> None:
+    """reference/okta.md §7 Push Now, and §10.5: an empty group is sent as []."""
+    okta, fake, _ = provisioned()
+    okta.push_now(GROUP_ID)
+    assert fake.bodies()[0] == {"schemas": [PATCH], "Operations": [{"op": "replace", "path": "members", "value": []}]}
+    assert fake.bodies()[1]["Operations"][0]["value"]["displayName"] == "Test SCIMv2"
+
+
+def test_rename_sends_the_documented_patch_with_the_id() -> None:
+    okta, fake, _ = provisioned()
+    okta.rename_group(GROUP_ID, "Renamed")
+    group = okta.links.scim_id("group", GROUP_ID)
+    assert fake.bodies() == [
+        {"schemas": [PATCH], "Operations": [{"op": "replace", "value": {"id": group, "displayName": "Renamed"}}]}
+    ]
+    assert fake.resources["Groups"][group]["displayName"] == "Renamed"
+
+
+def test_aiw_membership_change_reads_then_puts_the_whole_group() -> None:
+    okta, fake, _ = provisioned(OKTA_AIW)
+    okta.add_group_member(GROUP_ID, TEST_USER_ID)
+    group = okta.links.scim_id("group", GROUP_ID)
+    assert fake.calls() == [("GET", f"/Groups/{group}"), ("PUT", f"/Groups/{group}")]
+    assert [m["display"] for m in fake.bodies()[1]["members"]] == ["test.user@okta.local"]
+
+
+def test_unlink_and_delete_sends_delete_and_unlink_and_leave_sends_nothing() -> None:
+    okta, fake, _ = provisioned()
+    group = okta.links.scim_id("group", GROUP_ID)
+    okta.unlink_group(GROUP_ID, delete=True)
+    assert fake.calls() == [("DELETE", f"/Groups/{group}")] and group not in fake.resources["Groups"]
+    assert okta.links.scim_id("group", GROUP_ID) is None
+    okta, fake, _ = provisioned()
+    assert okta.unlink_group(GROUP_ID, delete=False) == [] and fake.requests == []
+    assert okta.links.scim_id("group", GROUP_ID) is None
+
+
+def test_a_paused_push_sends_nothing_until_activated_which_pushes_everything() -> None:
+    """PLAN C9319/C9320."""
+    okta, fake, _ = provisioned()
+    okta.deactivate_push(GROUP_ID)
+    okta.add_group_member(GROUP_ID, TEST_USER_ID)
+    okta.rename_group(GROUP_ID, "Paused name")
+    assert fake.requests == []
+    okta.activate_push(GROUP_ID)
+    assert fake.bodies()[0]["Operations"][0]["path"] == "members"
+    assert len(fake.bodies()[0]["Operations"][0]["value"]) == 1
+
+
+def test_an_existing_app_group_fails_the_push_until_linked() -> None:
+    """reference/okta.md §13 (inferred error) and PLAN C9315: Link Group adds members, old ones stay."""
+    fake = FakeScim()
+    stranger = fake.add("Users", {"userName": "stranger@x"})
+    existing = fake.add("Groups", {"displayName": "Test SCIMv2", "members": [{"value": stranger["id"]}]})
+    directory = s20_directory()
+    directory.groups[GROUP_ID].members.append(TEST_USER_ID)
+    okta, fake = make_okta(directory, fake=fake)
+    okta.assign_user(TEST_USER_ID)
+    [task] = okta.push_group(GROUP_ID)
+    assert task.status.value == "FAILED" and "link it instead" in task.error
+    assert okta.links.scim_id("group", GROUP_ID) is None
+    okta.push_group(GROUP_ID, link_to=existing["id"])
+    members = [m["value"] for m in fake.resources["Groups"][existing["id"]]["members"]]
+    assert members == [stranger["id"], okta.links.scim_id("user", TEST_USER_ID)]
+    assert len(fake.resources["Groups"]) == 1
+
+
+def test_only_provisioned_active_members_are_pushed() -> None:
+    """reference/okta.md §7 prerequisites; a user provisioned later joins the pushed group (inferred)."""
+    directory = s20_directory()
+    directory.groups[GROUP_ID].members += [TEST_USER_ID, SECOND_USER_ID]
+    okta, fake = make_okta(directory)
+    okta.assign_user(TEST_USER_ID)
+    okta.push_group(GROUP_ID)
+    assert len(fake.bodies()[-1]["members"]) == 1
+    fake.requests.clear()
+    okta.assign_user(SECOND_USER_ID)
+    group = okta.links.scim_id("group", GROUP_ID)
+    assert [c for c in fake.calls() if c[1].startswith("/Groups")] == [("PATCH", f"/Groups/{group}")] * 2
+    okta.deactivate_user(SECOND_USER_ID)
+    fake.requests.clear()
+    okta.push_now(GROUP_ID)
+    assert len(fake.bodies()[0]["Operations"][0]["value"]) == 1
+
+
+def test_a_group_cannot_be_both_assigned_and_pushed() -> None:
+    okta, _, _ = provisioned()
+    with pytest.raises(DirectoryError, match="cannot also assign it"):
+        okta.assign_group(GROUP_ID)
+
+
+def test_actions_on_a_group_that_is_not_pushed_are_refused() -> None:
+    okta, _ = make_okta()
+    with pytest.raises(DirectoryError, match="not pushed; push it first"):
+        okta.push_now(GROUP_ID)
