@@ -9,6 +9,8 @@ from typing import Any
 
 import click
 
+from aup.commands.directory import directory
+from aup.commands.sync import sync
 from aup_server.app import create_app
 from aup_server.auth import DEFAULT_TENANT, check_tenant, issue_token
 from aup_server.config import ServerConfig, load_extension_file
@@ -169,3 +171,7 @@ def token_revoke(name: str, tenant: str, db: str) -> None:
         if not store.revoke_token(name, tenant):
             raise click.ClickException(f"no active token named {name!r} for tenant {tenant!r}")
     click.echo(f"revoked {tenant}/{name}")
+
+
+main.add_command(directory)
+main.add_command(sync)
