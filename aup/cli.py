@@ -10,6 +10,7 @@ from typing import Any
 import click
 
 from aup.commands.directory import directory
+from aup.commands.entra import entra_sync
 from aup.commands.sync import sync
 from aup_server.app import create_app
 from aup_server.auth import DEFAULT_TENANT, check_tenant, issue_token
@@ -175,3 +176,4 @@ def token_revoke(name: str, tenant: str, db: str) -> None:
 
 main.add_command(directory)
 main.add_command(sync)
+main.add_command(entra_sync)

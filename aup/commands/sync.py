@@ -16,6 +16,7 @@ from typing import Any
 import click
 import httpx
 
+from aup.commands.entra import run_entra_sync
 from emulators.core.directory import Directory, load_directory, save_directory
 from emulators.core.errors import ConfigurationError
 from emulators.core.linkstore import LinkStore, links_path_for
@@ -51,7 +52,9 @@ def _auth(kind: str, token: str | None) -> httpx.Auth | None:
 
 
 @click.group(invoke_without_command=True)
-@click.option("--idp", type=click.Choice(["okta"]), default="okta", show_default=True, help="IdP to emulate.")
+@click.option("--idp", type=click.Choice(["okta", "entra"]), default="okta", show_default=True, help="IdP to emulate.")
+@click.option("--cycles", default=1, show_default=True, type=click.IntRange(1), help="Entra: provisioning cycles.")
+@click.option("--flag", "flags", multiple=True, help="Entra: feature flag, e.g. aadOptscim062020.")
 @click.option(
     "--profile", type=click.Choice(sorted(PROFILES)), default="oin", show_default=True, help="oin or aiw app."
 )
@@ -93,6 +96,20 @@ def sync(
     **opts: Any,
 ) -> None:
     """Sync a directory to a SCIM server as the IdP would; a subcommand performs one admin action."""
+    if idp == "entra":
+        # Entra works in provisioning cycles, not admin actions (reference/entra.md §8).
+        if ctx.invoked_subcommand is not None:
+            raise click.UsageError("single admin actions are Okta's; with --idp entra, run cycles (--cycles N)")
+        run_entra_sync(
+            directory_path,
+            target,
+            token,
+            opts["cycles"],
+            opts["flags"],
+            mapping_path=opts["mapping"],
+            links_path=opts["links"],
+        )
+        return
     try:
         directory = load_directory(directory_path)
         mapping = load_mapping(opts["mapping"], OKTA_DEFAULT_MAPPING) if opts["mapping"] else OKTA_DEFAULT_MAPPING

@@ -4,11 +4,15 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import httpx
+import pytest
 from click.testing import CliRunner
 
 from aup.cli import main
 from aup_server.auth import authenticate
 from aup_server.store import SqliteStore
+
+from .conftest import Served
 
 
 def run(*args: str) -> tuple[int, str]:
@@ -65,3 +69,52 @@ def test_unopenable_database_is_a_one_line_error(tmp_path: Path) -> None:
     assert code == 1
     assert out.startswith("Error: cannot open database")
     assert len(out.strip().splitlines()) == 1
+
+
+@pytest.mark.network
+def test_sync_directory_with_both_idps_against_a_served_process(served: Served, tmp_path: Path) -> None:
+    """The README's end-to-end path: generate a directory, then sync it as Okta and as Entra."""
+    directory = tmp_path / "people.yaml"
+    assert (
+        run("directory", "generate", "--users", "12", "--groups", "2", "--seed", "3", "--out", str(directory))[0] == 0
+    )
+    code, out = run("sync", "--directory", str(directory), "--target", served.base_url, "--token", served.token)
+    assert code == 0, out
+    assert "0 failed" in out
+    with httpx.Client(base_url=served.base_url, headers={"Authorization": f"Bearer {served.token}"}) as c:
+        okta_users = c.get("/Users", params={"count": 0}).json()["totalResults"]
+    assert okta_users > 0
+
+    entra_links = tmp_path / "entra.links.json"
+    code, out = run(
+        "sync",
+        "--idp",
+        "entra",
+        "--cycles",
+        "2",
+        "--directory",
+        str(directory),
+        "--target",
+        f"{served.base_url}?aadOptscim062020",
+        "--token",
+        served.token,
+        "--links",
+        str(entra_links),
+    )
+    assert code == 0, out
+    assert "cycle 1 (initial)" in out
+    assert "cycle 2 (incremental)" in out
+    code, out = run(
+        "sync",
+        "--idp",
+        "entra",
+        "--directory",
+        str(directory),
+        "--target",
+        served.base_url,
+        "--token",
+        served.token,
+        "test-connection",
+    )
+    assert code == 2
+    assert "Okta's" in out
