@@ -101,3 +101,15 @@ def test_secrets_never_reach_the_logs(
     text = "\n".join(record.getMessage() + str(record.exc_info) + str(record.exc_text) for record in caplog.records)
     for secret in (token, password, "wrong-token-value"):
         assert secret not in text
+
+
+def test_token_rotation_with_overlap(app: Flask, store: SqliteStore) -> None:
+    """A new named token works beside the old one until the old one is revoked (reference/aup_domain.md §3 item 9)."""
+    old = issue_token(store, "okta-2026", "acme")
+    new = issue_token(store, "okta-2027", "acme")
+    with _client(app, old, "acme") as c_old, _client(app, new, "acme") as c_new:
+        assert c_old.get("/Users").status_code == 200
+        assert c_new.get("/Users").status_code == 200
+        assert store.revoke_token("okta-2026", "acme")
+        assert c_old.get("/Users").status_code == 401
+        assert c_new.get("/Users").status_code == 200
