@@ -239,7 +239,7 @@ class CycleRunner:
         evaluated: list[ObjectKey] = [("user", uid) for uid in user_ids] + [("group", gid) for gid in group_ids]
         for key in evaluated:
             kind, sid = key
-            if key in staged or key in self._failed:
+            if key in staged or key in self._failed or self._waits_for_members(key):
                 continue
             snapshot = self._snapshot(kind, sid)
             if json.loads(snapshot)[0] == Disposition.GONE and self.ctx.links.scim_id(kind, sid) is None:
@@ -247,6 +247,18 @@ class CycleRunner:
             else:
                 watermark[key] = snapshot
         state.watermark = watermark
+
+    def _waits_for_members(self, key: ObjectKey) -> bool:
+        """A group with a member that failed or sits in escrow stays unwatermarked, so the next cycle
+        sends that membership once the member exists (reference/entra.md §7: escrowed objects are retried)."""
+        kind, gid = key
+        if kind != "group" or gid not in self.ctx.directory.core.groups:
+            return False
+        state = self.ctx.state
+        return any(
+            ("user", uid) in self._failed or ("user", uid) in state.escrows
+            for uid in self.ctx.directory.core.group(gid).members
+        )
 
     def _evaluate_quarantine(self, staged: bool) -> None:
         """Escrow thresholds (§7 [DOC QUAR]); a good cycle ends a quarantine."""

@@ -91,9 +91,15 @@ class OktaEmulator:
         self._run = self.runner.run
 
     def retry(self, task_id: int) -> Task:
-        """Run a task again from its first request, as Okta's Retry does."""
+        """Run a task again from its first request, as Okta's Retry does.
+
+        A provisioning that succeeds on retry also joins the user's pushed groups, exactly as a
+        first-time success does; otherwise those memberships would wait for a Push Now.
+        """
         task = self.tasks.get(task_id)
         self.runner.execute(task)
+        if task.status is TaskStatus.DONE and task.action == "provision_user":
+            self._join_pushed_groups([], str(task.args[0]))
         return task
 
     def retry_failed(self) -> list[Task]:
@@ -135,9 +141,13 @@ class OktaEmulator:
         task = self._run("provision_user", f"Provision user {user.login}", user_id)
         done.append(task)
         if task.status is TaskStatus.DONE and join_groups:
-            for group in self.directory.groups_of(user_id):
-                if self._push_active(group.id):
-                    done.append(self._run("push_membership", f"Push group {group.name}", group.id, [user_id], []))
+            self._join_pushed_groups(done, user_id)
+
+    def _join_pushed_groups(self, done: list[Task], user_id: str) -> None:
+        """Add a newly provisioned user to the pushed groups it belongs to (inferred: reference/okta.md §7)."""
+        for group in self.directory.groups_of(user_id):
+            if self._push_active(group.id):
+                done.append(self._run("push_membership", f"Push group {group.name}", group.id, [user_id], []))
 
     def _deprovision(self, done: list[Task], user_id: str) -> None:
         if not self._linked(user_id):
