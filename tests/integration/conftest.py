@@ -26,6 +26,7 @@ class Served:
     process: subprocess.Popen[str]
     db: Path
     output: list[str]
+    lines: queue.Queue[str]
 
 
 _READERS: dict[int, threading.Thread] = {}
@@ -99,7 +100,7 @@ def served(tmp_path: Path) -> Iterator[Served]:
         base = wait_for(lines, r"SCIM base URL \(default\): (\S+)", seen).group(1)
         token = wait_for(lines, r"New bearer token for default .*: (\S+)", seen).group(1)
         wait_for(lines, r"aup serving on", seen)
-        yield Served(base_url=base, token=token, process=proc, db=db, output=seen)
+        yield Served(base_url=base, token=token, process=proc, db=db, output=seen, lines=lines)
     finally:
         code = stop_server(proc)
     assert code == 0, f"server exited with {code}"

@@ -109,3 +109,27 @@ def test_concurrent_creates_of_one_username_give_one_201(served: Served) -> None
     with _client(served) as c:
         found = c.get("/Users", params={"filter": 'userName eq "SAME.NAME@example.com"'}).json()
     assert found["totalResults"] == 1
+
+
+def test_server_output_never_shows_secrets_after_the_one_time_token(served: Served) -> None:
+    """Requests with passwords, wrong tokens and server-side errors leave no secret in the process output."""
+    password = "Pr0cess-Log-Secret!"
+    with _client(served) as c:
+        uid = c.post("/Users", json={"schemas": [urns.USER], "userName": "log@example.com", "password": password})
+        assert uid.status_code == 201
+        assert c.get("/Users", headers={"Authorization": "Bearer not-a-real-token-123"}).status_code == 401
+        assert c.post("/Users", content=b"{broken", headers={"Content-Type": urns.MEDIA_TYPE}).status_code == 400
+    code = stop_server(served.process)
+    assert code == 0
+    later = [line for line in served.output if "New bearer token" not in line]
+    later += list(_drain(served))
+    text = "".join(later)
+    for secret in (served.token, password, "not-a-real-token-123"):
+        assert secret not in text
+
+
+def _drain(served: Served) -> list[str]:
+    lines: list[str] = []
+    while not served.lines.empty():
+        lines.append(served.lines.get_nowait())
+    return lines
