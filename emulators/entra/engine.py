@@ -157,6 +157,7 @@ class EntraEmulator:
         self.state.restart()
         self.state.unmanaged.clear()
         if full:
+            self.state.members_sent.clear()
             for kind in ("user", "group"):
                 for source_id in self.links.links(kind):
                     self.links.unlink(kind, source_id)

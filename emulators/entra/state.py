@@ -64,10 +64,13 @@ class JobState:
         return escrow is not None and escrow.next_retry > now
 
     def restart(self) -> None:
-        """Clear watermark, escrows and quarantine (§8 Restart provisioning)."""
+        """Clear watermark, escrows and quarantine (§8 Restart provisioning).
+
+        Memberships sent are kept like the links they hang on, so a removal pending at the restart
+        is still sent; a full reset (which drops links) forgets them too.
+        """
         self.watermark = None
         self.escrows.clear()
         self.quarantine = None
         self.disabled = False
-        self.members_sent.clear()
         self.deletions_approved = False

@@ -1,0 +1,133 @@
+"""Okta-only steps: its admin actions, group push, Force Sync, mapping expressions and 429 handling."""
+
+from __future__ import annotations
+
+from pytest_bdd import given, parsers, then, when
+
+from emulators.core.mapping import MappingRule
+from emulators.okta import OKTA_AIW, OKTA_OIN, TaskStatus
+from features.steps.checks import assert_lookup_before_create
+from features.steps.world import World
+from scimcore.faults import Fault, Rule
+
+DIALECTS = {"OIN": OKTA_OIN, "AIW": OKTA_AIW}
+
+
+@given("an Okta org")
+def okta_org(world: World) -> None:
+    world.config.kind = "okta"
+
+
+@given(parsers.parse("an Okta org with a {dialect} app"))
+def okta_org_dialect(world: World, dialect: str) -> None:
+    world.config.kind = "okta"
+    world.config.okta_profile = DIALECTS[dialect]
+
+
+@given("the Okta attribute mapping also has:")
+def okta_mapping(world: World, datatable: list[list[str]]) -> None:
+    _, *rows = datatable
+    world.config.okta_rules.extend(MappingRule(target, expression) for target, expression in rows)
+
+
+@when(parsers.parse('Okta assigns the group "{group}" to the app'))
+def assign_group(world: World, group: str) -> None:
+    world.okta.tasks.extend(world.okta.emulator.assign_group(world.group_id(group)))
+
+
+@when(parsers.parse('Okta unassigns the group "{group}" from the app'))
+def unassign_group(world: World, group: str) -> None:
+    for user_id in world.directory.group(world.group_id(group)).members:
+        world.remember(user_id.removeprefix(f"{world.prefix}-"))
+    world.okta.tasks.extend(world.okta.emulator.unassign_group(world.group_id(group)))
+
+
+@when(parsers.parse('"{name}" is suspended in Okta'))
+def suspend(world: World, name: str) -> None:
+    world.mark = len(world.okta.tap.exchanges)
+    world.okta.tasks.extend(world.okta.emulator.suspend_user(world.user_id(name)))
+
+
+@when(parsers.parse('"{name}" is unsuspended in Okta'))
+def unsuspend(world: World, name: str) -> None:
+    world.okta.tasks.extend(world.okta.emulator.unsuspend_user(world.user_id(name)))
+
+
+@when(parsers.parse('"{name}" is deleted in Okta'))
+def delete(world: World, name: str) -> None:
+    world.remember(name)
+    world.okta.tasks.extend(world.okta.emulator.delete_user(world.user_id(name)))
+
+
+@then("Okta sent nothing")
+def sent_nothing(world: World) -> None:
+    assert world.okta.tap.exchanges[world.mark :] == [], "Okta sends nothing for this action"
+
+
+@then(parsers.parse('Okta looked "{name}" up by userName before creating it'))
+def lookup_then_create(world: World, name: str) -> None:
+    assert_lookup_before_create(world.okta.tap.exchanges, world.login(name))
+
+
+@then(parsers.parse('Okta linked "{name}" to the existing user'))
+def linked_existing(world: World, name: str) -> None:
+    assert world.okta.emulator.links.scim_id("user", world.user_id(name)) == world.ids[name]
+    assert len(world.sp.users(world.login(name))) == 1, "Okta created a second user"
+
+
+@when(parsers.parse('Okta links the group "{group}" to the existing app group'))
+def link_group(world: World, group: str) -> None:
+    tasks = world.okta.emulator.push_group(world.group_id(group), link_to=world.ids[f"group:{group}"])
+    world.okta.tasks.extend(tasks)
+
+
+@when(parsers.parse('Okta runs Push Now for the group "{group}"'))
+def push_now(world: World, group: str) -> None:
+    world.okta.tasks.extend(world.okta.emulator.push_now(world.group_id(group)))
+
+
+@when(parsers.parse('Okta unlinks the group "{group}" and {choice} the app group'))
+def unlink(world: World, group: str, choice: str) -> None:
+    assert choice in ("deletes", "leaves"), f"say 'deletes' or 'leaves', not {choice!r}"
+    world.okta.tasks.extend(world.okta.emulator.unlink_group(world.group_id(group), delete=choice == "deletes"))
+
+
+@when("Okta runs Force Sync")
+def force_sync(world: World) -> None:
+    world.rewrite()
+
+
+@then(parsers.parse('the group "{group}" on the service provider keeps the id it had'))
+def group_same_id(world: World, group: str) -> None:
+    found = world.sp.group_named(world.group_name(group))
+    assert found is not None and found["id"] == world.ids[f"group:{group}"], "the app group was not adopted"
+
+
+# -- HTTP 429 (reference/okta.md §8) ------------------------------------------------------------------
+
+
+@given(parsers.parse("the service provider answers the next {count:d} requests with 429 and Retry-After {seconds:d}"))
+def throttled(world: World, count: int, seconds: int) -> None:
+    world.idp.faults.rules.append(Rule(Fault.rate_limited(seconds), times=count))
+
+
+@given(parsers.parse("the service provider answers the next {count:d} requests with 429 and no Retry-After"))
+def throttled_bare(world: World, count: int) -> None:
+    world.idp.faults.rules.append(Rule(Fault.rate_limited(), times=count))
+
+
+@then(parsers.parse("Okta waited {waits} seconds"))
+def waited(world: World, waits: str) -> None:
+    expected = [float(w) for w in waits.replace(" and ", ", ").split(",")]
+    assert world.okta.clock.sleeps == expected, f"Okta waited {world.okta.clock.sleeps}"
+
+
+@then("the last Okta task failed")
+def last_task_failed(world: World) -> None:
+    task = world.okta.tasks[-1]
+    assert task.status is TaskStatus.FAILED, f"task {task.title!r} is {task.status}"
+
+
+@when("Okta retries the failed tasks")
+def retry_failed(world: World) -> None:
+    world.okta.tasks.extend(world.okta.emulator.retry_failed())

@@ -1,0 +1,119 @@
+"""The service provider under test, reached over HTTP whatever it is: the embedded server or a SCIM URL.
+
+Scenarios read and edit the service provider through ``ServiceProvider`` (the admin's view), and
+hand emulators clients made by ``ScimTarget.client``. Every client goes through a
+``scimcore.faults.FaultTransport`` with a script a scenario can add rules to, so the service
+provider can be made to answer 429 or 5xx without any server-side switch.
+Everything a scenario creates carries the run prefix, so ``cleanup`` finds and removes it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import httpx
+
+from scimcore import urns
+from scimcore.client import BearerAuth, ScimClient, WSGIApp, eq_filter, make_http
+from scimcore.faults import FaultTransport, Script
+
+PAGE = 100
+
+
+@dataclass
+class ScimTarget:
+    """Where the service provider is: a base URL, or an in-process WSGI app with its base URL."""
+
+    base_url: str
+    token: str
+    app: WSGIApp | None = None
+    _clients: list[httpx.Client] = field(default_factory=list)
+
+    def client(
+        self, *, hooks: Any = None, headers: Sequence[tuple[str, str]] | None = None
+    ) -> tuple[httpx.Client, Script]:
+        """A client of the service provider, and the (initially empty) fault script of its transport."""
+        inner: httpx.BaseTransport = httpx.WSGITransport(app=self.app) if self.app else httpx.HTTPTransport()
+        script = Script([])
+        transport = FaultTransport(inner, script)
+        http = make_http(transport, BearerAuth(self.token), hooks=hooks, base_url=self.base_url, headers=headers)
+        self._clients.append(http)
+        return http, script
+
+    def close(self) -> None:
+        for http in self._clients:
+            http.close()
+        self._clients.clear()
+
+
+class ServiceProvider:
+    """The service provider admin's view: read resources back, edit them directly, clean up a run."""
+
+    def __init__(self, http: httpx.Client) -> None:
+        self.scim = ScimClient(http, headers=(("Accept", urns.MEDIA_TYPE),))
+
+    def _ok(self, response: httpx.Response) -> Any:
+        if not response.is_success:
+            request = response.request
+            raise AssertionError(
+                f"{request.method} {request.url.path} answered {response.status_code}: {response.text}"
+            )
+        return response.json() if response.content else None
+
+    def _search(self, endpoint: str, attribute: str, operator: str, value: str) -> Iterator[dict[str, Any]]:
+        flt = eq_filter(attribute, value).replace(" eq ", f" {operator} ", 1)
+        start = 1
+        while True:
+            page = self._ok(self.scim.get(endpoint, [("filter", flt), ("startIndex", start), ("count", PAGE)]))
+            found = page.get("Resources") or []
+            yield from found
+            start += len(found)
+            if not found or start > int(page.get("totalResults", 0)):
+                return
+
+    def users(self, prefix: str) -> list[dict[str, Any]]:
+        return list(self._search("/Users", "userName", "sw", prefix))
+
+    def groups(self, prefix: str) -> list[dict[str, Any]]:
+        return list(self._search("/Groups", "displayName", "sw", prefix))
+
+    def user_named(self, user_name: str) -> dict[str, Any] | None:
+        found = list(self._search("/Users", "userName", "eq", user_name))
+        assert len(found) <= 1, f"{len(found)} users are named {user_name!r}"
+        return found[0] if found else None
+
+    def group_named(self, name: str) -> dict[str, Any] | None:
+        found = list(self._search("/Groups", "displayName", "eq", name))
+        assert len(found) <= 1, f"{len(found)} groups are named {name!r}"
+        return found[0] if found else None
+
+    def user(self, scim_id: str) -> dict[str, Any]:
+        return dict(self._ok(self.scim.get(f"/Users/{scim_id}")))
+
+    def user_or_none(self, scim_id: str) -> dict[str, Any] | None:
+        response = self.scim.get(f"/Users/{scim_id}")
+        return None if response.status_code == 404 else dict(self._ok(response))
+
+    def create_user(self, user_name: str, **attributes: Any) -> dict[str, Any]:
+        body = {"schemas": [urns.USER], "userName": user_name, **attributes}
+        return dict(self._ok(self.scim.post("/Users", body)))
+
+    def create_group(self, name: str) -> dict[str, Any]:
+        return dict(self._ok(self.scim.post("/Groups", {"schemas": [urns.GROUP], "displayName": name})))
+
+    def set_user_value(self, scim_id: str, path: str, value: Any) -> None:
+        body = {"schemas": [urns.PATCH_OP], "Operations": [{"op": "replace", "path": path, "value": value}]}
+        self._ok(self.scim.patch(f"/Users/{scim_id}", body))
+
+    def add_members(self, group_id: str, scim_ids: Sequence[str]) -> None:
+        ops = [{"op": "add", "path": "members", "value": [{"value": sid} for sid in scim_ids]}]
+        self._ok(self.scim.patch(f"/Groups/{group_id}", {"schemas": [urns.PATCH_OP], "Operations": ops}))
+
+    def cleanup(self, prefix: str) -> None:
+        """Delete every user and group of this run (their names start with ``prefix``)."""
+        for group in self.groups(prefix):
+            self.scim.delete(f"/Groups/{group['id']}")
+        for user in self.users(prefix):
+            self.scim.delete(f"/Users/{user['id']}")
