@@ -13,7 +13,7 @@ from typing import Any
 from emulators.core.clock import Clock
 from emulators.core.linkstore import Kind, LinkStore
 from emulators.entra.directory import EntraDirectory
-from emulators.entra.log import Action, LogEntry, Outcome, ProvisioningLog
+from emulators.entra.log import Action, Code, LogEntry, Outcome, ProvisioningLog
 from emulators.entra.mapping import CompiledEntraMapping
 from emulators.entra.profile import EntraProfile, EntraSettings
 from emulators.entra.scoping import ScopingFilter
@@ -71,6 +71,23 @@ class Context:
         target = self.links.scim_id(kind, source_id)
         entry = LogEntry(self.state.cycle, self.clock.now(), kind, source_id, target, action, outcome, code, detail)
         return self.log.add(entry)
+
+    def hard_delete(self, kind: Kind, source_id: str) -> bool:
+        """DELETE the linked object when the Delete target action is on; a 404 counts as done (§3.3, §3.4).
+
+        True when the object was deleted and unlinked, so the caller can forget what it sent for it.
+        """
+        scim_id = self.links.scim_id(kind, source_id)
+        if scim_id is None:
+            return False
+        if not self.settings.delete:
+            self.record(kind, source_id, Action.DELETE, Outcome.SKIPPED, Code.DELETE_DISABLED)
+            return False
+        endpoint = "/Users" if kind == "user" else "/Groups"
+        self.session.call("DELETE", f"{endpoint}/{scim_id}", absent_ok=True)
+        self.record(kind, source_id, Action.DELETE, Outcome.SUCCESS)
+        self.links.unlink(kind, source_id)
+        return True
 
     def user_disposition(self, user_id: str) -> Disposition:
         core = self.directory.core

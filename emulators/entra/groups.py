@@ -120,14 +120,5 @@ class GroupFlows:
 
     def delete(self, group_id: str) -> None:
         """Group deleted or unassigned: DELETE /Groups/{id} when the Delete action is on (§3.4)."""
-        ctx = self.ctx
-        scim_id = ctx.links.scim_id("group", group_id)
-        if scim_id is None:
-            return
-        if not ctx.settings.delete:
-            ctx.record("group", group_id, Action.DELETE, Outcome.SKIPPED, Code.DELETE_DISABLED)
-            return
-        ctx.session.call("DELETE", f"/Groups/{scim_id}", absent_ok=True)
-        ctx.record("group", group_id, Action.DELETE, Outcome.SUCCESS)
-        ctx.links.unlink("group", group_id)
-        ctx.state.members_sent.pop(group_id, None)
+        if self.ctx.hard_delete("group", group_id):
+            self.ctx.state.members_sent.pop(group_id, None)

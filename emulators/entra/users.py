@@ -146,15 +146,8 @@ class UserFlows:
     def delete(self, user_id: str) -> None:
         """Hard delete (§3.3): DELETE when the Delete target action is on; a 404 is tolerated (§11.6)."""
         ctx = self.ctx
-        scim_id = ctx.links.scim_id("user", user_id)
-        if scim_id is None:
+        if not ctx.hard_delete("user", user_id):
             return
-        if not ctx.settings.delete:
-            ctx.record("user", user_id, Action.DELETE, Outcome.SKIPPED, Code.DELETE_DISABLED)
-            return
-        ctx.session.call("DELETE", f"/Users/{scim_id}", absent_ok=True)
-        ctx.record("user", user_id, Action.DELETE, Outcome.SUCCESS)
-        ctx.links.unlink("user", user_id)
         ctx.state.unmanaged.discard(user_id)
         for members in ctx.state.members_sent.values():
             members.discard(user_id)
