@@ -82,6 +82,62 @@ class Run:
 Progress = Callable[[int, int, Result], None]
 
 
+class Runner:
+    """One connection to a target: discovery once, then checks one at a time, then the sweep.
+
+    ``run`` uses it for a whole selection; the pytest plugin uses it to run one check per test item.
+    """
+
+    def __init__(self, target: Target, *, keep: bool = False, run_id: str | None = None) -> None:
+        self.target = target
+        self.keep = keep
+        self.run_id = run_id or f"{RUN_PREFIX}{secrets.token_hex(3)}"
+        self.endpoint = target.endpoint()
+        self.wiretap = Wiretap("conformance")
+        self.http = make_http(
+            self.endpoint.target, self.endpoint.auth, hooks=self.wiretap.hooks, base_url=self.endpoint.base_url
+        )
+        self.outcome = Run(target=target.description, run_id=self.run_id, started=datetime.now(UTC), capabilities={})
+        self.capabilities = Capabilities()
+
+    def open(self) -> Run:
+        """Read /ServiceProviderConfig. Raises TargetUnreachable when the request cannot be sent at all."""
+        try:
+            spc = self.http.get("/ServiceProviderConfig", headers={"Accept": urns.MEDIA_TYPE})
+        except httpx.TransportError as exc:
+            self.http.close()
+            raise TargetUnreachable(f"cannot reach {self.target.description}: {exc}") from None
+        if spc.status_code in (401, 403) and self.endpoint.auth is not None:
+            self.http.close()
+            raise TargetUnreachable(f"{self.target.description} refused the credentials ({spc.status_code})")
+        try:
+            body = spc.json() if spc.status_code == 200 else None
+        except ValueError:
+            body = None
+        if isinstance(body, dict):
+            self.outcome.capabilities.update(body)
+        else:
+            self.outcome.notes.append(
+                f"GET /ServiceProviderConfig answered {describe(spc)}; checks that need a capability are skipped"
+            )
+        self.capabilities = Capabilities(self.outcome.capabilities)
+        return self.outcome
+
+    def run_one(self, item: Check) -> Result:
+        result = _run_one(item, self.endpoint, self.run_id, self.capabilities, self.wiretap, self.http, keep=self.keep)
+        self.outcome.results.append(result)
+        return result
+
+    def close(self) -> Run:
+        try:
+            if not self.keep:
+                self.outcome.notes.extend(_sweep(self.http, self.run_id))
+        finally:
+            self.http.close()
+        self.outcome.finished = datetime.now(UTC)
+        return self.outcome
+
+
 def run(
     checks: Sequence[Check],
     target: Target,
@@ -90,40 +146,17 @@ def run(
     progress: Progress | None = None,
     run_id: str | None = None,
 ) -> Run:
-    """Run ``checks`` in order. Raises TargetUnreachable when even the first request cannot be sent."""
-    run_id = run_id or f"{RUN_PREFIX}{secrets.token_hex(3)}"
-    endpoint = target.endpoint()
-    wiretap = Wiretap("conformance")
-    http = make_http(endpoint.target, endpoint.auth, hooks=wiretap.hooks, base_url=endpoint.base_url)
+    """Run ``checks`` in order. Raises TargetUnreachable when the target cannot be reached or refuses the token."""
+    runner = Runner(target, keep=keep, run_id=run_id)
+    runner.open()
     try:
-        try:
-            spc = http.get("/ServiceProviderConfig", headers={"Accept": urns.MEDIA_TYPE})
-        except httpx.TransportError as exc:
-            raise TargetUnreachable(f"cannot reach {target.description}: {exc}") from None
-        document: dict[str, Any] = {}
-        outcome = Run(target=target.description, run_id=run_id, started=datetime.now(UTC), capabilities=document)
-        try:
-            body = spc.json() if spc.status_code == 200 else None
-        except ValueError:
-            body = None
-        if isinstance(body, dict):
-            document.update(body)
-        else:
-            outcome.notes.append(
-                f"GET /ServiceProviderConfig answered {describe(spc)}; checks that need a capability are skipped"
-            )
-        capabilities = Capabilities(document)
         for index, item in enumerate(checks, start=1):
-            result = _run_one(item, endpoint, run_id, capabilities, wiretap, http, keep=keep)
-            outcome.results.append(result)
+            result = runner.run_one(item)
             if progress is not None:
                 progress(index, len(checks), result)
-        if not keep:
-            outcome.notes.extend(_sweep(http, run_id))
-        outcome.finished = datetime.now(UTC)
-        return outcome
     finally:
-        http.close()
+        outcome = runner.close()
+    return outcome
 
 
 def _run_one(

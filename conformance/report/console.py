@@ -1,0 +1,87 @@
+"""Console output: a progress line while running, then a table per suite, failure details and a summary."""
+
+from __future__ import annotations
+
+import textwrap
+
+from conformance.model import SUITES, Result, Status
+from conformance.report.evidence import exchange_text
+from conformance.runner import Run
+
+MARK = {
+    Status.PASS: "PASS ",
+    Status.FAIL: "FAIL ",
+    Status.WARN: "WARN ",
+    Status.SKIP: "skip ",
+    Status.ERROR: "ERROR",
+}
+DETAIL_EVIDENCE = 3  # exchanges shown per failure on the console; the reports keep more
+
+
+def render_progress(done: int, total: int, result: Result) -> str:
+    """One line, meant to be rewritten in place (``\\r``) on a terminal."""
+    width = len(str(total))
+    return f"[{done:>{width}}/{total}] {MARK[result.status].strip():<5} {result.check.id}"
+
+
+def _table(results: list[Result], width: int) -> list[str]:
+    id_width = min(max(len(result.check.id) for result in results), 52)
+    lines = []
+    for result in results:
+        title = textwrap.shorten(result.check.title, width=max(width - id_width - 18, 20), placeholder="...")
+        lines.append(f"  {MARK[result.status]} {result.check.level.value:<6} {result.check.id:<{id_width}}  {title}")
+    return lines
+
+
+def _details(result: Result, *, evidence: int) -> list[str]:
+    lines = [f"{MARK[result.status].strip()} {result.check.id} [{result.check.level.value}] {result.check.title}"]
+    lines.append(f"  requirement: {result.check.ref}")
+    lines.append(f"  problem:     {result.reason}")
+    if result.expected:
+        lines.append(f"  expected:    {result.expected}")
+    if result.actual:
+        lines.append(f"  actual:      {result.actual}")
+    lines += [f"  note:        {note}" for note in result.notes]
+    if result.evidence and evidence:
+        shown = result.evidence[-evidence:]
+        lines.append(f"  evidence (last {len(shown)} of {len(result.evidence)} exchanges, secrets redacted):")
+        for exchange in shown:
+            lines += ["    " + line for line in exchange_text(exchange).splitlines()]
+    return lines
+
+
+def render_console(run: Run, *, strict: bool = False, width: int = 110, evidence: int = DETAIL_EVIDENCE) -> str:
+    lines = [f"aup conformance against {run.target} (run {run.run_id})", ""]
+    suites = [suite for suite in (*SUITES, "custom") if any(r.check.suite == suite for r in run.results)]
+    for suite in suites:
+        results = [result for result in run.results if result.check.suite == suite]
+        counts = {status: sum(1 for result in results if result.status is status) for status in Status}
+        summary = ", ".join(f"{count} {status.value.lower()}" for status, count in counts.items() if count)
+        lines.append(f"{suite} ({summary})")
+        lines += _table(results, width)
+        lines.append("")
+    troubled = [result for result in run.results if result.status in (Status.FAIL, Status.WARN, Status.ERROR)]
+    if troubled:
+        lines.append("Details")
+        lines.append("")
+        for result in troubled:
+            lines += _details(result, evidence=evidence)
+            lines.append("")
+    for note in run.notes:
+        lines.append(f"note: {note}")
+    lines.append(summary_line(run, strict=strict))
+    return "\n".join(lines) + "\n"
+
+
+def summary_line(run: Run, *, strict: bool = False) -> str:
+    counts = run.counts()
+    parts = [
+        f"{counts.get(Status.PASS, 0)} passed",
+        f"{counts.get(Status.FAIL, 0)} failed (MUST)",
+        f"{counts.get(Status.WARN, 0)} warnings (SHOULD/MAY)",
+        f"{counts.get(Status.SKIP, 0)} skipped",
+        f"{counts.get(Status.ERROR, 0)} errors",
+    ]
+    verdict = "CONFORMANT" if run.exit_code(strict=strict) == 0 else "NOT CONFORMANT"
+    mode = " (strict: SHOULD counts)" if strict else ""
+    return f"{len(run.results)} checks: {', '.join(parts)} in {run.duration_s:.1f} s: {verdict}{mode}"

@@ -1,0 +1,157 @@
+"""`aup conformance` end to end (exit codes, reports) and the pytest plugin in a separate pytest process."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import xml.etree.ElementTree as ET
+from pathlib import Path
+
+import jsonschema
+import pytest
+from click.testing import CliRunner
+
+from aup.cli import main
+from conformance.report import load_schema
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def test_embedded_run_writes_every_report_and_exits_zero(tmp_path: Path) -> None:
+    out = {name: tmp_path / f"report.{name}" for name in ("json", "xml", "html")}
+    result = CliRunner().invoke(
+        main,
+        [
+            "conformance",
+            "--suite",
+            "rfc",
+            "--json",
+            str(out["json"]),
+            "--junit",
+            str(out["xml"]),
+            "--html",
+            str(out["html"]),
+        ],
+    )
+    assert result.exit_code == 0, result.output
+    assert "CONFORMANT" in result.output and "0 failed (MUST)" in result.output
+    report = json.loads(out["json"].read_text())
+    jsonschema.Draft202012Validator(load_schema()).validate(report)
+    assert report["summary"]["fail"] == 0 and report["summary"]["pass"] == report["summary"]["total"] > 90
+    suites = ET.parse(out["xml"]).getroot()
+    cases = suites.findall("./testsuite/testcase")
+    assert len(cases) == report["summary"]["total"]
+    assert suites.get("failures") == "0"
+    page = out["html"].read_text()
+    assert page.startswith("<!doctype html>") and "rfc7644-3.4.2.2-filter-eq" in page
+    assert "<script" not in page and "http://" not in page.split("<body>")[0]
+
+
+def test_selection_and_listing() -> None:
+    result = CliRunner().invoke(main, ["conformance", "--list", "--include", "etag"])
+    assert result.exit_code == 0
+    lines = result.output.strip().splitlines()
+    assert lines and all("rfc7644-3.14" in line for line in lines)
+    one = CliRunner().invoke(main, ["conformance", "--check", "rfc7644-3.4.2.2-filter-*", "--list"])
+    assert one.exit_code == 0 and len(one.output.strip().splitlines()) >= 20
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--suite", "nope"], "unknown suite 'nope'"),
+        (["--include", "no-such-tag"], "no check matches"),
+        (["--target", "ftp://example.test"], "must be an http(s) SCIM base URL"),
+        (["--token", "abc"], "need --target"),
+        (["--target", "http://127.0.0.1:9/scim/v2", "--token", "t"], "cannot reach"),
+    ],
+)
+def test_usage_and_connection_errors_exit_two_with_one_line(args: list[str], message: str) -> None:
+    result = CliRunner().invoke(main, ["conformance", *args])
+    assert result.exit_code == 2, result.output
+    assert message in result.output
+    assert len(result.output.strip().splitlines()) == 1
+
+
+def _pytest(tmp_path: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    (tmp_path / "pytest.ini").write_text("[pytest]\n")
+    env = {**os.environ, "PYTHONPATH": str(ROOT) + os.pathsep + os.environ.get("PYTHONPATH", "")}
+    return subprocess.run(
+        [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", *args],
+        cwd=tmp_path,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+
+
+def test_plugin_runs_one_item_per_check_and_passes_on_the_reference_server(tmp_path: Path) -> None:
+    done = _pytest(
+        tmp_path,
+        "--conformance-app",
+        "tests.conformance.apps:reference",
+        "--conformance-suite",
+        "rfc",
+        "--conformance-include",
+        "filter",
+    )
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert " passed" in done.stdout and "failed" not in done.stdout
+
+
+def test_plugin_fails_the_item_whose_requirement_is_broken(tmp_path: Path) -> None:
+    done = _pytest(
+        tmp_path,
+        "--conformance-app",
+        "tests.conformance.apps:broken_eq",
+        "--conformance-suite",
+        "rfc",
+        "--conformance-include",
+        "filter",
+        "-rf",
+    )
+    assert done.returncode == 1, done.stdout + done.stderr
+    # the fault (eq read as ne) breaks every check that filters with userName eq, and only those
+    assert "FAILED ::rfc7644-3.4.2.2-filter-eq - " in done.stdout
+    assert "FAILED ::rfc7644-3.4.2.2-filter-ne - " not in done.stdout
+    assert "requirement: RFC 7644 §3.4.2.2" in done.stdout
+
+
+def test_a_failing_run_shows_requirement_expected_actual_and_redacted_evidence(tmp_path: Path) -> None:
+    from conformance import Target, run, select
+    from conformance.report import render_console, to_json
+    from tests.conformance.apps import broken_eq
+
+    app, token = broken_eq()
+    outcome = run(
+        select(["rfc"], ids=["rfc7644-3.4.2.2-filter-eq"]),
+        Target(token=token, app=app, base_url="http://scim.test/scim/v2"),
+    )
+    assert outcome.exit_code() == 1
+    text = render_console(outcome)
+    assert "FAIL rfc7644-3.4.2.2-filter-eq [MUST]" in text
+    assert "requirement: RFC 7644 §3.4.2.2" in text
+    assert 'expected:    ["alpha"]' in text
+    assert "> GET /scim/v2/Users?filter=" in text and "< 200" in text
+    assert "Authorization: Bearer [REDACTED]" in text
+    assert "NOT CONFORMANT" in text
+    assert token not in text and token not in to_json(outcome)
+
+
+def test_strict_turns_a_should_warning_into_failure() -> None:
+    from conformance import Status, Target, run, select
+    from tests.conformance.apps import reference
+    from tests.conformance.breakers_rfc import BREAKERS
+    from tests.conformance.faulty import Faulty, State
+
+    app, token = reference()
+    check_id = "rfc7644-3.4.3-search"
+    faulty = Faulty(app, BREAKERS[check_id], State(token=token))
+    outcome = run(select(ids=[check_id]), Target(token=token, app=faulty, base_url="http://scim.test/scim/v2"))
+    assert outcome.results[0].status is Status.WARN
+    assert outcome.exit_code() == 0
+    assert outcome.exit_code(strict=True) == 1
