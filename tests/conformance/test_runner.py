@@ -1,0 +1,110 @@
+"""The runner's statuses: capability skips, ERROR for network and harness faults (never FAIL), cleanup and sweep."""
+
+from __future__ import annotations
+
+import httpx
+import pytest
+
+from conformance import Status, Target, run, select
+from conformance.context import CheckContext
+from conformance.model import Check, Level
+from conformance.runner import Runner
+from tests.conformance.apps import reference
+from tests.conformance.faulty import Faulty, State, edit_json
+
+BASE = "http://scim.test/scim/v2"
+
+
+def _custom(fn: object, *, requires: frozenset[str] = frozenset()) -> Check:
+    return Check(
+        id="custom-check",
+        title="custom",
+        level=Level.MUST,
+        suite="custom",
+        ref="test",
+        fn=fn,  # type: ignore[arg-type]
+        requires=requires,
+    )
+
+
+def test_checks_needing_an_unadvertised_capability_are_skipped_with_the_reason() -> None:
+    app, token = reference()
+
+    def no_patch(body: dict[str, object]) -> None:
+        body["patch"] = {"supported": False}
+
+    faulty = Faulty(app, edit_json("GET", r"/ServiceProviderConfig$", no_patch), State(token=token))
+    outcome = run(select(["rfc"], include=["patch"]), Target(base_url=BASE, token=token, app=faulty))
+    assert outcome.results and all(result.status is Status.SKIP for result in outcome.results)
+    assert all("does not advertise patch" in result.reason for result in outcome.results)
+
+
+def test_a_network_failure_during_a_check_is_an_error_not_a_failure() -> None:
+    app, token = reference()
+    inner = httpx.WSGITransport(app=app)
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        if request.method == "POST":
+            raise httpx.ConnectError("connection reset", request=request)
+        return inner.handle_request(request)
+
+    runner = Runner(Target(base_url=BASE, token=token))
+    runner.http.close()  # the same runner, over a transport whose POSTs never arrive
+    runner.http = httpx.Client(
+        base_url=BASE,
+        transport=httpx.MockTransport(handler),
+        headers={"Authorization": f"Bearer {token}"},
+        event_hooks=runner.wiretap.hooks,
+    )
+    runner.open()
+    result = runner.run_one(select(ids=["rfc7644-3.3-create-user"])[0])
+    runner.close()
+    assert result.status is Status.ERROR
+    assert result.reason.startswith("network: ConnectError")
+
+
+def test_a_defect_in_a_check_is_a_harness_error() -> None:
+    app, token = reference()
+
+    def broken(ctx: CheckContext) -> None:
+        {}["missing"]
+
+    outcome = run([_custom(broken)], Target(base_url=BASE, token=token, app=app))
+    result = outcome.results[0]
+    assert result.status is Status.ERROR
+    assert result.reason.startswith("harness: KeyError")
+
+
+@pytest.mark.parametrize("keep", [False, True])
+def test_created_data_is_removed_unless_keep(keep: bool) -> None:
+    app, token = reference()
+    created: list[str] = []
+
+    def makes_data(ctx: CheckContext) -> None:
+        created.append(ctx.create_user()["userName"])
+        ctx.create_group()
+
+    outcome = run([_custom(makes_data)], Target(base_url=BASE, token=token, app=app), keep=keep)
+    assert outcome.results[0].status is Status.PASS
+    client = httpx.Client(
+        transport=httpx.WSGITransport(app=app), base_url=BASE, headers={"Authorization": f"Bearer {token}"}
+    )
+    users = client.get("/Users").json()["totalResults"]
+    groups = client.get("/Groups").json()["totalResults"]
+    assert (users, groups) == ((1, 1) if keep else (0, 0))
+    assert created[0].startswith(outcome.run_id)
+
+
+def test_the_sweep_removes_what_a_check_did_not_track() -> None:
+    app, token = reference()
+
+    def leaks(ctx: CheckContext) -> None:
+        response = ctx.scim.post("/Users", ctx.user_body())
+        assert response.status_code == 201  # created without ctx.track: only the sweep can find it
+
+    outcome = run([_custom(leaks)], Target(base_url=BASE, token=token, app=app))
+    assert any("swept 1 resource" in note for note in outcome.notes)
+    client = httpx.Client(
+        transport=httpx.WSGITransport(app=app), base_url=BASE, headers={"Authorization": f"Bearer {token}"}
+    )
+    assert client.get("/Users").json()["totalResults"] == 0
