@@ -120,7 +120,7 @@ def conformance(
             outcome = run(checks, target, keep=keep, progress=show)  # type: ignore[arg-type]
         except TargetUnreachable as exc:
             raise UsageProblem(str(exc)) from None
-    text = render_console(outcome, strict=strict, width=shutil.get_terminal_size((120, 24)).columns)
+    text = render_console(outcome, strict=strict, width=shutil.get_terminal_size((160, 24)).columns)
     if quiet:
         text = "\n".join(line for line in text.splitlines() if not line.startswith("  ") or "FAIL" in line) + "\n"
     click.echo(text, nl=False)
