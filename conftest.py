@@ -21,6 +21,7 @@ pytest_plugins = [
     "features.steps.common_steps",
     "features.steps.okta_steps",
     "features.steps.entra_steps",
+    "features.steps.posix",
 ]
 
 IN_PROCESS_BASE_URL = "http://scim.test/scim/v2"

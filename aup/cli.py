@@ -9,8 +9,13 @@ from typing import Any
 
 import click
 
+from aup.commands.conformance import conformance
+from aup.commands.diff import diff
 from aup.commands.directory import directory
 from aup.commands.entra import entra_sync
+from aup.commands.export import export
+from aup.commands.record import record
+from aup.commands.replay import replay
 from aup.commands.sync import sync
 from aup_server.app import create_app
 from aup_server.auth import DEFAULT_TENANT, check_tenant, issue_token
@@ -83,6 +88,12 @@ def main() -> None:
     default=None,
     help="Requests per minute per token; more get 429 with Retry-After (off by default).",
 )
+@click.option(
+    "--posix/--no-posix",
+    default=None,
+    help="Turn POSIX identities (uid/gid, SSH keys; docs/posix.md) on or off for the --tenant tenants and keep "
+    "that setting. Unset: unchanged (new tenants start with it on).",
+)
 def serve(
     host: str,
     port: int,
@@ -92,6 +103,7 @@ def serve(
     extensions: tuple[Path, ...],
     nested_groups: bool,
     rate_limit: int | None,
+    posix: bool | None,
 ) -> None:
     """Run the reference SCIM 2.0 server until Ctrl-C or SIGTERM."""
     from aup.serve import run_server  # noqa: PLC0415 - waitress is imported only when serving
@@ -105,6 +117,15 @@ def serve(
         raise click.ClickException(str(exc)) from None
     store = _open_store(db)
     app = create_app(config, store=store)
+    if posix is not None:
+        for tenant in tenants:
+            try:
+                allocated = app.extensions["aup"].service.posix.set_enabled(store, tenant, posix)
+            except ValueError as exc:
+                store.close()
+                raise click.ClickException(f"tenant {tenant}: {exc}") from None
+            state = f"on ({allocated} ids allocated)" if posix else "off (ids are kept)"
+            click.echo(f"POSIX identities for {tenant}: {state}")
     fresh = {}
     for tenant in tenants:
         if not any(t.revoked is None for t in store.list_tokens(tenant)):
@@ -177,3 +198,8 @@ def token_revoke(name: str, tenant: str, db: str) -> None:
 main.add_command(directory)
 main.add_command(sync)
 main.add_command(entra_sync)
+main.add_command(record)
+main.add_command(replay)
+main.add_command(diff)
+main.add_command(conformance)
+main.add_command(export)

@@ -22,6 +22,7 @@ from aup_server.errors import (
     PayloadTooLargeError,
     ScimError,
 )
+from aup_server.posix import registry_extensions
 from aup_server.ratelimit import RateLimiter
 from aup_server.service import ResourceService
 from aup_server.store import SqliteStore, Store
@@ -51,7 +52,7 @@ def create_app(config: ServerConfig | Mapping[str, Any] | None = None, *, store:
         config.validate()
     if store is None:
         store = SqliteStore(config.db, unique_group_names=config.unique_group_names)
-    registry = core_registry(config.extensions)
+    registry = core_registry(registry_extensions(config))
 
     app = Flask(__name__)
     app.config["MAX_CONTENT_LENGTH"] = config.max_body_bytes

@@ -11,6 +11,7 @@ from typing import Any
 import yaml
 
 from scimcore.schemas import Schema, schema_from_scim
+from scimcore.schemas.posix import DEFAULT_SSH_KEYS_SOURCE
 
 
 @dataclass(frozen=True)
@@ -29,6 +30,14 @@ class ServerConfig:
     rate_limit_per_minute: int | None = None  # per token; None turns limiting off (Slack: 180 writes/min, §2.1)
     rate_limit_burst: int = 20
     extensions: tuple[tuple[str, Schema], ...] = field(default=())
+    # POSIX identities for clusters (reference/aup_domain.md §1.3, §4; docs/posix.md).
+    posix: bool = True  # serve the POSIX extension; each tenant may still have it off
+    posix_new_tenants: bool = True  # the setting a tenant starts with
+    posix_uid_range: tuple[int, int] = (10000, 29999)  # Crusoe's documented user range (§4)
+    posix_gid_range: tuple[int, int] = (50000, 65533)  # Crusoe's documented group range (§4)
+    posix_home: str = "/home"
+    posix_shell: str = "/bin/bash"
+    posix_ssh_keys_from: str | None = DEFAULT_SSH_KEYS_SOURCE  # "<extension URN>:<attribute>", None: no keys
 
     @classmethod
     def from_mapping(cls, data: Mapping[str, Any]) -> ServerConfig:
@@ -39,6 +48,9 @@ class ServerConfig:
         values = dict(data)
         if "extensions" in values:
             values["extensions"] = tuple(_extension(item) for item in values["extensions"])
+        for name in ("posix_uid_range", "posix_gid_range"):
+            if isinstance(values.get(name), list):  # YAML and JSON have no tuples
+                values[name] = tuple(values[name])
         config = cls(**values)
         config.validate()
         return config
@@ -57,6 +69,32 @@ class ServerConfig:
         ):
             if getattr(self, name) < 1:
                 raise ValueError(f"{name} must be positive")
+        self._validate_posix()
+
+    def _validate_posix(self) -> None:
+        for name in ("posix_uid_range", "posix_gid_range"):
+            value = getattr(self, name)
+            if (
+                not isinstance(value, tuple)
+                or len(value) != 2
+                or not all(isinstance(n, int) and not isinstance(n, bool) for n in value)
+                or not 1 <= value[0] <= value[1] <= _MAX_POSIX_ID
+            ):
+                raise ValueError(f"{name} must be [first, last] with 1 <= first <= last <= {_MAX_POSIX_ID}")
+        (u0, u1), (g0, g1) = self.posix_uid_range, self.posix_gid_range
+        if u0 <= g1 and g0 <= u1:
+            # A user's primary gid is its uid (user private group), so the ranges must not meet (§4).
+            raise ValueError("posix_uid_range and posix_gid_range overlap; a user's private gid is its uid")
+        for name in ("posix_home", "posix_shell"):
+            value = getattr(self, name)
+            if not isinstance(value, str) or not value.startswith("/") or any(c in value for c in ":\n"):
+                raise ValueError(f"{name} must be an absolute path without ':' or a newline (passwd fields)")
+        source = self.posix_ssh_keys_from
+        if source is not None and (not source.lower().startswith("urn:") or source.rsplit(":", 1)[-1] == ""):
+            raise ValueError("posix_ssh_keys_from must be '<extension schema URN>:<attribute>', or null for none")
+
+
+_MAX_POSIX_ID = 2**31 - 2  # uid_t is 32 bits; 2**32 - 1 means "no id" and signed readers stop at 2**31 - 1
 
 
 def _extension(item: Any) -> tuple[str, Schema]:

@@ -17,6 +17,7 @@ from aup_server.errors import (
     NotFoundError,
     PayloadTooLargeError,
 )
+from aup_server.posix import PosixRules, posix_settings
 from aup_server.scim import etag as etags
 from aup_server.scim import filter as filters
 from aup_server.scim import patch as patches
@@ -34,6 +35,13 @@ class Rendered:
     """A resource body ready to send, with its ETag."""
 
     body: dict[str, Any]
+    etag: str
+
+
+@dataclass(frozen=True)
+class Acknowledged:
+    """A success answered with no body (204) and the resource's new ETag."""
+
     etag: str
 
 
@@ -89,6 +97,7 @@ class ResourceService:
         self.store = store
         self.registry = registry
         self.config = config
+        self.posix = PosixRules(posix_settings(config, registry))
 
     # -- rendering -----------------------------------------------------------------------------
 
@@ -107,6 +116,8 @@ class ResourceService:
             "location": f"{base_url}/{ENDPOINTS[res.kind]}/{res.id}",
             "version": tag,
         }
+        if res.posix is not None and self.posix.settings.on:
+            self.posix.decorate(body, res)
         if projection is not None:
             body = projection.project(body)
         return Rendered(body=body, etag=tag)
@@ -226,7 +237,9 @@ class ResourceService:
         normalized = resources.normalize(body, self.registry, kind)
         doc, members, password = _split(normalized, kind)
         with self.store.write(tenant) as session:
+            self.posix.check(session, kind, doc)
             res = session.insert(kind, doc, password=password)
+            self.posix.record(session, kind, res.id, doc)
             if kind == "Group":
                 self._set_members(session, res.id, members or [])
             created = session.get(kind, res.id, expand=True)
@@ -248,7 +261,9 @@ class ResourceService:
             normalized = resources.normalize(body, self.registry, kind, existing=current.doc)
             doc, members, password = _split(normalized, kind)
             # Omitting the writeOnly password never clears it: no IdP sends it on PUT (reference/okta.md §1).
+            self.posix.check(session, kind, doc)
             session.update(kind, rid, doc, password=password, keep_password=password is None)
+            self.posix.record(session, kind, rid, doc)
             if kind == "Group":
                 self._set_members(session, rid, members or [])
             updated = session.get(kind, rid, expand=True)
@@ -264,9 +279,15 @@ class ResourceService:
         if_match: str | None,
         query: Query,
         base_url: str,
-    ) -> Rendered:
-        """PATCH (RFC 7644 §3.5.2): all operations apply or none; member changes are row deltas."""
+    ) -> Rendered | Acknowledged:
+        """PATCH (RFC 7644 §3.5.2): all operations apply or none; member changes are row deltas.
+
+        A Group PATCH that asks for no attributes is answered 204 with the ETag (RFC 7644 §3.5.2
+        allows it; reference/entra.md §4 prefers it, reference/okta.md §7 accepts it), so a one-member
+        change never loads or renders the whole member list.
+        """
         projection = self._projection(kind, query.attributes, query.excluded)
+        bodiless = kind == "Group" and query.attributes is None and query.excluded is None
         with self.store.write(tenant) as session:
             current = self._existing(session, kind, rid, if_match)
             full = self.render(current, base_url).body
@@ -281,12 +302,16 @@ class ResourceService:
             doc, _, password = _split(result.doc, kind)
             doc_changed = doc != current.doc or password is not None
             if doc_changed:
+                self.posix.check(session, kind, doc)
                 session.update(kind, rid, doc, password=password, keep_password=password is None)
+                self.posix.record(session, kind, rid, doc)
             members_changed = self._apply_member_changes(session, rid, result.member_changes)
             if members_changed and not doc_changed:
                 session.touch(kind, rid)
-            updated = session.get(kind, rid, expand=projection.needs(_EXPANDED[kind]))
+            updated = session.get(kind, rid, expand=not bodiless and projection.needs(_EXPANDED[kind]))
         assert updated is not None
+        if bodiless:
+            return Acknowledged(etags.etag(updated.version))
         return self.render(updated, base_url, projection)
 
     def delete(self, tenant: str, kind: ResourceKind, rid: str, if_match: str | None) -> None:
@@ -294,6 +319,7 @@ class ResourceService:
         with self.store.write(tenant) as session:
             self._existing(session, kind, rid, if_match)
             session.delete(kind, rid)
+            self.posix.forget(session, kind, rid)
 
     # -- helpers -------------------------------------------------------------------------------
 
@@ -360,7 +386,9 @@ _EXPANDED: dict[ResourceKind, str] = {"User": "groups", "Group": "members"}
 
 def _split(doc: dict[str, Any], kind: ResourceKind) -> tuple[dict[str, Any], list[dict[str, Any]] | None, str | None]:
     """Separate what the store keeps elsewhere: server-owned fields, members (rows) and the password (hash)."""
-    stored = {k: v for k, v in doc.items() if k not in ("schemas", "id", "meta", "members", "groups", "password")}
+    # The POSIX extension is the server's own (aup_server/posix.py), kept apart from the document.
+    server_owned = ("schemas", "id", "meta", "members", "groups", "password", *PosixRules.URNS)
+    stored = {k: v for k, v in doc.items() if k not in server_owned}
     members = doc.get("members") if kind == "Group" else None
     password = doc.get("password") if kind == "User" else None
     return stored, members, password

@@ -13,7 +13,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from types import TracebackType
 from typing import IO, Any
-from urllib.parse import parse_qsl, urlsplit
+from urllib.parse import parse_qsl, quote, urlsplit
 
 CASSETTE_VERSION = 1
 REDACTED = "[REDACTED]"
@@ -23,6 +23,10 @@ SECRET_HEADERS = frozenset({"authorization", "proxy-authorization", "cookie", "s
 SECRET_KEYS = frozenset({"password"})
 
 Headers = tuple[tuple[str, str], ...]
+# The first path segment a SCIM endpoint serves under its base URL (RFC 7644 §3.2, §3.4.3, §3.7, §4, §3.11).
+RESOURCE_SEGMENTS = frozenset({"Users", "Groups", "ServiceProviderConfig", "ResourceTypes", "Schemas", "Bulk", "Me"})
+# Extra header, JSON field or query parameter names to redact (lower case), e.g. from ``aup record --redact``.
+Names = Iterable[str]
 
 
 class CassetteError(ValueError):
@@ -48,6 +52,7 @@ class Exchange:
     started: str
     elapsed_ms: float
     source: str = ""
+    error: str = ""  # why there is no response (status 0): upstream down, client gone; empty otherwise
 
     @property
     def path(self) -> str:
@@ -59,11 +64,26 @@ class Exchange:
         """The decoded query parameters in order; ``+`` and ``%20`` both decode to a space."""
         return parse_qsl(urlsplit(self.url).query, keep_blank_values=True)
 
+    @property
+    def resource_path(self) -> str:
+        """The path below the SCIM base URL: ``/scim/acme/v2/Users/7`` -> ``/Users/7``."""
+        return resource_path(self.path)
+
     def request_header(self, name: str) -> str | None:
         return _header(self.request_headers, name)
 
     def response_header(self, name: str) -> str | None:
         return _header(self.response_headers, name)
+
+
+def resource_path(path: str) -> str:
+    """The part of a path from its SCIM resource segment on (``/.search`` at the root included); the
+    path itself when it has none, so servers with any base path compare and replay alike."""
+    segments = path.split("/")
+    for index, segment in enumerate(segments):
+        if segment in RESOURCE_SEGMENTS or (segment == ".search" and index == len(segments) - 1):
+            return "/" + "/".join(segments[index:])
+    return path
 
 
 def _header(headers: Headers, name: str) -> str | None:
@@ -82,11 +102,16 @@ def decode_body(content: bytes) -> Any:
         return text
 
 
-def redact_headers(headers: Headers) -> Headers:
-    """Hide credentials and cookies; an Authorization scheme word (``Bearer``, ``Basic``) is kept."""
+def _folded(names: Names) -> frozenset[str]:
+    return frozenset(name.lower() for name in names)
+
+
+def redact_headers(headers: Headers, names: Names = ()) -> Headers:
+    """Hide credentials, cookies and the headers in ``names``; an Authorization scheme word is kept."""
+    secret = SECRET_HEADERS | _folded(names)
     out: list[tuple[str, str]] = []
     for name, value in headers:
-        if name.lower() not in SECRET_HEADERS:
+        if name.lower() not in secret:
             out.append((name, value))
         elif name.lower().endswith("authorization") and " " in value.strip():
             out.append((name, f"{value.strip().split(' ', 1)[0]} {REDACTED}"))
@@ -95,37 +120,67 @@ def redact_headers(headers: Headers) -> Headers:
     return tuple(out)
 
 
-def redact_body(body: Any) -> Any:
-    """Replace every ``password`` value, including PATCH operations whose path is ``password``."""
+def redact_body(body: Any, names: Names = ()) -> Any:
+    """Replace every ``password`` value (and every field in ``names``), including PATCH operations on them."""
+    return _redact_json(body, SECRET_KEYS | _folded(names))
+
+
+def _redact_json(body: Any, secret: frozenset[str]) -> Any:
     if isinstance(body, list):
-        return [redact_body(item) for item in body]
+        return [_redact_json(item, secret) for item in body]
     if not isinstance(body, dict):
         return body
     out: dict[str, Any] = {}
-    patches_password = str(body.get("path", "")).lower() in SECRET_KEYS
+    patched = _patched_attribute(body.get("path"))
+    patches_secret = patched in secret
     for key, value in body.items():
-        if value is not None and (key.lower() in SECRET_KEYS or (patches_password and key == "value")):
+        if value is not None and (key.lower() in secret or (patches_secret and key == "value")):
             out[key] = REDACTED
         else:
-            out[key] = redact_body(value)
+            out[key] = _redact_json(value, secret)
     return out
 
 
-def redact(exchange: Exchange) -> Exchange:
-    """The exchange with credentials, cookies and passwords hidden; applied before any write."""
+def _patched_attribute(path: Any) -> str:
+    """The attribute a PATCH path ends in, lower case: ``urn:...:User:employeeNumber`` -> ``employeenumber``."""
+    if not isinstance(path, str):
+        return ""
+    last = path.rsplit(":", 1)[-1] if path.lower().startswith("urn:") else path
+    return last.rsplit(".", 1)[-1].lower()
+
+
+def redact_url(url: str, names: Names = ()) -> str:
+    """Hide the values of the query parameters named in ``names``; everything else is kept byte for byte."""
+    secret = _folded(names)
+    path, sep, query = url.partition("?")
+    if not sep or not secret:
+        return url
+    pairs = []
+    for pair in query.split("&"):
+        key, eq, _ = pair.partition("=")
+        decoded = parse_qsl(key, keep_blank_values=True)
+        name = decoded[0][0] if decoded else key
+        pairs.append(f"{key}={quote(REDACTED)}" if eq and name.lower() in secret else pair)
+    return f"{path}?{'&'.join(pairs)}"
+
+
+def redact(exchange: Exchange, names: Names = ()) -> Exchange:
+    """The exchange with credentials, cookies, passwords and the ``names`` hidden; applied before any write."""
+    names = _folded(names)
     return replace(
         exchange,
-        request_headers=redact_headers(exchange.request_headers),
-        request_body=redact_body(exchange.request_body),
-        response_headers=redact_headers(exchange.response_headers),
-        response_body=redact_body(exchange.response_body),
+        url=redact_url(exchange.url, names),
+        request_headers=redact_headers(exchange.request_headers, names),
+        request_body=redact_body(exchange.request_body, names),
+        response_headers=redact_headers(exchange.response_headers, names),
+        response_body=redact_body(exchange.response_body, names),
     )
 
 
-def to_line(exchange: Exchange) -> str:
-    """The exchange, redacted, as one cassette line (without the newline)."""
-    ex = redact(exchange)
-    record = {
+def to_line(exchange: Exchange, *, redact_names: Names = ()) -> str:
+    """The exchange, redacted (also the fields in ``redact_names``), as one cassette line (without the newline)."""
+    ex = redact(exchange, redact_names)
+    record: dict[str, Any] = {
         "v": CASSETTE_VERSION,
         "source": ex.source,
         "started": ex.started,
@@ -142,6 +197,8 @@ def to_line(exchange: Exchange) -> str:
             "body": ex.response_body,
         },
     }
+    if ex.error:
+        record["error"] = ex.error
     return json.dumps(record, ensure_ascii=False, separators=(",", ":"))
 
 
@@ -169,6 +226,7 @@ def from_line(line: str) -> Exchange:
             started=str(record.get("started", "")),
             elapsed_ms=float(record.get("elapsed_ms", 0.0)),
             source=str(record.get("source", "")),
+            error=str(record.get("error", "")),
         )
     except (KeyError, TypeError, ValueError) as exc:
         raise CassetteError(f"missing or malformed field: {exc}") from None
@@ -181,14 +239,18 @@ def _headers_from(pairs: Sequence[Sequence[str]]) -> Headers:
 
 
 class CassetteWriter:
-    """Appends exchanges to a cassette file, one flushed line each, so a crash loses at most one line."""
+    """Appends exchanges to a cassette file, one flushed line each, so a crash loses at most one line.
 
-    def __init__(self, path: str | Path, *, append: bool = True) -> None:
+    ``redact_names`` adds header, JSON field and query parameter names to what is always redacted.
+    """
+
+    def __init__(self, path: str | Path, *, append: bool = True, redact_names: Names = ()) -> None:
         self.path = Path(path)
+        self._redact = _folded(redact_names)
         self._file: IO[str] = self.path.open("a" if append else "w", encoding="utf-8")
 
     def write(self, exchange: Exchange) -> None:
-        self._file.write(to_line(exchange) + "\n")
+        self._file.write(to_line(exchange, redact_names=self._redact) + "\n")
         self._file.flush()
 
     def close(self) -> None:
@@ -203,10 +265,12 @@ class CassetteWriter:
         self.close()
 
 
-def write_cassette(path: str | Path, exchanges: Iterable[Exchange], *, append: bool = False) -> int:
+def write_cassette(
+    path: str | Path, exchanges: Iterable[Exchange], *, append: bool = False, redact_names: Names = ()
+) -> int:
     """Write exchanges (redacted) to ``path``; returns how many were written."""
     count = 0
-    with CassetteWriter(path, append=append) as writer:
+    with CassetteWriter(path, append=append, redact_names=redact_names) as writer:
         for exchange in exchanges:
             writer.write(exchange)
             count += 1

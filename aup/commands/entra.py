@@ -15,9 +15,11 @@ from pathlib import Path
 import click
 import httpx
 
+from aup.commands.progress import progress_option, progress_printer
 from emulators.core.cycle_clock import SkippingClock
 from emulators.core.errors import ConfigurationError
 from emulators.core.linkstore import LinkStore, links_path_for
+from emulators.core.progress import ProgressCallback
 from emulators.entra import (
     DEFAULT_GROUP_MAPPING,
     DEFAULT_USER_MAPPING,
@@ -56,8 +58,11 @@ def run_entra_sync(
     links_path: Path | None = None,
     scope: str = "assigned",
     echo: Callable[[str], None] = click.echo,
+    progress: ProgressCallback | None = None,
 ) -> list[CycleReport]:
     """Start provisioning and run ``cycles`` cycles; print each cycle's provisioning log.
+
+    ``progress`` receives count, rate and ETA reports for each stage of every cycle.
 
     Raises ``click.ClickException`` (one line) for bad input; failures of single objects are
     logged, not raised, as in Entra's provisioning log.
@@ -107,6 +112,7 @@ def run_entra_sync(
             links=links,
             clock=clock,
             before_cycle=before_cycle,
+            progress=progress,
         )
         reports = emulator.run_cycles(cycles)
     except ConfigurationError as exc:
@@ -141,6 +147,7 @@ def run_entra_sync(
 @click.option("--client-secret", envvar="AUP_CLIENT_SECRET")
 @click.option("--oauth-scope", "oauth_scopes", multiple=True)
 @click.option("--credentials-in", type=click.Choice(["basic", "post", "both"]), default="basic", show_default=True)
+@progress_option
 def entra_sync(
     directory_path: Path,
     target: str,
@@ -155,6 +162,7 @@ def entra_sync(
     client_secret: str | None,
     oauth_scopes: tuple[str, ...],
     credentials_in: CredentialsIn,
+    progress: bool | None,
 ) -> None:
     """Run Microsoft Entra ID provisioning cycles against a SCIM server."""
     oauth = None
@@ -172,4 +180,5 @@ def entra_sync(
         mapping_path=mapping_path,
         links_path=links_path,
         scope=scope,
+        progress=progress_printer(progress),
     )

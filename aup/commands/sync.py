@@ -17,6 +17,7 @@ import click
 import httpx
 
 from aup.commands.entra import run_entra_sync
+from aup.commands.progress import progress_option, progress_printer
 from emulators.core.directory import Directory, load_directory, save_directory
 from emulators.core.errors import ConfigurationError
 from emulators.core.linkstore import LinkStore, links_path_for
@@ -83,6 +84,7 @@ def _auth(kind: str, token: str | None) -> httpx.Auth | None:
 @click.option("--sync-password/--no-sync-password", default=False, show_default=True)
 @click.option("--save/--no-save", default=True, show_default=True, help="Write directory changes back to its file.")
 @click.option("-v", "--verbose", is_flag=True, help="List every task, not only failed ones.")
+@progress_option
 @click.pass_context
 def sync(
     ctx: click.Context,
@@ -93,9 +95,11 @@ def sync(
     target: str,
     token: str | None,
     auth: str,
+    progress: bool | None,
     **opts: Any,
 ) -> None:
     """Sync a directory to a SCIM server as the IdP would; a subcommand performs one admin action."""
+    show_progress = progress_printer(progress)
     if idp == "entra":
         # Entra works in provisioning cycles, not admin actions (reference/entra.md §8).
         if ctx.invoked_subcommand is not None:
@@ -108,6 +112,7 @@ def sync(
             opts["flags"],
             mapping_path=opts["mapping"],
             links_path=opts["links"],
+            progress=show_progress,
         )
         return
     try:
@@ -130,7 +135,14 @@ def sync(
     )
     try:
         emulator = OktaEmulator(
-            directory, http, PROFILES[profile], settings=settings, mapping=mapping, links=links, tasks=tasks
+            directory,
+            http,
+            PROFILES[profile],
+            settings=settings,
+            mapping=mapping,
+            links=links,
+            tasks=tasks,
+            progress=show_progress,
         )
     except ConfigurationError as exc:
         raise click.ClickException(str(exc)) from None

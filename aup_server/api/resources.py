@@ -7,7 +7,7 @@ from flask import Blueprint, Response, current_app, request
 from aup_server.api.http import base_url, json_body, scim_response
 from aup_server.errors import InvalidValueError, NotImplementedScimError
 from aup_server.scim import etag as etags
-from aup_server.service import Query, Rendered, ResourceService
+from aup_server.service import Acknowledged, Query, Rendered, ResourceService
 from aup_server.store.base import ResourceKind
 from scimcore import urns
 
@@ -87,6 +87,8 @@ def _register_kind(bp: Blueprint, endpoint: str, kind: ResourceKind) -> None:
         rendered = _service().patch(
             tenant, kind, rid, body, request.headers.get("If-Match"), _query_from_args(), base_url()
         )
+        if isinstance(rendered, Acknowledged):
+            return scim_response(None, 204, {"ETag": rendered.etag})
         return _resource_response(rendered)
 
     def delete_resource(tenant: str, rid: str) -> Response:

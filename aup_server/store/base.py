@@ -31,6 +31,17 @@ class StoredResource:
     members: list[dict[str, Any]] | None = None
     groups: list[dict[str, Any]] | None = None
     seq: int = field(default=0, compare=False)
+    posix: PosixRecord | None = None  # the POSIX identity, when one was allocated (docs/posix.md)
+    member_usernames: dict[str, str] | None = None  # member id -> POSIX username, active users only
+
+
+@dataclass(frozen=True)
+class PosixRecord:
+    """A POSIX id allocated to a resource: a uid for a User, a gid for a Group; never reused."""
+
+    number: int
+    username: str | None = None
+    active: bool = True
 
 
 @dataclass(frozen=True)
@@ -89,6 +100,33 @@ class Session(Protocol):
     def clear_members(self, group_id: str) -> int: ...
 
     def members(self, group_id: str) -> list[dict[str, Any]]: ...
+
+    # POSIX identities (aup_server/posix.py applies the rules; the store keeps counters and tombstones)
+
+    def posix_setting(self) -> bool | None:
+        """Whether the tenant has POSIX identities on; None until its first write or an admin's choice."""
+        ...
+
+    def set_posix_enabled(self, enabled: bool) -> None: ...
+
+    def allocate_posix(self, kind: ResourceKind, rid: str, first: int, last: int) -> int | None:
+        """Record the next number of the tenant's ``kind`` counter in [first, last] for ``rid``; None when used up.
+
+        The counter only grows and deleted resources keep their number, so no number is handed out twice.
+        """
+        ...
+
+    def posix_record(self, kind: ResourceKind, rid: str) -> PosixRecord | None:
+        """The live (not deleted) POSIX id of a resource, if it has one."""
+        ...
+
+    def set_posix_user(self, rid: str, username: str, active: bool) -> str | None:
+        """Give the user ``username``; returns the id of another live user holding it (and changes nothing)."""
+        ...
+
+    def tombstone_posix(self, kind: ResourceKind, rid: str) -> None:
+        """Keep a deleted resource's number reserved; its username is free again."""
+        ...
 
 
 class TokenStore(Protocol):

@@ -14,9 +14,11 @@ from contextlib import contextmanager
 from datetime import UTC, datetime
 
 from aup_server.store.base import TokenRecord
+from aup_server.store.sqlite_posix import POSIX_DDL, POSIX_MIGRATION_FROM_V1
 from aup_server.store.sqlite_session import SqliteSession
 
-SCHEMA_VERSION = 1
+# 1: resources, memberships, tokens. 2: POSIX counters, ids and tombstones (additive).
+SCHEMA_VERSION = 2
 
 _DDL = """
 CREATE TABLE IF NOT EXISTS resources (
@@ -131,7 +133,9 @@ class SqliteStore:
                 f"database {self.path} has schema version {current}; this aup understands up to "
                 f"{SCHEMA_VERSION}. Upgrade aup or use another --db."
             )
-        conn.executescript(_DDL)
+        conn.executescript(_DDL + POSIX_DDL)
+        if current == 1:
+            conn.executescript(POSIX_MIGRATION_FROM_V1)
         conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
 
     def close(self) -> None:

@@ -13,6 +13,7 @@ from typing import Any, Protocol
 from aup_server.errors import UniquenessError
 from aup_server.scim.filter import fold_case as fold  # one folding for uniqueness and filters
 from aup_server.store.base import LookupKey, ResourceKind, StoredResource
+from aup_server.store.sqlite_posix import PosixQueries
 
 _COLUMNS = "seq, kind, id, data, version, created, modified"
 
@@ -35,7 +36,7 @@ class StoreSettings(Protocol):
     clock: Callable[[], str]
 
 
-class SqliteSession:
+class SqliteSession(PosixQueries):
     """Queries inside one transaction, every one of them scoped to ``tenant``."""
 
     def __init__(self, conn: sqlite3.Connection, tenant: str, store: StoreSettings) -> None:
@@ -60,6 +61,9 @@ class SqliteSession:
             res.members = self._members_of(seq)
         elif expand and kind == "User":
             res.groups = self._groups_of(seq)
+        res.posix = self._posix_of(kind, rid)
+        if expand and kind == "Group" and res.posix is not None:
+            res.member_usernames = self._posix_member_usernames(seq)
         return res
 
     def get(self, kind: ResourceKind, rid: str, *, expand: bool = False) -> StoredResource | None:

@@ -9,11 +9,13 @@ threshold can stage them before any request is sent (§3.3).
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from functools import partial
+from typing import TypeVar
 
 from emulators.core.linkstore import Kind
+from emulators.core.progress import ProgressCallback, ProgressMeter
 from emulators.entra.context import Context, Disposition, Skipped
 from emulators.entra.groups import GroupFlows
 from emulators.entra.log import Action, Code, LogEntry, Outcome
@@ -22,6 +24,7 @@ from emulators.entra.session import ProvisioningFailure
 from emulators.entra.state import ObjectKey, Quarantine
 from emulators.entra.users import Provisioned, UserFlows
 
+_T = TypeVar("_T")
 ACCIDENTAL_DELETIONS = "AccidentalDeletionThresholdExceeded"  # the emulator's name for the ACC quarantine (§3.3)
 
 
@@ -35,10 +38,13 @@ class CycleReport:
 
 
 class CycleRunner:
-    def __init__(self, ctx: Context, users: UserFlows, groups: GroupFlows) -> None:
+    def __init__(
+        self, ctx: Context, users: UserFlows, groups: GroupFlows, progress: ProgressCallback | None = None
+    ) -> None:
         self.ctx = ctx
         self.users = users
         self.groups = groups
+        self.progress = progress
         self._failed: set[ObjectKey] = set()
         self._reference_failures = 0
 
@@ -107,17 +113,29 @@ class CycleRunner:
         group_dispositions = {gid: ctx.group_disposition(gid) for gid in group_ids}
         staged = self._staged(dispositions, group_dispositions)
         provisioned: list[Provisioned] = []
-        for uid in user_ids:
+        for uid in self._metered("users", user_ids):
             done = self.user(uid, dispositions[uid], rematch=initial, staged=staged)
             if done is not None:
                 provisioned.append(done)
-        for done in provisioned:
+        for done in self._metered("managers", provisioned):
             self._manager(done)
-        linked_groups = [gid for gid in group_ids if self.group(gid, group_dispositions[gid], initial, staged)]
-        for gid in linked_groups:
+        linked_groups = [
+            gid
+            for gid in self._metered("groups", group_ids)
+            if self.group(gid, group_dispositions[gid], initial, staged)
+        ]
+        for gid in self._metered("memberships", linked_groups):
             self._attempt(("group", gid), Action.UPDATE, partial(self.groups.sync_members, gid))
         self._watermark(user_ids, group_ids, staged)
         self._evaluate_quarantine(bool(staged))
+
+    def _metered(self, stage: str, items: list[_T]) -> Iterator[_T]:
+        """The items of one stage of the cycle, reporting progress as each one is done."""
+        meter = ProgressMeter(stage, len(items), self.progress)
+        for item in items:
+            yield item
+            meter.step()
+        meter.finish()
 
     def _staged(self, users: dict[str, Disposition], groups: dict[str, Disposition]) -> set[ObjectKey]:
         """Deprovisions over the accidental-deletion threshold are staged, not sent (§3.3 [DOC ACC])."""

@@ -19,6 +19,7 @@ from emulators.core.cycle_clock import CycleClock
 from emulators.core.directory import Directory, Status
 from emulators.core.errors import ConfigurationError, DirectoryError
 from emulators.core.linkstore import LinkStore
+from emulators.core.progress import ProgressCallback
 from emulators.entra.context import Context, Disposition
 from emulators.entra.cycle import CycleReport, CycleRunner
 from emulators.entra.directory import ENTRA_NAMES, GROUP_ATTRIBUTES, AppRole, EntraDirectory, entra_attribute_names
@@ -55,11 +56,13 @@ class EntraEmulator:
         clock: CycleClock | None = None,
         log: ProvisioningLog | None = None,
         before_cycle: Callable[[], None] | None = None,
+        progress: ProgressCallback | None = None,
     ) -> None:
         """Compiles the mappings first: a bad mapping raises ConfigurationError before any request.
 
         ``before_cycle`` runs when a cycle starts (the OAuth strategy checks its token there, §1);
-        an exception from it fails the cycle like a failed connection test.
+        an exception from it fails the cycle like a failed connection test. ``progress`` receives
+        count, rate and ETA reports for each stage of a cycle (users, managers, groups, memberships).
         """
         if isinstance(directory, Directory):
             directory = EntraDirectory(directory)
@@ -87,7 +90,7 @@ class EntraEmulator:
         )
         self.users = UserFlows(self.ctx)
         self.groups = GroupFlows(self.ctx)
-        self.runner = CycleRunner(self.ctx, self.users, self.groups)
+        self.runner = CycleRunner(self.ctx, self.users, self.groups, progress)
 
     # -- the job (§8) -----------------------------------------------------------------------------
 

@@ -18,6 +18,7 @@ from emulators.core.directory import Directory, Status
 from emulators.core.errors import ConfigurationError, DirectoryError
 from emulators.core.linkstore import LinkStore
 from emulators.core.mapping import AttributeMapping, CompiledMapping
+from emulators.core.progress import ProgressCallback, ProgressMeter
 from emulators.core.retry import RateLimitExhaustedError
 from emulators.okta.default_mapping import OKTA_DEFAULT_MAPPING
 from emulators.okta.expression import EvaluationError, compile_expression
@@ -54,8 +55,12 @@ class OktaEmulator:
         links: LinkStore | None = None,
         clock: Clock | None = None,
         tasks: TaskLog | None = None,
+        progress: ProgressCallback | None = None,
     ) -> None:
-        """Compiles the mapping first, so a bad mapping raises ConfigurationError before any request."""
+        """Compiles the mapping first, so a bad mapping raises ConfigurationError before any request.
+
+        ``progress`` receives count, rate and ETA reports during the long operations (sync_all, force_sync).
+        """
         if isinstance(mapping, AttributeMapping):
             mapping = mapping.compile(compile_expression, directory.known_attributes())
         self.directory = directory
@@ -64,6 +69,7 @@ class OktaEmulator:
         self.links = links or LinkStore()
         self.clock = clock or SystemClock()
         self.tasks = tasks or TaskLog()
+        self.progress = progress
         self.session = OktaSession(http, profile, self.clock)
         self.users = UserFlows(self.session, directory, self.links, mapping, profile, self.settings)
         self.groups = GroupFlows(self.session, directory, self.links, self.users, profile, self.settings)
@@ -374,11 +380,18 @@ class OktaEmulator:
 
     def force_sync(self) -> list[Task]:
         """Re-push the mapped profile of every provisioned user; ``active`` never changes (§9)."""
-        return [
-            self._run("push_profile", f"Push profile of {user.login}", user.id)
+        users = [
+            user
             for user in self.directory.assigned_users()
             if self._linked(user.id) and user.status is not Status.DEPROVISIONED
         ]
+        meter = ProgressMeter("users", len(users), self.progress)
+        done: list[Task] = []
+        for user in users:
+            done.append(self._run("push_profile", f"Push profile of {user.login}", user.id))
+            meter.step()
+        meter.finish()
+        return done
 
     def sync_all(self) -> list[Task]:
         """Bring the app to the directory's state by replaying the admin actions Okta would have sent:
@@ -388,13 +401,20 @@ class OktaEmulator:
         done = self.test_connection()
         if done[-1].status is TaskStatus.FAILED:
             return done
-        for user_id in list(self.links.links("user")):
+        linked = list(self.links.links("user"))
+        assigned = self.directory.assigned_users()
+        pushed = [group_id for group_id, active in self.directory.app.push_groups.items() if active]
+        meter = ProgressMeter("objects", len(linked) + len(assigned) + len(pushed), self.progress)
+        for user_id in linked:
             user = self.directory.users.get(user_id)
             if user is None or user.status is Status.DEPROVISIONED or not self.directory.is_assigned(user_id):
                 self._deprovision(done, user_id)
-        for user in self.directory.assigned_users():
+            meter.step()
+        for user in assigned:
             self._provision(done, user.id, join_groups=False)
-        for group_id, active in self.directory.app.push_groups.items():
-            if active:
-                done.extend(self.push_group(group_id))
+            meter.step()
+        for group_id in pushed:
+            done.extend(self.push_group(group_id))
+            meter.step()
+        meter.finish()
         return done

@@ -11,11 +11,16 @@ from scimcore.schemas.model import (
     attribute_from_scim,
     schema_from_scim,
 )
+from scimcore.schemas.posix import POSIX_GROUP, POSIX_GROUP_URN, POSIX_USER, POSIX_USER_URN
 
 __all__ = [
     "COMMON",
     "ENTERPRISE_USER",
     "GROUP",
+    "POSIX_GROUP",
+    "POSIX_GROUP_URN",
+    "POSIX_USER",
+    "POSIX_USER_URN",
     "USER",
     "Attribute",
     "ResolvedPath",

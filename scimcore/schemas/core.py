@@ -169,6 +169,14 @@ GROUP = Schema(
                 Attribute("$ref", "reference", mutability="immutable", reference_types=("User", "Group")),
                 Attribute("display", mutability="readOnly", description="The member's display name."),
                 Attribute("type", mutability="immutable", canonical_values=("User", "Group")),
+                # Not in RFC 7643 §4.2: nsscache builds a group map from a username-valued member
+                # sub-attribute (reference/aup_domain.md §1.4); sent only for active POSIX users.
+                Attribute(
+                    "username",
+                    case_exact=True,
+                    mutability="readOnly",
+                    description="The member's POSIX username (servers with the POSIX extension).",
+                ),
             ),
         ),
     ),

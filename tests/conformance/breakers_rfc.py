@@ -143,7 +143,7 @@ def _case_sensitive_unique() -> Breaker:
     def edit(body: Any) -> Any:
         name = body.get("userName") if isinstance(body, dict) else None
         if isinstance(name, str) and name == name.upper() and name != name.lower():
-            return dict(body, userName=name + "-cs")
+            return dict(body, userName="CS-" + name)  # a new local part, so no other unique key collides
         return body
 
     return edit_body("POST", r"/Users$", edit)

@@ -65,7 +65,7 @@ def test_acknowledged_writes_survive_kill_9(tmp_path: Path) -> None:
                                 loaded.set()
                         ops = [{"op": "add", "path": "members", "value": [{"value": uid}]}]
                         resp = wc.patch(f"/Groups/{gid}", json={"schemas": [urns.PATCH_OP], "Operations": ops})
-                        if resp.status_code == 200:
+                        if resp.status_code == 204:  # a Group PATCH answers 204 (RFC 7644 §3.5.2)
                             with lock:
                                 acked_members.add(uid)
                     except httpx.HTTPError:

@@ -28,6 +28,7 @@ from emulators.okta import OKTA_OIN, OktaEmulator, TaskStatus
 from scimcore import urns
 from scimcore.client import BearerAuth, Wiretap, make_http
 from scimcore.faults import Fault, FaultKind, FaultTransport, Match, Plan, Rule, Script, Seeded
+from scimcore.schemas import POSIX_USER_URN
 from tests.integration.test_entra_server import people
 
 BASE_URL = "http://scim.test/scim/v2"
@@ -68,7 +69,8 @@ class Server:
         names = {doc["id"]: doc["userName"].lower() for doc in users}
         by_name = {}
         for full in users:
-            doc = {k: v for k, v in full.items() if k not in ("id", "meta", "groups")}
+            # The POSIX extension is server-assigned like id: uids follow the order creates arrived in.
+            doc = {k: v for k, v in full.items() if k not in ("id", "meta", "groups", POSIX_USER_URN)}
             manager = doc.get(urns.ENTERPRISE_USER, {}).get("manager")
             if manager:
                 manager["value"] = names.get(manager["value"], manager["value"])

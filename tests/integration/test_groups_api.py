@@ -49,7 +49,7 @@ def test_okta_push_create_then_membership_patch(client: httpx.Client) -> None:
         {"op": "remove", "path": f'members[value eq "{a}"]'},
         {"op": "add", "path": "members", "value": [{"value": c, "display": "user2@example.com"}]},
     )
-    assert resp.status_code == 200, resp.text
+    assert resp.status_code == 204, resp.text
     assert member_ids(client, group["id"]) == [b, c]
     members = client.get(f"/Groups/{group['id']}").json()["members"]
     assert members[0]["display"] == "user1@example.com"
@@ -61,14 +61,14 @@ def test_add_of_existing_member_is_idempotent(client: httpx.Client) -> None:
     (a,) = make_users(client, 1)
     group = make_group(client, "g", [a])
     resp = patch(client, group["id"], {"op": "add", "path": "members", "value": [{"value": a}]})
-    assert resp.status_code == 200
+    assert resp.status_code == 204
     assert member_ids(client, group["id"]) == [a]
 
 
 def test_okta_rename_repeats_own_id(client: httpx.Client) -> None:
     group = make_group(client, "old")
     resp = patch(client, group["id"], {"op": "replace", "value": {"id": group["id"], "displayName": "new"}})
-    assert resp.status_code == 200, resp.text
+    assert resp.status_code == 204, resp.text
     assert client.get(f"/Groups/{group['id']}").json()["displayName"] == "new"
 
 
@@ -86,7 +86,7 @@ def test_entra_remove_with_value_array_removes_only_those(client: httpx.Client) 
     a, b, c = make_users(client, 3)
     group = make_group(client, "g", [a, b, c])
     resp = patch(client, group["id"], {"op": "Remove", "path": "members", "value": [{"value": b}]})
-    assert resp.status_code == 200, resp.text
+    assert resp.status_code == 204, resp.text
     assert member_ids(client, group["id"]) == [a, c]
 
 
@@ -150,6 +150,24 @@ def test_membership_change_bumps_group_version(client: httpx.Client) -> None:
     assert unchanged.headers["ETag"] == resp.headers["ETag"]
 
 
+def test_group_patch_is_204_unless_attributes_are_asked_for(client: httpx.Client) -> None:
+    """RFC 7644 §3.5.2: 204 with the ETag, or 200 with the resource subject to ``attributes``."""
+    a, b = make_users(client, 2)
+    group = make_group(client, "g", [a])
+    add_b = {"schemas": [urns.PATCH_OP], "Operations": [{"op": "add", "path": "members", "value": [{"value": b}]}]}
+    bare = client.patch(f"/Groups/{group['id']}", json=add_b)
+    assert bare.status_code == 204
+    assert bare.content == b""
+    assert bare.headers["ETag"] == client.get(f"/Groups/{group['id']}").headers["ETag"]
+    rename = {"schemas": [urns.PATCH_OP], "Operations": [{"op": "replace", "path": "displayName", "value": "h"}]}
+    slim = client.patch(f"/Groups/{group['id']}", params={"excludedAttributes": "members"}, json=rename)
+    assert slim.status_code == 200
+    assert slim.json()["displayName"] == "h"
+    assert "members" not in slim.json()
+    full = client.patch(f"/Groups/{group['id']}", params={"attributes": "members"}, json=rename)
+    assert [m["value"] for m in full.json()["members"]] == [a, b]
+
+
 @pytest.mark.parametrize(
     "op",
     [
@@ -160,7 +178,7 @@ def test_membership_change_bumps_group_version(client: httpx.Client) -> None:
 def test_removing_a_non_member_is_a_successful_no_op(client: httpx.Client, op: dict[str, Any]) -> None:
     (a,) = make_users(client, 1)
     group = make_group(client, "g", [a])
-    assert patch(client, group["id"], op).status_code == 200
+    assert patch(client, group["id"], op).status_code == 204
     assert member_ids(client, group["id"]) == [a]
 
 

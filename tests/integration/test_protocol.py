@@ -12,6 +12,8 @@ from aup_server.app import create_app
 from aup_server.auth import issue_token
 from aup_server.store import SqliteStore
 from scimcore import urns
+from scimcore.schemas import POSIX_GROUP_URN, POSIX_USER_URN
+from scimcore.schemas.posix import COREWEAVE_USER_URN
 
 
 def seed(client: httpx.Client, names: list[str]) -> list[str]:
@@ -132,9 +134,11 @@ def test_resource_types_and_schemas(client: httpx.Client) -> None:
     types = client.get("/ResourceTypes").json()
     assert {r["name"] for r in types["Resources"]} == {"User", "Group"}
     user_type = client.get("/ResourceTypes/User").json()
-    assert user_type["schemaExtensions"] == [{"schema": urns.ENTERPRISE_USER, "required": False}]
+    # Besides Enterprise User: the POSIX extension and the extension its SSH keys come from (docs/posix.md).
+    extensions = [urns.ENTERPRISE_USER, COREWEAVE_USER_URN, POSIX_USER_URN]
+    assert user_type["schemaExtensions"] == [{"schema": urn, "required": False} for urn in extensions]
     schemas = client.get("/Schemas").json()
-    assert {s["id"] for s in schemas["Resources"]} == {urns.USER, urns.GROUP, urns.ENTERPRISE_USER}
+    assert {s["id"] for s in schemas["Resources"]} == {urns.USER, urns.GROUP, *extensions, POSIX_GROUP_URN}
     user = client.get(f"/Schemas/{urns.USER}").json()
     user_name = next(a for a in user["attributes"] if a["name"] == "userName")
     assert user_name["uniqueness"] == "server"

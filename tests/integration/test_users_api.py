@@ -7,6 +7,7 @@ from typing import Any
 import httpx
 
 from scimcore import urns
+from scimcore.schemas import POSIX_USER_URN
 
 SCIM = urns.MEDIA_TYPE
 ENTERPRISE = urns.ENTERPRISE_USER
@@ -48,7 +49,7 @@ def test_create_returns_201_with_location_etag_and_same_case(client: httpx.Clien
     assert "password" not in body  # writeOnly, returned never
     assert body["groups"] == []
     assert body["meta"]["resourceType"] == "User"
-    assert body["schemas"] == [urns.USER]
+    assert body["schemas"] == [urns.USER, POSIX_USER_URN]  # POSIX identities are on for new tenants
 
 
 def test_duplicate_username_in_any_case_is_409_and_findable_by_filter(client: httpx.Client) -> None:

@@ -1,0 +1,73 @@
+"""``aup export posix``: read a SCIM server as nsscache does and write the cluster's cache files (docs/posix.md)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+from emulators.nsscache import (
+    AUP_PATHS,
+    NsscacheError,
+    compare_exports,
+    fetch_maps,
+    nsscache_client,
+    read_export,
+    write_export,
+)
+
+
+@click.group()
+def export() -> None:
+    """Export what a cluster would read from a SCIM server."""
+
+
+@export.command("posix")
+@click.option("--target", help="SCIM base URL, e.g. http://127.0.0.1:8080/scim/v2 (omit to only --check).")
+@click.option("--token", envvar="AUP_SCIM_TOKEN", help="Bearer token (env AUP_SCIM_TOKEN).")
+@click.option(
+    "--out",
+    required=True,
+    type=click.Path(file_okay=False, path_type=Path),
+    help="Directory for passwd.cache, group.cache, sshkey.cache and aup-export.json.",
+)
+@click.option(
+    "--check",
+    "before",
+    type=click.Path(exists=True, file_okay=False, path_type=Path),
+    help="An earlier export: report uid/gid changes and reuse against --out (exit 1 on any).",
+)
+def export_posix(target: str | None, token: str | None, out: Path, before: Path | None) -> None:
+    """Page through /Users and /Groups like nsscache's SCIM source and write its files cache.
+
+    With --target, the export is written to --out first; with --check only, two existing exports
+    are compared.
+    """
+    if target is None and before is None:
+        raise click.UsageError("give --target (and --token) to export, --check to compare, or both")
+    if target is not None:
+        if not token:
+            raise click.UsageError("--token is required with --target (or set AUP_SCIM_TOKEN)")
+        scim = nsscache_client(target.rstrip("/"), token)
+        try:
+            maps = fetch_maps(scim, AUP_PATHS)
+        except NsscacheError as exc:
+            raise click.ClickException(f"nothing written: {exc}") from None
+        finally:
+            scim.http.close()
+        write_export(maps, out, source=target)
+        click.echo(f"wrote {len(maps.passwd)} users, {len(maps.group)} groups, {len(maps.sshkey)} key lines to {out}")
+        for warning in maps.warnings:
+            click.echo(f"warning: {warning}", err=True)
+    if before is None:
+        return
+    try:
+        findings = compare_exports(read_export(before), read_export(out))
+    except (ValueError, OSError) as exc:
+        raise click.ClickException(str(exc)) from None
+    for finding in findings:
+        click.echo(str(finding))
+    errors = sum(1 for f in findings if f.severity == "error")
+    if errors:
+        raise click.ClickException(f"{errors} uid/gid error(s) between {before} and {out}")
+    click.echo(f"no uid/gid changes between {before} and {out}")

@@ -1,0 +1,151 @@
+"""The targets of issue #10 checked against a bench result, and the result as markdown tables."""
+
+from __future__ import annotations
+
+from typing import Any
+
+FLOOR_SHARE = 0.8  # sync throughput at the largest size, as a share of the in-process floor
+SCALE_RATIO = 1.2  # latency at the largest size over the smallest
+GROUP_MS = 5.0  # one-member PATCH and excluded-members GET on the largest group
+RSS_MB = 120.0
+
+
+def targets(result: dict[str, Any]) -> list[dict[str, Any]]:
+    """One row per target: what was asked, what was measured, and whether it holds."""
+    rows: list[dict[str, Any]] = []
+
+    def add(name: str, measured: float, met: bool, unit: str = "") -> None:
+        rows.append({"target": name, "measured": round(measured, 3), "unit": unit, "met": met})
+
+    syncs = result.get("sync") or []
+    if syncs:
+        top = max(row["users"] for row in syncs)
+        for row in (r for r in syncs if r["users"] == top):
+            ratio = row["floor_ratio"]
+            add(
+                f"{row['idp']} sync at {top} users >= {FLOOR_SHARE:.0%} of the in-process floor",
+                ratio,
+                ratio >= FLOOR_SHARE,
+                "x floor",
+            )
+    scale = result.get("scale")
+    if scale:
+        span = f"{max(scale['sizes'])}/{min(scale['sizes'])}"
+        for op, ratio in scale["ratio"].items():
+            add(f"{op} latency {span} users <= {SCALE_RATIO}", ratio, ratio <= SCALE_RATIO, "ratio")
+    groups = result.get("large_groups")
+    if groups:
+        top = str(max(groups["sizes"]))
+        for op in ("PATCH add one member", "GET excludedAttributes=members"):
+            ms = groups["median_ms"][top][op]
+            add(f"{op} on a {top}-member group < {GROUP_MS:g} ms", ms, ms < GROUP_MS, "ms")
+            ratio = groups["ratio"][op]
+            add(f"{op} flat in group size (largest/smallest <= {SCALE_RATIO})", ratio, ratio <= SCALE_RATIO, "ratio")
+    rss = result.get("rss")
+    if rss:
+        add(
+            f"aup serve peak RSS at {rss['users']} users <= {RSS_MB:g} MB",
+            rss["peak_rss_mb"],
+            rss["peak_rss_mb"] <= RSS_MB,
+            "MB",
+        )
+    peer = result.get("peer") or {}
+    if peer.get("entra_cycle"):
+        ratio = peer["entra_cycle"]["ratio"]
+        add("Entra cycle per-request latency no worse than scim2-server", ratio, ratio >= 1.0, "peer/aup")
+    for size, ops in (peer.get("large_groups_ratio") or {}).items():
+        for op, ratio in ops.items():
+            add(f"{op} ({size} members) no worse than scim2-server", ratio, ratio >= 1.0, "peer/aup")
+    return rows
+
+
+def _table(header: list[str], rows: list[list[str]]) -> list[str]:
+    lines = ["| " + " | ".join(header) + " |", "|" + "|".join("---" for _ in header) + "|"]
+    lines.extend("| " + " | ".join(row) + " |" for row in rows)
+    return [*lines, ""]
+
+
+def markdown(result: dict[str, Any]) -> str:
+    """Every figure of a result as markdown tables, then the targets."""
+    out = [f"Bench `{result['mode']}` run of {result['date']}: `{result['command']}`", ""]
+    m = result["machine"]
+    out += [f"Machine: {m['cpus']} CPUs, {m['memory_mb']} MB, Python {m['python']}, load {m['load_average']}", ""]
+    if floor := result.get("floor"):
+        out += _table(
+            ["floor", "req/s"],
+            [
+                ["in process (WSGITransport)", f"{floor['in_process_rps']:.0f}"],
+                ["loopback (waitress)", f"{floor['loopback_rps']:.0f}"],
+            ],
+        )
+    if syncs := result.get("sync"):
+        out += _table(
+            ["sync (in process)", "users/groups", "requests", "wall s", "ops/s", "x floor", "failures"],
+            [
+                [
+                    r["idp"],
+                    f"{r['users']}/{r['groups']}",
+                    str(r["requests"]),
+                    f"{r['wall_s']:.1f}",
+                    f"{r['ops_per_s']:.0f}",
+                    f"{r['floor_ratio']:.2f}",
+                    str(r["failures"]),
+                ]
+                for r in syncs
+            ],
+        )
+    if scale := result.get("scale"):
+        sizes = [str(s) for s in scale["sizes"]]
+        out += _table(
+            ["median ms", *(f"{s} users" for s in sizes), "ratio"],
+            [
+                [op, *(f"{by[s]:.2f}" for s in sizes), f"{scale['ratio'][op]:.2f}"]
+                for op, by in scale["median_ms"].items()
+            ],
+        )
+    if groups := result.get("large_groups"):
+        sizes = [str(s) for s in groups["sizes"]]
+        ops = list(groups["ratio"])
+        out += _table(
+            ["median ms", *(f"{s} members" for s in sizes), "ratio"],
+            [[op, *(f"{groups['median_ms'][s][op]:.2f}" for s in sizes), f"{groups['ratio'][op]:.2f}"] for op in ops],
+        )
+    if rss := result.get("rss"):
+        out += [f"Peak RSS of `aup serve` with {rss['users']} users: {rss['peak_rss_mb']:.1f} MB", ""]
+    out += _peer_tables(result.get("peer") or {})
+    if rows := result.get("targets"):
+        out += _table(
+            ["target", "measured", "met"],
+            [[r["target"], f"{r['measured']} {r['unit']}", "yes" if r["met"] else "NO"] for r in rows],
+        )
+    return "\n".join(out)
+
+
+def _peer_tables(peer: dict[str, Any]) -> list[str]:
+    if peer.get("status") != "measured":
+        return [f"Peer {peer.get('name', 'scim2-server')}: {peer.get('status', 'not run')}", ""]
+    out: list[str] = []
+    if cycle := peer.get("entra_cycle"):
+        rows = [
+            [
+                name,
+                str(cycle[name]["requests"]),
+                f"{cycle[name]['wall_s']:.1f}",
+                f"{cycle[name]['ms_per_request']:.2f}",
+                str(cycle[name]["failures"]),
+            ]
+            for name in ("aup", peer["name"])
+        ]
+        out += [
+            f"Entra initial cycle, {cycle['users']} users, {cycle['groups']} groups, loopback, {cycle['dialect']}:",
+            "",
+        ]
+        out += _table(["server", "requests", "wall s", "ms/request", "failures"], rows)
+    if groups := peer.get("large_groups_ms"):
+        rows = []
+        for size, ops in groups["aup"].items():
+            for op, ms in ops.items():
+                theirs = groups[peer["name"]][size][op]
+                rows.append([f"{op}, {size} members", f"{ms:.2f}", f"{theirs:.2f}", f"{theirs / ms:.1f}"])
+        out += _table(["over loopback", "aup ms", f"{peer['name']} ms", "ratio"], rows)
+    return out

@@ -1,0 +1,61 @@
+"""mitmproxy flows as scimcore Exchanges: the pure part of the recorder, shared by live capture and file conversion."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from mitmproxy import http
+
+from scimcore.wire import Exchange, Headers, decode_body
+
+OKTA, ENTRA, OTHER = "okta", "entra", "other"
+# Inferred: Entra's User-Agent is undocumented (reference/entra.md §12); these words are what
+# Microsoft's services put in theirs.
+_ENTRA_MARKS = ("azure", "microsoft", "aad", "entra")
+
+
+def source_label(user_agent: str | None) -> str:
+    """Which IdP sent a request, from its User-Agent: ``okta``, ``entra`` or ``other``.
+
+    Okta sends ``Okta SCIM Client 1.0.0`` and its published test suite ``OKTA SCIM Integration``
+    (reference/okta.md §2, §11a), so the word ``okta`` anywhere is enough.
+    """
+    agent = (user_agent or "").lower()
+    if "okta" in agent:
+        return OKTA
+    if any(mark in agent for mark in _ENTRA_MARKS):
+        return ENTRA
+    return OTHER
+
+
+def flow_to_exchange(flow: http.HTTPFlow, source: str = "") -> Exchange:
+    """One flow as an Exchange (not yet redacted: the cassette writer redacts); status 0 when no response came."""
+    request, response = flow.request, flow.response
+    started = datetime.fromtimestamp(request.timestamp_start, UTC)
+    ended = response.timestamp_end if response is not None else None
+    elapsed_ms = (ended - request.timestamp_start) * 1000 if ended else 0.0
+    error = flow.error.msg if flow.error else ""
+    return Exchange(
+        method=request.method,
+        url=request.path,  # path and query exactly as the client sent them, percent-encoding kept
+        request_headers=_headers(request.headers),
+        request_body=_body(request),
+        status=response.status_code if response is not None else 0,
+        response_headers=_headers(response.headers) if response is not None else (),
+        response_body=_body(response) if response is not None else None,
+        started=started.isoformat(timespec="microseconds").replace("+00:00", "Z"),
+        elapsed_ms=round(max(elapsed_ms, 0.0), 3),
+        source=source or source_label(request.headers.get("user-agent")),
+        error=error if response is None else "",
+    )
+
+
+def _headers(headers: http.Headers) -> Headers:
+    """Header pairs in the order sent, names spelled as sent, repeats kept."""
+    return tuple((str(name), str(value)) for name, value in headers.items(multi=True))
+
+
+def _body(message: http.Message) -> object:
+    """The body after undoing any Content-Encoding, as scimcore stores bodies (JSON value, text or None)."""
+    content = message.get_content(strict=False)
+    return decode_body(content or b"")
