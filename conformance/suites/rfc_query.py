@@ -103,6 +103,26 @@ def pagination_complete(ctx: CheckContext) -> None:
 
 
 @check(
+    "rfc7644-3.4.2.4-stable-order",
+    "The same query answers in the same order every time",
+    level=Level.SHOULD,
+    ref=PAGE_REF + " (consistent results across pages need a stable order); aup_domain.md (paging imports)",
+    tags={"list", "pagination"},
+    requires={"filter"},
+)
+def stable_order(ctx: CheckContext) -> None:
+    prefix, _ = _users(ctx, 4)
+    first = ctx.ids(_page(ctx, prefix, startIndex=1, count=4))
+    second = ctx.ids(_page(ctx, prefix, startIndex=1, count=4))
+    ctx.expect(
+        first == second,
+        "two identical queries listed the users in different orders",
+        expected=json.dumps(first),
+        actual=json.dumps(second),
+    )
+
+
+@check(
     "rfc7644-3.4.2.4-count-zero",
     "count=0 returns totalResults and no resources",
     level=Level.MUST,

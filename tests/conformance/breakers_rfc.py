@@ -180,6 +180,21 @@ def _non_atomic() -> Breaker:
     return Breaker(on_request, on_response)
 
 
+def _alternating_order() -> Breaker:
+    """Lists come back in insertion order, then reversed, then in insertion order..."""
+
+    def hook(req: Request, resp: Response, state: State) -> Response | None:
+        if not matches(req, "GET", r"/Users$") or resp.status_code != 200:
+            return None
+        flip = state.memory["flip"] = not state.memory.get("flip", False)
+        body = body_of(resp)
+        if flip:
+            body["Resources"] = list(reversed(body.get("Resources") or []))
+        return set_json(resp, body)
+
+    return Breaker(response=hook)
+
+
 def _in_filter(token: str) -> Any:
     return lambda req: token in req.args.get("filter", "")
 
@@ -346,6 +361,7 @@ BREAKERS: dict[str, Breaker] = {
     "rfc7644-3.4.2-list-response": edit_json("GET", r"/Users$", _drop_key("totalResults")),
     "rfc7644-3.4.2.4-pagination": edit_json("GET", r"/Users$", _drop_key("itemsPerPage")),
     "rfc7644-3.4.2.4-pagination-complete": strip_param("startIndex"),
+    "rfc7644-3.4.2.4-stable-order": _alternating_order(),
     "rfc7644-3.4.2.4-count-zero": strip_param("count", when=lambda value: value == "0"),
     "rfc7644-3.4.2.4-start-index-below-one": answer(
         "GET",
