@@ -57,7 +57,11 @@ def _auth(kind: str, token: str | None) -> httpx.Auth | None:
 @click.option("--cycles", default=1, show_default=True, type=click.IntRange(1), help="Entra: provisioning cycles.")
 @click.option("--flag", "flags", multiple=True, help="Entra: feature flag, e.g. aadOptscim062020.")
 @click.option(
-    "--profile", type=click.Choice(sorted(PROFILES)), default="oin", show_default=True, help="oin or aiw app."
+    "--profile",
+    type=click.Choice(sorted(PROFILES)),
+    default="oin",
+    show_default=True,
+    help="Okta app flavour: OIN, AIW, or OIN listing members in the group POST.",
 )
 @click.option(
     "--directory", "directory_path", required=True, type=click.Path(exists=True, dir_okay=False, path_type=Path)

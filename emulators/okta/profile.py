@@ -1,4 +1,5 @@
-"""Okta's wire dialects as frozen data: ``OKTA_OIN`` (catalog/template apps) and ``OKTA_AIW`` (wizard apps).
+"""Okta's wire dialects as frozen data: ``OKTA_OIN`` (catalog/template apps) and ``OKTA_AIW`` (wizard apps),
+plus ``OKTA_OIN_MEMBERS_IN_POST``, the observed OIN variant that lists a pushed group's members in its POST.
 
 Every field has a provenance entry pointing at the reference fact; entries built on inference say
 so. Admin-chosen settings (which operations are on, group import, rename) are ``OktaSettings``.
@@ -83,7 +84,7 @@ OKTA_OIN = OktaProfile(
     user_active="patch",
     credential_update="patch",
     group_update="patch",
-    group_members_in_post=True,
+    group_members_in_post=False,
     rename_sends_id=True,
     put_sends_empty_groups=True,
     user_keys_first=("schemas", "userName", "name", "emails", "displayName", "locale"),
@@ -96,7 +97,24 @@ OKTA_OIN = OktaProfile(
             "the reactivation body is inferred by symmetry",
             "credential_update": "reference/okta.md §1 and §6: PATCH [DOC S20]; the body shape is inferred",
             "group_update": "reference/okta.md §1 and §7: membership and rename by PATCH [DOC S20]",
-            "group_members_in_post": "reference/okta.md §7: POST lists provisioned members [DOC CON19; OBS SID269]",
+            "group_members_in_post": "reference/okta.md §7 and §12: POST with members [] [DOC S20], then the "
+            "provisioned members by the membership PATCH, as any membership update; §12's canonical sequence, "
+            "itself inferred",
+        }
+    ),
+)
+
+# The observed OIN variant (reference/okta.md §7): the POST lists the provisioned members, and the add
+# PATCH that follows repeats them, which a server must accept as a no-op (§10.3).
+OKTA_OIN_MEMBERS_IN_POST = replace(
+    OKTA_OIN,
+    name="oin-members-in-post",
+    group_members_in_post=True,
+    provenance=MappingProxyType(
+        {
+            **OKTA_OIN.provenance,
+            "group_members_in_post": "reference/okta.md §7: POST lists provisioned members [DOC CON19; OBS SID269], "
+            "then an add of members already listed [OBS SID269]",
         }
     ),
 )
@@ -116,12 +134,15 @@ OKTA_AIW = replace(
             "reactivation by PUT is inferred from the same pattern",
             "credential_update": "reference/okta.md §1 and §6: password sync by PUT [DOC S20]",
             "group_update": "reference/okta.md §7: GET then PUT of the whole group [OBS LAB, SID247]",
-            "group_members_in_post": "reference/okta.md §7: POST then GET and PUT with the members [OBS LAB]",
+            "group_members_in_post": "reference/okta.md §7: POST with members [] then GET and PUT with the "
+            "members [OBS LAB]",
         }
     ),
 )
 
-PROFILES: Mapping[str, OktaProfile] = MappingProxyType({"oin": OKTA_OIN, "aiw": OKTA_AIW})
+PROFILES: Mapping[str, OktaProfile] = MappingProxyType(
+    {"oin": OKTA_OIN, "aiw": OKTA_AIW, OKTA_OIN_MEMBERS_IN_POST.name: OKTA_OIN_MEMBERS_IN_POST}
+)
 
 
 @dataclass(frozen=True)

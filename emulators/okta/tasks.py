@@ -74,9 +74,12 @@ class TaskLog:
 
     def __init__(self, tasks: list[Task] | None = None) -> None:
         self.tasks: list[Task] = list(tasks or [])
+        # The highest id so far, kept rather than recomputed: a sync of 10k users adds 10k tasks.
+        self._last_id = max((t.id for t in self.tasks), default=0)
 
     def add(self, action: str, args: tuple[Any, ...], title: str) -> Task:
-        task = Task(id=max((t.id for t in self.tasks), default=0) + 1, action=action, args=args, title=title)
+        self._last_id += 1
+        task = Task(id=self._last_id, action=action, args=args, title=title)
         self.tasks.append(task)
         return task
 

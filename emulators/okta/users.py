@@ -45,6 +45,10 @@ class UserFlows:
         """The user's app profile: the mapping evaluated on the directory profile."""
         return self.mapping.build(user.profile)
 
+    def user_name(self, user: User) -> Any:
+        """The user's mapped userName alone (what a group member reference shows as ``display``)."""
+        return self.mapping.value("userName", user.profile)
+
     def scim_id(self, user_id: str) -> str:
         scim_id = self.links.scim_id("user", user_id)
         if scim_id is None:

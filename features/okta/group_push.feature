@@ -1,7 +1,8 @@
 @okta
 Feature: Okta Group Push
   A pushed group is created on the service provider (or an existing app group is linked), and
-  every membership change of a provisioned member is pushed at once. Push Now overwrites the app
+  every membership change of a provisioned member is pushed at once. A new group is created with
+  no members; its provisioned members follow as a membership change. Push Now overwrites the app
   group's members with Okta's list, so members added on the service provider are removed. A rename
   is pushed. Unlinking either deletes the app group or leaves it as it is.
 

@@ -2,29 +2,41 @@
 
 from __future__ import annotations
 
+from dataclasses import fields
+from typing import Any
+
 import pytest
 
+from emulators.core.clock import FakeClock
 from emulators.core.directory import Directory
 from emulators.core.errors import DirectoryError
-from emulators.okta import OKTA_AIW, OKTA_OIN, OktaEmulator, OktaProfile, OktaSettings
+from emulators.okta import OKTA_AIW, OKTA_OIN, PROFILES, OktaEmulator, OktaProfile, OktaSettings, TaskStatus
+from emulators.okta.profile import OKTA_OIN_MEMBERS_IN_POST
 from scimcore import urns
+from scimcore.client import BearerAuth, make_http
+from scimcore.faults import Fault, FaultTransport, Match, Rule, Script
 from tests.unit.okta_setup import GROUP_ID, SECOND_USER_ID, TEST_USER_ID, make_okta, normalised, s20_directory
-from tests.unit.scim_fake import FakeScim
+from tests.unit.scim_fake import BASE_URL, FakeScim
 
 GROUP_LOOKUP = "/Groups?filter=displayName%20eq%20%22Test%20SCIMv2%22&startIndex=1&count=100"
 PATCH = urns.PATCH_OP
 
 
 def provisioned(
-    profile: OktaProfile = OKTA_OIN, settings: OktaSettings | None = None, members: tuple[str, ...] = ()
+    profile: OktaProfile = OKTA_OIN,
+    settings: OktaSettings | None = None,
+    members: tuple[str, ...] = (),
+    *,
+    pushed: bool = True,
 ) -> tuple[OktaEmulator, FakeScim, Directory]:
-    """Both users assigned and provisioned, the group pushed; requests so far forgotten."""
+    """Both users assigned and provisioned, the group pushed unless ``pushed`` is false; requests so far forgotten."""
     directory = s20_directory()
     directory.groups[GROUP_ID].members.extend(members)
     okta, fake = make_okta(directory, profile, settings=settings)
     okta.assign_user(TEST_USER_ID)
     okta.assign_user(SECOND_USER_ID)
-    okta.push_group(GROUP_ID)
+    if pushed:
+        okta.push_group(GROUP_ID)
     fake.requests.clear()
     return okta, fake, directory
 
@@ -35,22 +47,128 @@ def names(okta: OktaEmulator) -> dict[str, str]:
     return {str(real): name for real, name in ids.items() if real}
 
 
-def test_pushing_a_new_group_looks_up_the_name_then_posts_it() -> None:
-    """reference/okta.md §7: the documented lookup URL and create body."""
+def both_members(okta: OktaEmulator) -> list[dict[str, Any]]:
+    """The S20 users as Okta references them (reference/okta.md §7): SCIM id, userName as display."""
+    return [
+        {"value": okta.links.scim_id("user", TEST_USER_ID), "display": "test.user@okta.local"},
+        {"value": okta.links.scim_id("user", SECOND_USER_ID), "display": "second.user@okta.local"},
+    ]
+
+
+def rename_body(okta: OktaEmulator) -> dict[str, Any]:
+    group = okta.links.scim_id("group", GROUP_ID)
+    return {"schemas": [PATCH], "Operations": [{"op": "replace", "value": {"id": group, "displayName": "Test SCIMv2"}}]}
+
+
+def test_pushing_an_empty_group_looks_up_the_name_then_posts_it_and_sends_nothing_else() -> None:
+    """reference/okta.md §7: the documented lookup URL and create body; no member to push, so no PATCH."""
     okta, fake = make_okta()
     okta.push_group(GROUP_ID)
     assert fake.calls() == [("GET", GROUP_LOOKUP), ("POST", "/Groups")]
     assert fake.bodies()[1] == {"schemas": [urns.GROUP], "displayName": "Test SCIMv2", "members": []}
 
 
-def test_oin_create_lists_already_provisioned_members() -> None:
+def test_oin_create_posts_no_members_then_adds_them_as_a_membership_update_does() -> None:
+    """reference/okta.md §12 canonical group push: POST {members: []}, then the add PATCH and the rename PATCH."""
+    okta, fake, _ = provisioned(members=(TEST_USER_ID, SECOND_USER_ID), pushed=False)
+    [task] = okta.push_group(GROUP_ID)
+    group = okta.links.scim_id("group", GROUP_ID)
+    assert task.status is TaskStatus.DONE and task.action == "create_push_group"
+    assert fake.calls() == [
+        ("GET", GROUP_LOOKUP),
+        ("POST", "/Groups"),
+        ("PATCH", f"/Groups/{group}"),
+        ("PATCH", f"/Groups/{group}"),
+    ]
+    post, add, rename = fake.bodies()[1:]
+    assert post == {"schemas": [urns.GROUP], "displayName": "Test SCIMv2", "members": []}
+    assert add == {"schemas": [PATCH], "Operations": [{"op": "add", "path": "members", "value": both_members(okta)}]}
+    assert rename == rename_body(okta)
+    assert fake.resources["Groups"][group]["members"] == both_members(okta)
+
+    # The same two PATCHes a membership update sends for the same members (one mechanism, §7).
+    okta.directory.groups[GROUP_ID].members.clear()
+    okta.push_now(GROUP_ID)
+    fake.requests.clear()
+    okta.add_group_member(GROUP_ID, TEST_USER_ID)
+    okta.add_group_member(GROUP_ID, SECOND_USER_ID)
+    adds = fake.bodies()[0::2]
+    assert [ref for body in adds for ref in body["Operations"][0]["value"]] == add["Operations"][0]["value"]
+    assert fake.bodies()[1::2] == [rename, rename]
+
+
+def test_oin_create_without_the_rename_setting_sends_the_add_patch_alone() -> None:
+    """reference/okta.md §7: the rename PATCH goes with membership pushes only when renaming is on."""
+    okta, fake, _ = provisioned(settings=OktaSettings(rename_groups=False), members=(TEST_USER_ID,), pushed=False)
+    okta.push_group(GROUP_ID)
+    group = okta.links.scim_id("group", GROUP_ID)
+    assert fake.calls() == [("GET", GROUP_LOOKUP), ("POST", "/Groups"), ("PATCH", f"/Groups/{group}")]
+    assert fake.bodies()[1]["members"] == [] and fake.bodies()[2]["Operations"][0]["op"] == "add"
+
+
+def test_the_members_in_post_variant_lists_them_then_adds_them_again() -> None:
+    """reference/okta.md §7 [DOC CON19; OBS SID269]: members in the POST, then an add of the same members,
+    which the server applies as a no-op (§10.3)."""
+    okta, fake, _ = provisioned(OKTA_OIN_MEMBERS_IN_POST, members=(TEST_USER_ID, SECOND_USER_ID), pushed=False)
+    okta.push_group(GROUP_ID)
+    group = okta.links.scim_id("group", GROUP_ID)
+    assert [method for method, _ in fake.calls()] == ["GET", "POST", "PATCH", "PATCH"]
+    post, add, rename = fake.bodies()[1:]
+    assert post == {"schemas": [urns.GROUP], "displayName": "Test SCIMv2", "members": both_members(okta)}
+    assert add["Operations"] == [{"op": "add", "path": "members", "value": both_members(okta)}]
+    assert rename == rename_body(okta)
+    assert fake.resources["Groups"][group]["members"] == both_members(okta)
+
+
+def test_the_members_in_post_variant_is_a_selectable_profile_with_provenance() -> None:
+    """Quirks are data: the variant differs from OIN in this one quirk, and says where it comes from."""
+    assert PROFILES["oin-members-in-post"] is OKTA_OIN_MEMBERS_IN_POST
+    assert PROFILES["oin"].group_members_in_post is False and OKTA_AIW.group_members_in_post is False
+    differing = {
+        f.name for f in fields(OKTA_OIN) if getattr(OKTA_OIN, f.name) != getattr(OKTA_OIN_MEMBERS_IN_POST, f.name)
+    }
+    assert differing == {"name", "group_members_in_post", "provenance"}
+    assert "SID269" in OKTA_OIN_MEMBERS_IN_POST.provenance["group_members_in_post"]
+    assert "members []" in OKTA_OIN.provenance["group_members_in_post"]
+
+
+@pytest.mark.parametrize("name", sorted(PROFILES))
+def test_every_quirk_of_every_okta_profile_names_its_reference_fact(name: str) -> None:
+    profile = PROFILES[name]
+    quirks = {f.name.removesuffix("_first").removesuffix("_last") for f in fields(profile)}
+    quirks -= {"name", "source", "provenance"}
+    assert quirks <= set(profile.provenance), f"no provenance for {sorted(quirks - set(profile.provenance))}"
+    assert all(text.startswith("reference/okta.md §") for text in profile.provenance.values())
+
+
+@pytest.mark.parametrize(
+    ("profile", "resumed"),
+    [(OKTA_OIN, ["GET", "PATCH", "PATCH"]), (OKTA_AIW, ["GET", "GET", "PUT"])],
+    ids=["oin", "aiw"],
+)
+def test_a_create_that_failed_after_its_post_completes_the_members_on_retry(
+    profile: OktaProfile, resumed: list[str]
+) -> None:
+    """Nothing acknowledged is lost: the POST answered, so the retry finds its own group by name and
+    pushes the members instead of stopping with "link it instead" (inferred, reference/okta.md §7)."""
     directory = s20_directory()
     directory.groups[GROUP_ID].members.append(TEST_USER_ID)
-    okta, fake = make_okta(directory)
+    fake = FakeScim()
+    transport = FaultTransport(fake.transport, Script([Rule(Fault.server_error(503), Match(path=r"/Groups/"))]))
+    http = make_http(transport, BearerAuth("t0ken"), base_url=BASE_URL)
+    okta = OktaEmulator(directory, http, profile, clock=FakeClock())
     okta.assign_user(TEST_USER_ID)
-    okta.push_group(GROUP_ID)
-    assert normalised(fake.bodies()[-1]["members"], names(okta)) == [
-        {"value": TEST_USER_ID, "display": "test.user@okta.local"}
+    [task] = okta.push_group(GROUP_ID)
+    group = okta.links.scim_id("group", GROUP_ID)
+    assert task.status is TaskStatus.FAILED and "answered 503" in task.error
+    assert group is not None and fake.resources["Groups"][group]["members"] == []
+    fake.requests.clear()
+    okta.retry(task.id)
+    assert task.status is TaskStatus.DONE and task.attempts == 2
+    assert [method for method, _ in fake.calls()] == resumed and fake.calls()[0] == ("GET", GROUP_LOOKUP)
+    assert list(fake.resources["Groups"]) == [group]
+    assert fake.resources["Groups"][group]["members"] == [
+        {"value": okta.links.scim_id("user", TEST_USER_ID), "display": "test.user@okta.local"}
     ]
 
 
@@ -196,7 +314,8 @@ def test_only_provisioned_active_members_are_pushed() -> None:
     okta, fake = make_okta(directory)
     okta.assign_user(TEST_USER_ID)
     okta.push_group(GROUP_ID)
-    assert len(fake.bodies()[-1]["members"]) == 1
+    [add] = [body for body in fake.bodies() if body and body.get("Operations", [{}])[0].get("op") == "add"]
+    assert [ref["display"] for ref in add["Operations"][0]["value"]] == ["test.user@okta.local"]
     fake.requests.clear()
     okta.assign_user(SECOND_USER_ID)
     group = okta.links.scim_id("group", GROUP_ID)
