@@ -10,21 +10,12 @@ from collections.abc import Collection, Mapping, Sequence
 from typing import Any
 from urllib.parse import quote
 
-from emulators.core.mapping import TargetPath
-from emulators.entra.payloads import get_value
-from features.steps.projection import Projection
+from conformance.projection import Projection, differences
 from features.steps.target import ServiceProvider
 from scimcore.wire import Exchange
 
 # Server-kept bookkeeping that changes on every write, left out of state snapshots.
 _VOLATILE = ("meta",)
-
-
-def same_value(actual: Any, expected: Any) -> bool:
-    """Booleans compare by truth whatever their encoding ("True" or true); everything else exactly."""
-    if isinstance(actual, bool) or isinstance(expected, bool):
-        return str(actual).lower() == str(expected).lower()
-    return bool(actual == expected)
 
 
 def state_differences(
@@ -38,70 +29,18 @@ def state_differences(
     tolerated: Mapping[str, Collection[str]] | None = None,
     members_complete: bool = True,
 ) -> list[str]:
-    """Every way the service provider differs from ``projection`` (resources named with ``prefix``).
-
-    Users the directory no longer holds are not in the projection: ``absent`` lists userNames that
-    must not exist, ``inactive`` userNames no active user may have, ``absent_groups`` group names
-    that must not exist. ``tolerated`` maps a userName to target paths whose value is not checked
-    (a drift edit the IdP has not overwritten yet). ``members_complete=False`` checks only that no
-    group holds a member it should not (Entra adds a member who came into scope later only at the
-    next restart, reference/entra.md §3.4 [DOC KI]).
-    """
-    tolerated = tolerated or {}
-    problems: list[str] = []
-    users: dict[str, list[dict[str, Any]]] = {}
-    for doc in sp.users(prefix):
-        users.setdefault(str(doc["userName"]).lower(), []).append(doc)
-    by_id = {doc["id"]: name for name, docs in users.items() for doc in docs}
-    inactive_ids = {doc["id"] for docs in users.values() for doc in docs if doc.get("active") is False}
-    for name in absent:
-        if name.lower() in users and name not in projection.users:
-            problems.append(f"user {name}: should be gone, but the server still has it")
-    for name in inactive:
-        if name not in projection.users and any(d.get("active") is not False for d in users.get(name.lower(), [])):
-            problems.append(f"user {name}: should be inactive or gone, but the server has it active")
-    for name, expected in projection.users.items():
-        found = users.get(name.lower(), [])
-        if expected.state == "absent" and found:
-            problems.append(f"user {name}: should be gone, but the server still has it")
-        elif expected.state == "inactive" and any(doc.get("active") is not False for doc in found):
-            problems.append(f"user {name}: should be inactive or gone, but the server has it active")
-        elif expected.state == "active":
-            if len(found) != 1:
-                problems.append(f"user {name}: expected once, active; the server has {len(found)}")
-                continue
-            doc = found[0]
-            if doc.get("active") is not True:
-                problems.append(f"user {name}: active is {doc.get('active')!r}, expected true")
-            skip = {str(TargetPath.parse(p)).lower() for p in tolerated.get(name, ())}
-            for path, value in expected.values:
-                if str(path).lower() in skip:
-                    continue
-                actual = get_value(doc, path)
-                if not same_value(actual, value):
-                    problems.append(f"user {name}: {path} is {actual!r}, expected {value!r}")
-    groups: dict[str, list[dict[str, Any]]] = {}
-    for doc in sp.groups(prefix):
-        groups.setdefault(str(doc["displayName"]), []).append(doc)
-    for name in absent_groups:
-        if name in groups and name not in projection.groups:
-            problems.append(f"group {name}: should be gone, but the server still has it")
-    for name, expected_group in projection.groups.items():
-        found = groups.get(name, [])
-        if len(found) != 1:
-            problems.append(f"group {name}: expected once; the server has {len(found)}")
-            continue
-        refs = [m.get("value") for m in found[0].get("members") or ()]
-        if expected_group.inactive_may_linger:
-            refs = [ref for ref in refs if ref not in inactive_ids]
-        members = {by_id.get(ref, f"<{ref}>") for ref in refs}
-        required = {n.lower() for n in expected_group.required}
-        allowed = {n.lower() for n in expected_group.allowed}
-        if members_complete and (missing := required - members):
-            problems.append(f"group {name}: members {sorted(missing)} are missing")
-        if extra := members - allowed:
-            problems.append(f"group {name}: members {sorted(extra)} should not be there")
-    return problems
+    """Every way the service provider's resources named with ``prefix`` differ from ``projection``
+    (``conformance.projection.differences`` explains the options)."""
+    return differences(
+        projection,
+        sp.users(prefix),
+        sp.groups(prefix),
+        absent=absent,
+        inactive=inactive,
+        absent_groups=absent_groups,
+        tolerated=tolerated,
+        members_complete=members_complete,
+    )
 
 
 def assert_matches_projection(sp: ServiceProvider, projection: Projection, prefix: str, **options: Any) -> None:

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 from pytest_bdd import given, parsers, then, when
 
+from conformance.projection import same_value
 from emulators.core.directory import Group, User
 from emulators.core.mapping import TargetPath
 from emulators.entra import ENTRA_DEFAULT, ENTRA_SCIM062020, EntraProfile
 from emulators.entra.payloads import get_value
 from emulators.okta import OKTA_AIW, OKTA_OIN, OktaProfile
-from features.steps.checks import assert_no_writes, assert_unchanged, same_value
+from features.steps.checks import assert_no_writes, assert_unchanged
 from features.steps.world import World
 
 IDPS: dict[str, OktaProfile | EntraProfile] = {

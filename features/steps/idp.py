@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+from conformance.projection import Projection, entra_projection, okta_projection
 from emulators.core.clock import FakeClock
 from emulators.core.directory import Directory, Group, User
 from emulators.core.mapping import AttributeMapping
@@ -25,7 +26,6 @@ from emulators.entra import (
     ScopingFilter,
 )
 from emulators.okta import OKTA_DEFAULT_MAPPING, OKTA_OIN, OktaEmulator, OktaProfile, OktaSettings, Task
-from features.steps.projection import Projection, entra_projection, okta_projection
 from features.steps.target import ScimTarget
 from scimcore.client import Wiretap
 from scimcore.faults import Script

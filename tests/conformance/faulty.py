@@ -267,3 +267,43 @@ def drop_request_header(name: str) -> Breaker:
         return clone(req, drop=["HTTP_" + name.upper().replace("-", "_")])
 
     return Breaker(request=hook)
+
+
+# -- for the IdP suites (breakers_idp.py) -------------------------------------------------------------------------
+
+
+def peek(req: Request, state: State, path: str) -> Any:
+    """What the server holds at ``path`` (a GET through the unbroken app in ``state.memory["app"]``)."""
+    environ = fresh_environ(req, b"", REQUEST_METHOD="GET", QUERY_STRING="")
+    environ["PATH_INFO"] = path
+    resp = Response.from_app(state.memory["app"], environ)
+    return body_of(resp) if resp.status_code == 200 else None
+
+
+def throttle(after: int, make: Callable[[Request], Response], method: str | None = "GET") -> Breaker:
+    """Requests after the first ``after`` (per method) are answered by ``make``: a server that throttles."""
+
+    def hook(req: Request, state: State) -> Response | None:
+        if method is not None and req.method != method:
+            return None
+        seen = state.memory["throttle"] = state.memory.get("throttle", 0) + 1
+        return make(req) if seen > after else None
+
+    return Breaker(request=hook)
+
+
+def ignore_ops(predicate: Callable[[dict[str, Any]], bool], path: str | None = None) -> Breaker:
+    """The server acknowledges operations that match ``predicate`` without applying them: they are
+    dropped, and a PATCH left with none is answered 204 without reaching the server."""
+
+    def hook(req: Request, state: State) -> Request | Response | None:
+        body = body_of(req)
+        ops = body.get("Operations") if isinstance(body, dict) else None
+        if not matches(req, "PATCH", path) or not isinstance(ops, list):
+            return None
+        kept = [op for op in ops if not (isinstance(op, dict) and predicate(op))]
+        if len(kept) == len(ops):
+            return None
+        return with_body(req, dict(body, Operations=kept)) if kept else Response(status=204)
+
+    return Breaker(request=hook)

@@ -19,10 +19,10 @@ from hypothesis.stateful import Bundle, RuleBasedStateMachine, initialize, invar
 from aup_server.app import create_app
 from aup_server.auth import issue_token
 from aup_server.store import SqliteStore
+from conformance.projection import Projection
 from emulators.core.directory import Directory, Status
 from features.steps.checks import state_differences
 from features.steps.idp import EntraIdp, Idp, OktaIdp
-from features.steps.projection import Projection
 from features.steps.target import ScimTarget, ServiceProvider
 
 LONG = os.environ.get("AUP_HYPOTHESIS_PROFILE") == "long"

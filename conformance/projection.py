@@ -15,11 +15,12 @@ it is an independent oracle for "server state == projection(directory)". Each Id
   their in-scope members; disabled members may stay (as inactive users).
 
 The manager reference is not part of the projection (it names another resource's server id).
+``differences`` compares a server's resources with a projection and names every divergence.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
@@ -27,6 +28,7 @@ from emulators.core.directory import Directory, Status
 from emulators.core.mapping import CompiledMapping, TargetPath, is_empty
 from emulators.entra import EntraDirectory, EntraSettings, ScopingFilter
 from emulators.entra.mapping import CompiledEntraMapping
+from emulators.entra.payloads import get_value
 
 State = Literal["active", "inactive", "absent"]
 EXTERNAL_ID = TargetPath("externalId")
@@ -130,3 +132,89 @@ def _entra_values(mapping: CompiledEntraMapping, view: Mapping[str, Any]) -> lis
         if not is_empty(value):
             values.append((row.path, value))
     return values
+
+
+def same_value(actual: Any, expected: Any) -> bool:
+    """Booleans compare by truth whatever their encoding ("True" or true); everything else exactly."""
+    if isinstance(actual, bool) or isinstance(expected, bool):
+        return str(actual).lower() == str(expected).lower()
+    return bool(actual == expected)
+
+
+def differences(
+    projection: Projection,
+    users: Sequence[Mapping[str, Any]],
+    groups: Sequence[Mapping[str, Any]],
+    *,
+    absent: Collection[str] = (),
+    inactive: Collection[str] = (),
+    absent_groups: Collection[str] = (),
+    tolerated: Mapping[str, Collection[str]] | None = None,
+    members_complete: bool = True,
+) -> list[str]:
+    """Every way the server's ``users`` and ``groups`` (the run's resources) differ from ``projection``.
+
+    Users the directory no longer holds are not in the projection: ``absent`` lists userNames that
+    must not exist, ``inactive`` userNames no active user may have, ``absent_groups`` group names
+    that must not exist. ``tolerated`` maps a userName to target paths whose value is not checked
+    (a drift edit the IdP has not overwritten yet). ``members_complete=False`` checks only that no
+    group holds a member it should not (Entra adds a member who came into scope later only at the
+    next restart, reference/entra.md §3.4).
+    """
+    tolerated = tolerated or {}
+    problems: list[str] = []
+    by_name: dict[str, list[Mapping[str, Any]]] = {}
+    for doc in users:
+        by_name.setdefault(str(doc.get("userName")).lower(), []).append(doc)
+    name_of = {doc.get("id"): name for name, docs in by_name.items() for doc in docs}
+    inactive_ids = {doc.get("id") for doc in users if doc.get("active") is False}
+    for name in absent:
+        if name.lower() in by_name and name not in projection.users:
+            problems.append(f"user {name}: should be gone, but the server still has it")
+    for name in inactive:
+        if name not in projection.users and any(d.get("active") is not False for d in by_name.get(name.lower(), [])):
+            problems.append(f"user {name}: should be inactive or gone, but the server has it active")
+    for name, expected in projection.users.items():
+        skip = {str(TargetPath.parse(path)).lower() for path in tolerated.get(name, ())}
+        problems.extend(_user_differences(expected, by_name.get(name.lower(), []), skip))
+    named: dict[str, list[Mapping[str, Any]]] = {}
+    for doc in groups:
+        named.setdefault(str(doc.get("displayName")), []).append(doc)
+    for name in absent_groups:
+        if name in named and name not in projection.groups:
+            problems.append(f"group {name}: should be gone, but the server still has it")
+    for name, group in projection.groups.items():
+        found = named.get(name, [])
+        if len(found) != 1:
+            problems.append(f"group {name}: expected once; the server has {len(found)}")
+            continue
+        refs = [m.get("value") for m in found[0].get("members") or () if isinstance(m, dict)]
+        if group.inactive_may_linger:
+            refs = [ref for ref in refs if ref not in inactive_ids]
+        members = {name_of.get(ref, f"<{ref}>") for ref in refs}
+        if members_complete and (missing := {n.lower() for n in group.required} - members):
+            problems.append(f"group {name}: members {sorted(missing)} are missing")
+        if extra := members - {n.lower() for n in group.allowed}:
+            problems.append(f"group {name}: members {sorted(extra)} should not be there")
+    return problems
+
+
+def _user_differences(expected: ExpectedUser, found: list[Mapping[str, Any]], skip: Collection[str] = ()) -> list[str]:
+    name = expected.user_name
+    if expected.state == "absent":
+        return [f"user {name}: should be gone, but the server still has it"] if found else []
+    if expected.state == "inactive":
+        if any(doc.get("active") is not False for doc in found):
+            return [f"user {name}: should be inactive or gone, but the server has it active"]
+        return []
+    if len(found) != 1:
+        return [f"user {name}: expected once, active; the server has {len(found)}"]
+    doc = dict(found[0])
+    problems = [] if doc.get("active") is True else [f"user {name}: active is {doc.get('active')!r}, expected true"]
+    for path, value in expected.values:
+        if str(path).lower() in skip:
+            continue
+        actual = get_value(doc, path)
+        if not same_value(actual, value):
+            problems.append(f"user {name}: {path} is {actual!r}, expected {value!r}")
+    return problems

@@ -1,0 +1,285 @@
+"""What Okta needs from a service provider for users, in Okta's own request shapes (reference/okta.md §2-§8).
+
+Flows (lookup-before-create, profile push, lifecycle) drive the real Okta emulator against the target
+and judge the tasks it ran and the state it left; single request shapes are sent with Okta's exact
+header set and encodings. Everything is named with the run prefix and removed afterwards.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from conformance.context import CheckContext
+from conformance.idp import Okta, burst, directory, okta_scim, person, recover, retry_after_seconds
+from conformance.model import Level
+from conformance.registry import check
+from emulators.okta import OKTA_AIW, OKTA_OIN, payloads
+from scimcore.client import eq_filter
+
+
+def _user(ctx: CheckContext, scim_id: str) -> dict[str, Any]:
+    return ctx.fetch(f"/Users/{scim_id}")
+
+
+def _count_named(ctx: CheckContext, user_name: str) -> int:
+    return len(ctx.ids(ctx.search("/Users", eq_filter("userName", user_name))))
+
+
+@check(
+    "okta-test-connection",
+    "Okta's connection test (GET /Users?startIndex=1&count=2, /Groups?startIndex=1&count=100) gets a "
+    "ListResponse with integer counts",
+    level=Level.MUST,
+    ref="okta.md §3 (constant test queries; totalResults, startIndex, itemsPerPage are JSON integers)",
+    tags={"connection", "list"},
+)
+def test_connection(ctx: CheckContext) -> None:
+    scim = okta_scim(ctx)
+    for endpoint, query in (("/Users", OKTA_OIN.connection_test_users), ("/Groups", OKTA_OIN.connection_test_groups)):
+        doc = ctx.list_response(scim.get(endpoint, query))
+        for key in ("totalResults", "startIndex", "itemsPerPage"):
+            value = doc.get(key)
+            ctx.expect(
+                isinstance(value, int) and not isinstance(value, bool),
+                f"GET {endpoint}: {key} is not a JSON integer",
+                expected=f'"{key}": <integer>',
+                actual=f'"{key}": {json.dumps(value)}',
+            )
+
+
+@check(
+    "okta-content-type-charset",
+    "A body sent as 'application/scim+json; charset=utf-8' (Okta's Content-Type) is read",
+    level=Level.MUST,
+    ref="okta.md §2 and §10.7 (frameworks that ignore the charset parameter see an empty body)",
+    tags={"headers", "media-type"},
+)
+def content_type_charset(ctx: CheckContext) -> None:
+    body = ctx.user_body()
+    response = okta_scim(ctx).post("/Users", body)
+    doc = ctx.obj(response, status=201)
+    ctx.track(f"/Users/{doc.get('id')}")
+    ctx.expect(
+        doc.get("userName") == body["userName"],
+        "the user created from Okta's body does not carry the userName sent",
+        expected=body["userName"],
+        actual=json.dumps(doc.get("userName")),
+    )
+
+
+@check(
+    "okta-lookup-before-create",
+    "Okta's userName lookup finds a user that already exists, so Okta links it instead of creating a duplicate",
+    level=Level.MUST,
+    ref="okta.md §4.1-§4.2 (filter userName eq, startIndex=1&count=100); §11c C9335 (linked, not duplicated)",
+    tags={"users", "filter", "lookup"},
+)
+def lookup_before_create(ctx: CheckContext) -> None:
+    known, fresh = person(ctx, "known"), person(ctx, "fresh")
+    existing = ctx.create_user(known.login)  # e.g. created earlier by SAML JIT
+    okta = Okta(ctx, directory([known, fresh], assigned=[known, fresh]))
+    okta.expect_done(okta.emulator.provision_user(known.id) + okta.emulator.provision_user(fresh.id), "provision")
+    ctx.expect(
+        okta.user_id(known) == existing["id"],
+        "Okta's lookup did not find the existing user, so Okta linked another resource",
+        expected=f"linked to {existing['id']}",
+        actual=f"linked to {okta.user_id(known)}",
+    )
+    ctx.expect(
+        _count_named(ctx, known.login) == 1,
+        "the existing user was created a second time",
+        expected=f"one user named {known.login}",
+        actual=f"{_count_named(ctx, known.login)} users",
+    )
+    _user(ctx, okta.user_id(fresh))
+
+
+@check(
+    "okta-create-201-with-id",
+    "Okta's POST /Users (with password, groups:[] and externalId) is answered 201 with the full user and its id",
+    level=Level.MUST,
+    ref="okta.md §4.3-§4.4 ('Create new user returned empty user' otherwise); §10.6",
+    tags={"users", "crud"},
+)
+def create_201(ctx: CheckContext) -> None:
+    user = person(ctx, "new")
+    okta = Okta(ctx, directory([user], assigned=[user]))
+    okta.expect_done(okta.emulator.provision_user(user.id), "create the user")
+    post = next((e for e in reversed(ctx.wiretap.exchanges) if e.method == "POST" and e.url.endswith("/Users")), None)
+    ctx.expect(
+        post is not None,
+        "Okta sent no POST: its userName lookup matched a user that does not exist",
+        expected="an empty lookup, then POST /Users",
+        actual="no POST",
+    )
+    assert post is not None
+    ctx.expect(post.status == 201, f"POST /Users answered {post.status}", expected="201", actual=str(post.status))
+    created = post.response_body if isinstance(post.response_body, dict) else {}
+    ctx.expect(
+        created.get("userName") == user.login and created.get("id") == okta.user_id(user),
+        "the 201 does not carry the created user with its id",
+        expected=f'{{"id": "{okta.user_id(user)}", "userName": "{user.login}", ...}}',
+        actual=json.dumps(created)[:200],
+    )
+    _user(ctx, okta.user_id(user))  # Okta uses the returned id in every later URL (okta.md §4.4)
+
+
+@check(
+    "okta-duplicate-409",
+    "Okta's POST for a userName that exists is refused with 409 and a SCIM Error with detail",
+    level=Level.MUST,
+    ref="okta.md §4.4 and §8 (409 + SCIM Error stops the job; detail is shown in Tasks)",
+    tags={"users", "errors", "uniqueness"},
+)
+def duplicate_409(ctx: CheckContext) -> None:
+    user = person(ctx, "dup")
+    okta = Okta(ctx, directory([user], assigned=[user]))
+    okta.expect_done(okta.emulator.provision_user(user.id), "create the user")
+    body = payloads.user_create_body(okta.emulator.users.mapped(user), external_id=user.id, profile=OKTA_OIN)
+    response = okta_scim(ctx).post("/Users", body)
+    if response.status_code == 201:
+        ctx.track(f"/Users/{ctx.json(response).get('id')}")
+    doc = ctx.expect_error(response, 409)
+    ctx.expect(doc.get("detail"), "the 409 Error has no detail", expected='"detail": "..."', actual=json.dumps(doc))
+
+
+@check(
+    "okta-username-case-preserved",
+    "A mixed-case userName comes back exactly as sent, and the all-caps lookup still answers 200",
+    level=Level.MUST,
+    ref="okta.md §10.9 (SPEC steps 6 and 9: lowercasing userName fails Okta review)",
+    tags={"users", "case"},
+)
+def username_case(ctx: CheckContext) -> None:
+    user = person(ctx, "CamelCase")
+    user.profile["login"] = user.profile["email"] = f"{user.id}@Example.COM"
+    okta = Okta(ctx, directory([user], assigned=[user]))
+    okta.expect_done(okta.emulator.provision_user(user.id), "create the user")
+    doc = _user(ctx, okta.user_id(user))
+    ctx.expect(
+        doc.get("userName") == user.login,
+        "userName came back in another case",
+        expected=user.login,
+        actual=json.dumps(doc.get("userName")),
+    )
+    query: list[tuple[str, str | int]] = [("filter", eq_filter("userName", user.login.upper()))]
+    query += OKTA_OIN.lookup_page
+    ctx.list_response(okta_scim(ctx).get("/Users", query))
+
+
+@check(
+    "okta-profile-put-echo",
+    "Okta's profile push (GET, then PUT of the server's own body with id, meta and groups:[]) is applied",
+    level=Level.MUST,
+    ref="okta.md §5 and §10.8 (readOnly fields echoed in PUT must be ignored, not refused)",
+    tags={"users", "put"},
+)
+def profile_put(ctx: CheckContext) -> None:
+    user = person(ctx, "put")
+    okta = Okta(ctx, directory([user], assigned=[user]))
+    okta.expect_done(okta.emulator.provision_user(user.id), "create the user")
+    tasks = okta.emulator.update_profile(user.id, {"lastName": "Byron", "displayName": "Ada Byron"})
+    okta.expect_done(tasks, "push the profile update")
+    doc = _user(ctx, okta.user_id(user))
+    name = doc.get("name") or {}
+    ctx.expect(
+        name.get("familyName") == "Byron" and doc.get("displayName") == "Ada Byron",
+        "the PUT did not take effect",
+        expected='name.familyName "Byron", displayName "Ada Byron"',
+        actual=f"name {json.dumps(name)}, displayName {json.dumps(doc.get('displayName'))}",
+    )
+
+
+def _deactivated(ctx: CheckContext, user_id: str, login: str) -> None:
+    doc = _user(ctx, user_id)
+    ctx.expect(
+        doc.get("active") is False,
+        f"{login} is still active after Okta deactivated it",
+        expected='"active": false',
+        actual=f'"active": {json.dumps(doc.get("active"))}',
+    )
+
+
+@check(
+    "okta-deactivate-patch",
+    "Okta's path-less deactivate PATCH {op: replace, value: {active: false}} deactivates and keeps the user",
+    level=Level.MUST,
+    ref="okta.md §6 (OIN deactivate); §10.1 (servers that only handle path 'active' break)",
+    tags={"users", "patch", "lifecycle"},
+)
+def deactivate_patch(ctx: CheckContext) -> None:
+    user = person(ctx, "off")
+    okta = Okta(ctx, directory([user], assigned=[user]))
+    okta.expect_done(okta.emulator.provision_user(user.id), "create the user")
+    scim_id = okta.user_id(user)
+    okta.expect_done(okta.emulator.deactivate_user(user.id), "deactivate the user")
+    _deactivated(ctx, scim_id, user.login)
+
+
+@check(
+    "okta-aiw-deactivate-put",
+    "An AIW app's deactivation (GET, then PUT with active false) deactivates and keeps the user",
+    level=Level.MUST,
+    ref="okta.md §1 and §6 (AIW apps cannot use PATCH: GET then PUT)",
+    tags={"users", "put", "lifecycle"},
+)
+def aiw_deactivate(ctx: CheckContext) -> None:
+    user = person(ctx, "aiw")
+    okta = Okta(ctx, directory([user], assigned=[user]), OKTA_AIW)
+    okta.expect_done(okta.emulator.provision_user(user.id), "create the user")
+    scim_id = okta.user_id(user)
+    okta.expect_done(okta.emulator.deactivate_user(user.id), "deactivate the user")
+    _deactivated(ctx, scim_id, user.login)
+
+
+@check(
+    "okta-reactivation-keeps-id",
+    "Reactivating and reassigning a deactivated user finds it again: same id, active, never a duplicate",
+    level=Level.MUST,
+    ref="okta.md §6 (CRUD test steps 9-11); §10.14 (deleting on active:false makes Okta POST a new user)",
+    tags={"users", "lifecycle"},
+)
+def reactivation(ctx: CheckContext) -> None:
+    user = person(ctx, "back")
+    okta = Okta(ctx, directory([user], assigned=[user]))
+    okta.expect_done(okta.emulator.provision_user(user.id), "create the user")
+    first = okta.user_id(user)
+    okta.expect_done(okta.emulator.deactivate_user(user.id), "deactivate the user")
+    okta.expect_done(okta.emulator.reactivate_user(user.id) + okta.emulator.assign_user(user.id), "reactivate")
+    ctx.expect(
+        okta.user_id(user) == first,
+        "the reactivated user has another id",
+        expected=first,
+        actual=okta.user_id(user),
+    )
+    doc = _user(ctx, first)
+    ctx.expect(
+        doc.get("active") is True, "the user is not active again", expected="true", actual=str(doc.get("active"))
+    )
+    ctx.expect(
+        _count_named(ctx, user.login) == 1,
+        "reactivation created a second user",
+        expected="one user",
+        actual=f"{_count_named(ctx, user.login)} users named {user.login}",
+    )
+
+
+@check(
+    "okta-429-retry-after",
+    "A throttled request is answered 429 with an integer Retry-After and a SCIM Error",
+    level=Level.SHOULD,
+    ref="okta.md §8 (Okta waits Retry-After seconds if an integer, else 5 minutes, doubling, 10 attempts)",
+    tags={"throttling", "errors"},
+)
+def throttle_okta(ctx: CheckContext) -> None:
+    response = burst(ctx, okta_scim(ctx), OKTA_OIN.connection_test_users)
+    retry_after = response.headers.get("Retry-After", "")
+    recover(ctx, retry_after_seconds(retry_after))
+    ctx.expect(
+        retry_after.strip().isdigit(),
+        "the 429 has no Retry-After in integer seconds, so Okta waits 5 minutes (doubling) before retrying",
+        expected="Retry-After: <seconds>",
+        actual=f"Retry-After: {retry_after or 'none'}",
+    )
+    ctx.expect_error(response, 429)

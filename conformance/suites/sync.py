@@ -1,0 +1,284 @@
+"""One-way sync semantics: the emulators provision a small generated directory to the target, and the
+server's state must equal the projection of the directory through the IdP's mapping
+(conformance/projection.py: the expected state is computed from the directory, never hard-coded).
+
+Each scenario uses its own name prefix under the run id, so scenarios never see each other's data;
+every divergence is reported (a few in ``actual``), never only the first.
+"""
+
+from __future__ import annotations
+
+import copy
+import functools
+from collections.abc import Collection, Sequence
+
+from conformance.context import CheckContext
+from conformance.idp import DOMAIN, Entra, Okta, run_resources
+from conformance.model import Level
+from conformance.projection import Projection, differences, entra_projection, okta_projection
+from conformance.registry import check
+from emulators.core.directory import Directory, Status, User
+from emulators.core.generator import generate_directory
+from emulators.entra import Clause, ScopingFilter
+
+SEED = 6  # a fixed seed: a failure names the same generated people on every run
+USERS, GROUPS = 10, 3
+SHOWN = 5  # divergences listed in a failure's ``actual``
+OUT_OF_SCOPE = "Contractors"
+SCOPE = ScopingFilter(((Clause("department", "NOT EQUALS", OUT_OF_SCOPE),),))
+
+
+@functools.cache
+def _generated() -> Directory:
+    return generate_directory(USERS, GROUPS, SEED, domain=DOMAIN)
+
+
+def generated(ctx: CheckContext, stem: str) -> tuple[str, Directory]:
+    """A fresh copy of the generated directory whose logins and group names start with a new prefix.
+
+    The manager (a login in generated directories) becomes the manager's id, as Entra references it.
+    """
+    prefix = ctx.name(stem)
+    people = copy.deepcopy(_generated())
+    ids = {user.login: user.id for user in people.users.values()}
+    for user in people.users.values():
+        manager = user.profile.pop("manager", None)
+        if manager in ids:
+            user.profile["managerId"] = ids[manager]
+        local, _, domain = user.login.partition("@")
+        user.profile["login"] = user.profile["email"] = f"{prefix}-{local}@{domain}"
+    for group in people.groups.values():
+        group.name = f"{prefix} {group.name}"
+    return prefix, people
+
+
+def in_scope(people: Directory, count: int, *, exclude: Collection[str] = ()) -> list[User]:
+    """``count`` active, assigned users (in directory order), skipping ``exclude``."""
+    chosen = [
+        user
+        for user in people.users.values()
+        if user.status is Status.ACTIVE and people.is_assigned(user.id) and user.id not in exclude
+    ]
+    return chosen[:count]
+
+
+def expect_projection(
+    ctx: CheckContext,
+    prefix: str,
+    projection: Projection,
+    what: str,
+    *,
+    absent: Sequence[str] = (),
+    extra: Sequence[str] = (),
+) -> None:
+    """The server's resources under ``prefix`` equal ``projection``; every divergence is reported."""
+    users = run_resources(ctx, "/Users", "userName", prefix)
+    groups = run_resources(ctx, "/Groups", "displayName", prefix)
+    problems = [*differences(projection, users, groups, absent=absent), *extra]
+    more = f" (+{len(problems) - SHOWN} more)" if len(problems) > SHOWN else ""
+    ctx.expect(
+        not problems,
+        f"after {what} the server differs from the projection of the directory in {len(problems)} place(s)",
+        expected=f"{len(projection.users)} users and {len(projection.groups)} groups as projected",
+        actual="; ".join(problems[:SHOWN]) + more,
+    )
+
+
+def _sync_okta(ctx: CheckContext, stem: str) -> tuple[str, Okta]:
+    prefix, people = generated(ctx, stem)
+    okta = Okta(ctx, people)
+    okta.expect_done(okta.emulator.sync_all(), "provision the directory")
+    return prefix, okta
+
+
+def _okta_projection(okta: Okta) -> Projection:
+    return okta_projection(okta.emulator.directory, okta.emulator.users.mapping)
+
+
+@check(
+    "sync-okta-initial-provisioning",
+    "Okta's initial provisioning (users, assigned groups, Group Push) leaves the projection of the directory",
+    level=Level.MUST,
+    ref="okta.md §4 and §7; aup_domain.md §1.1 (one-way sync, the IdP is the source of truth)",
+    tags={"okta"},
+)
+def okta_initial(ctx: CheckContext) -> None:
+    prefix, okta = _sync_okta(ctx, "oi")
+    expect_projection(ctx, prefix, _okta_projection(okta), "Okta's initial provisioning")
+
+
+@check(
+    "sync-okta-profile-updates",
+    "Okta's profile pushes (changed and emptied attributes) leave the projection of the directory",
+    level=Level.MUST,
+    ref="okta.md §5 (GET then PUT of the merged body; an emptied mapping removes the value)",
+    tags={"okta"},
+)
+def okta_updates(ctx: CheckContext) -> None:
+    prefix, okta = _sync_okta(ctx, "ou")
+    for number, user in enumerate(in_scope(okta.emulator.directory, 3)):
+        changes: dict[str, str | None] = {"lastName": f"{user.profile['lastName']}-{number}"}
+        changes["displayName"] = f"Renamed {number}"
+        if number == 0:
+            changes["locale"] = None  # an emptied attribute: Okta's PUT leaves it out
+        okta.expect_done(okta.emulator.update_profile(user.id, changes), "push profile updates")
+    expect_projection(ctx, prefix, _okta_projection(okta), "Okta's profile updates")
+
+
+@check(
+    "sync-okta-deactivation",
+    "Users deactivated in Okta are inactive on the server (kept, never deleted); the rest is unchanged",
+    level=Level.MUST,
+    ref="okta.md §6 (deactivate by PATCH active false; Okta never deletes users)",
+    tags={"okta", "lifecycle"},
+)
+def okta_deactivation(ctx: CheckContext) -> None:
+    prefix, okta = _sync_okta(ctx, "od")
+    gone = in_scope(okta.emulator.directory, 2)
+    kept = {user.id: okta.user_id(user) for user in gone}
+    for user in gone:
+        okta.expect_done(okta.emulator.deactivate_user(user.id), "deactivate users")
+    missing = [
+        f"user {user.login}: deactivated users must stay on the server, but {kept[user.id]} is gone"
+        for user in gone
+        if ctx.scim.get(f"/Users/{kept[user.id]}").status_code != 200
+    ]
+    expect_projection(ctx, prefix, _okta_projection(okta), "Okta's deactivations", extra=missing)
+
+
+@check(
+    "sync-okta-reactivation",
+    "Users reactivated and reassigned in Okta are active again under the same ids",
+    level=Level.MUST,
+    ref="okta.md §6 (CRUD steps 9-11: the same SCIM id comes back active)",
+    tags={"okta", "lifecycle"},
+)
+def okta_reactivation(ctx: CheckContext) -> None:
+    prefix, okta = _sync_okta(ctx, "or")
+    emulator = okta.emulator
+    chosen = in_scope(emulator.directory, 2)
+    before = {user.id: okta.user_id(user) for user in chosen}
+    direct = [user.id for user in chosen if user.id in emulator.directory.app.users]
+    for user in chosen:
+        okta.expect_done(emulator.deactivate_user(user.id), "deactivate users")
+    for user in chosen:
+        tasks = emulator.reactivate_user(user.id)
+        if user.id in direct:  # deactivation dropped the direct assignment (okta.md §6); the admin reassigns
+            tasks += emulator.assign_user(user.id)
+        okta.expect_done(tasks, "reactivate users")
+    moved = [
+        f"user {user.login}: reactivated under id {emulator.links.scim_id('user', user.id)}, was {before[user.id]}"
+        for user in chosen
+        if emulator.links.scim_id("user", user.id) != before[user.id]
+    ]
+    expect_projection(ctx, prefix, _okta_projection(okta), "Okta's reactivations", extra=moved)
+
+
+def _entra(ctx: CheckContext, stem: str, *, scoping: ScopingFilter | None = None) -> tuple[str, Entra]:
+    prefix, people = generated(ctx, stem)
+    entra = Entra(ctx, people, scoping=scoping)
+    entra.cycle("the initial cycle")
+    return prefix, entra
+
+
+def _entra_projection(entra: Entra) -> Projection:
+    emulator = entra.emulator
+    return entra_projection(entra.directory, emulator.ctx.users, emulator.settings, emulator.ctx.scoping)
+
+
+@check(
+    "sync-entra-initial-cycle",
+    "Entra's initial cycle (users, assigned groups, memberships) leaves the projection of the directory",
+    level=Level.MUST,
+    ref="entra.md §8 (initial cycle) and §3.1-§3.4",
+    tags={"entra"},
+)
+def entra_initial(ctx: CheckContext) -> None:
+    prefix, entra = _entra(ctx, "ei")
+    expect_projection(ctx, prefix, _entra_projection(entra), "Entra's initial cycle")
+
+
+@check(
+    "sync-entra-incremental-cycle",
+    "Entra's incremental cycle sends attribute changes, membership changes and a group rename",
+    level=Level.MUST,
+    ref="entra.md §8 (incremental cycle) and §3.2 (PATCH what differs)",
+    tags={"entra"},
+)
+def entra_incremental(ctx: CheckContext) -> None:
+    prefix, entra = _entra(ctx, "ec")
+    emulator, core = entra.emulator, entra.directory.core
+    staff = core.group(core.app.groups[0])
+    changed = in_scope(core, 2)
+    for number, user in enumerate(changed):
+        emulator.update_user(user.id, {"surname": f"{user.profile['lastName']}-{number}", "jobTitle": "Changed"})
+    joiner = next((uid for uid in core.app.users if uid not in staff.members), None)
+    if joiner is not None:
+        emulator.add_group_member(staff.id, joiner)
+    direct = set(core.app.users)
+    leaver = next((uid for uid in reversed(staff.members) if uid not in direct), None)
+    if leaver is not None:  # leaves the scope with the group: disabled and removed from it
+        emulator.remove_group_member(staff.id, leaver)
+    emulator.rename_group(staff.id, f"{prefix} renamed staff")
+    entra.cycle("the incremental cycle")
+    expect_projection(ctx, prefix, _entra_projection(entra), "Entra's incremental cycle")
+
+
+@check(
+    "sync-entra-scoping-out",
+    "Users that leave the scope (unassigned, or failing the scoping filter) are disabled, not deleted",
+    level=Level.MUST,
+    ref="entra.md §3.3 (out of scope -> PATCH active false) and §8 (scope, scoping filters)",
+    tags={"entra", "lifecycle"},
+)
+def entra_scoping_out(ctx: CheckContext) -> None:
+    prefix, entra = _entra(ctx, "es", scoping=SCOPE)
+    emulator, core = entra.emulator, entra.directory.core
+    filtered = in_scope(core, 1)
+    emulator.update_user(filtered[0].id, {"department": OUT_OF_SCOPE})
+    staff = core.group(core.app.groups[0])
+    direct = set(core.app.users)
+    unassigned = next((uid for uid in staff.members if uid not in direct and uid != filtered[0].id), None)
+    if unassigned is not None:
+        emulator.remove_group_member(staff.id, unassigned)
+    entra.cycle("the cycle after the scope changes")
+    expect_projection(ctx, prefix, _entra_projection(entra), "users left the scope")
+
+
+@check(
+    "sync-entra-soft-delete",
+    "Users soft-deleted in Entra are disabled and stay on the server with their ids",
+    level=Level.MUST,
+    ref="entra.md §3.3 (soft delete -> PATCH active false) and §6 (disabled users are still returned)",
+    tags={"entra", "lifecycle"},
+)
+def entra_soft_delete(ctx: CheckContext) -> None:
+    prefix, entra = _entra(ctx, "ed")
+    chosen = in_scope(entra.directory.core, 2)
+    kept = {user.id: entra.user_id(user) for user in chosen}
+    for user in chosen:
+        entra.emulator.soft_delete_user(user.id)
+    entra.cycle("the cycle after the soft deletes")
+    missing = [
+        f"user {user.login}: soft-deleted users must stay on the server, but {kept[user.id]} is gone"
+        for user in chosen
+        if ctx.scim.get(f"/Users/{kept[user.id]}").status_code != 200
+    ]
+    expect_projection(ctx, prefix, _entra_projection(entra), "Entra's soft deletes", extra=missing)
+
+
+@check(
+    "sync-entra-hard-delete",
+    "Users hard-deleted in Entra are deleted from the server; everyone else is unchanged",
+    level=Level.MUST,
+    ref="entra.md §3.3 (hard delete -> DELETE /Users/{id})",
+    tags={"entra", "lifecycle", "delete"},
+)
+def entra_hard_delete(ctx: CheckContext) -> None:
+    prefix, entra = _entra(ctx, "eh")
+    chosen = in_scope(entra.directory.core, 2)
+    logins = [user.login for user in chosen]
+    for user in chosen:
+        entra.emulator.hard_delete_user(user.id)
+    entra.cycle("the cycle after the hard deletes")
+    expect_projection(ctx, prefix, _entra_projection(entra), "Entra's hard deletes", absent=logins)
