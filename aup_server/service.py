@@ -106,7 +106,10 @@ class ResourceService:
         tag = etags.etag(res.version)
         body: dict[str, Any] = {"schemas": self._schemas_of(res), "id": res.id, **res.doc}
         if res.members is not None:
-            body["members"] = [self._ref(member, base_url) for member in res.members]
+            # In place: the store built these dicts for this response, and a copy of 50k members costs.
+            for member in res.members:
+                member["$ref"] = self._ref_url(member, base_url)
+            body["members"] = res.members
         if res.groups is not None:
             body["groups"] = [{**group, "$ref": f"{base_url}/Groups/{group['value']}"} for group in res.groups]
         body["meta"] = {
@@ -127,9 +130,9 @@ class ResourceService:
         return [core, *(urn for urn in self.registry.extension_urns(res.kind) if urn in res.doc)]
 
     @staticmethod
-    def _ref(member: dict[str, Any], base_url: str) -> dict[str, Any]:
+    def _ref_url(member: dict[str, Any], base_url: str) -> str:
         endpoint = ENDPOINTS["Group" if member["type"] == "Group" else "User"]
-        return {**member, "$ref": f"{base_url}/{endpoint}/{member['value']}"}
+        return f"{base_url}/{endpoint}/{member['value']}"
 
     def _projection(self, kind: ResourceKind, attributes: str | None, excluded: str | None) -> Projection:
         return Projection.parse(attributes, excluded, self.registry, kind)

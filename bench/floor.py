@@ -10,6 +10,7 @@ from __future__ import annotations
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
+from pathlib import Path
 from typing import Any
 
 import click
@@ -49,7 +50,8 @@ def rate(client: httpx.Client, requests: int) -> float:
 def loopback_server() -> Iterator[str]:
     """The floor app served by waitress in its own process; yields its base URL."""
     cmd = [sys.executable, "-m", "bench.floor"]
-    with server_process(cmd, r"floor serving on (?P<url>http://\S+)") as server:
+    root = Path(__file__).resolve().parents[1]  # bench is run from the checkout, not installed
+    with server_process(cmd, r"floor serving on (?P<url>http://\S+)", cwd=root) as server:
         yield server.match.group("url")
 
 

@@ -98,7 +98,7 @@ def _plan(quick: bool, overrides: dict[str, Any]) -> Plan:
 
 
 @click.command(context_settings={"help_option_names": ["-h", "--help"]})
-@click.option("--quick", is_flag=True, help="A small run (about two minutes) instead of the full one.")
+@click.option("--quick", is_flag=True, help="A small run (about a minute) instead of the full one (about eight).")
 @click.option(
     "--out", type=click.Path(dir_okay=False, path_type=Path), default=Path("bench-results.json"), show_default=True
 )

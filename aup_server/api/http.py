@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Iterator
 from typing import Any
 
 from flask import Response, g, request
@@ -15,10 +16,38 @@ _JSON_TYPES = frozenset({urns.MEDIA_TYPE, "application/json"})
 _BASE_RE = re.compile(r"^(/scim(?:/[^/]+)?/v2)(?:/|$)")
 
 
+# A member list longer than this is sent in pieces: a full GET of a 50k-member group would otherwise
+# hold the JSON text and its encoded bytes (about 9 MB each) beside the members at once.
+STREAM_MEMBERS = 2_000
+_PIECE = 1_000
+
+
+def _dumps(value: Any) -> str:
+    return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
+
+
+def streamed_json(body: dict[str, Any]) -> Iterator[bytes]:
+    """The same bytes as ``_dumps(body)``, with ``members`` encoded a piece at a time."""
+    yield b"{"
+    for index, (key, value) in enumerate(body.items()):
+        head = ("," if index else "") + _dumps(key) + ":"
+        if key != "members" or not isinstance(value, list):
+            yield (head + _dumps(value)).encode()
+            continue
+        yield (head + "[").encode()
+        for start in range(0, len(value), _PIECE):
+            yield (("," if start else "") + _dumps(value[start : start + _PIECE])[1:-1]).encode()
+        yield b"]"
+    yield b"}"
+
+
 def scim_response(body: dict[str, Any] | None, status: int = 200, headers: dict[str, str] | None = None) -> Response:
     """A response in ``application/scim+json`` (RFC 7644 §3.1); None gives an empty body (204, 304)."""
-    data = "" if body is None else json.dumps(body, ensure_ascii=False, separators=(",", ":"))
-    resp = Response(data, status=status, headers=headers)
+    members = body.get("members") if body is not None else None
+    if body is not None and isinstance(members, list) and len(members) > STREAM_MEMBERS:
+        resp = Response(streamed_json(body), status=status, headers=headers)
+    else:
+        resp = Response("" if body is None else _dumps(body), status=status, headers=headers)
     if body is not None:
         resp.content_type = f"{urns.MEDIA_TYPE}; charset=utf-8"
     return resp
@@ -53,6 +82,7 @@ def base_url() -> str:
     if cached is None:
         match = _BASE_RE.match(request.path)
         prefix = match.group(1) if match else "/scim/v2"
-        cached = request.host_url.rstrip("/") + request.script_root + prefix
+        # Built from the raw scheme and Host: host_url would also IRI-decode them, at ~15 µs a request.
+        cached = f"{request.scheme}://{request.host}{request.script_root}{prefix}"
         g.scim_base = cached
     return cached

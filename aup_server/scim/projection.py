@@ -155,6 +155,8 @@ class Projection:
         if attr.returned == "always":
             dropped = set()
         if isinstance(value, list):
+            if wanted is None and not dropped and _returnable_as_is(attr, value):
+                return value  # nothing to drop: a 50k-member list is returned without copying each member
             items = [self._element(attr, item, wanted, dropped) for item in value]
             kept = [item for item in items if item]
             return kept or None
@@ -179,3 +181,11 @@ class Projection:
                     continue
             out[sub.name] = item
         return out
+
+
+def _returnable_as_is(attr: Attribute, items: list[Any]) -> bool:
+    """Whether every value already holds only returnable sub-attributes, under their canonical names."""
+    if any(sub.returned not in ("default", "always") for sub in attr.sub_attributes):
+        return False
+    names = {sub.name for sub in attr.sub_attributes}
+    return all(isinstance(item, Mapping) and item and item.keys() <= names for item in items)

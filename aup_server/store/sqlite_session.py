@@ -16,6 +16,7 @@ from aup_server.store.base import LookupKey, ResourceKind, StoredResource
 from aup_server.store.sqlite_posix import PosixQueries
 
 _COLUMNS = "seq, kind, id, data, version, created, modified"
+_KIND_NAMES: dict[str, ResourceKind] = {"User": "User", "Group": "Group"}
 
 # Okta sends a (random) password in every POST /Users (reference/okta.md §10.6), so the cost is paid
 # per create: about 1 ms here keeps bulk provisioning fast while no password is ever kept in clear.
@@ -111,12 +112,14 @@ class SqliteSession(PosixQueries):
         return total, [self._row(row, expand) for row in rows]
 
     def _members_of(self, group_seq: int) -> list[dict[str, Any]]:
+        # Streamed from the cursor, with one shared string per kind: a 50k-member group is read whole
+        # for a full GET, and every copy of it counts in the server's peak memory.
         rows = self.conn.execute(
             "SELECT r.id, r.kind, r.display FROM memberships m JOIN resources r ON r.seq = m.member_seq "
             "WHERE m.group_seq = ? ORDER BY m.member_seq",
             (group_seq,),
-        ).fetchall()
-        return [{"value": rid, "display": display, "type": kind} for rid, kind, display in rows]
+        )
+        return [{"value": rid, "display": display, "type": _KIND_NAMES.get(kind, kind)} for rid, kind, display in rows]
 
     def _groups_of(self, member_seq: int) -> list[dict[str, Any]]:
         rows = self.conn.execute(

@@ -145,7 +145,9 @@ class Directory:
         return any(user_id in self.group(gid).members for gid in self.app.groups)
 
     def assigned_users(self) -> list[User]:
-        return [user for user in self.users.values() if self.is_assigned(user.id)]
+        # One pass over the assignments, not one per user: directories of 10k+ users are synced whole.
+        assigned = set(self.app.users).union(*(self.group(gid).members for gid in self.app.groups))
+        return [user for user in self.users.values() if user.id in assigned]
 
     def to_data(self) -> dict[str, Any]:
         """The directory as plain data, the shape of a directory file."""

@@ -202,6 +202,17 @@ class CompiledMapping:
     def values(self, attributes: Mapping[str, Any]) -> list[tuple[TargetPath, Any]]:
         return [(path, expression.evaluate(attributes)) for path, expression in self.rules]
 
+    def value(self, attribute: str, attributes: Mapping[str, Any]) -> Any:
+        """The mapped value of one plain core attribute (``userName``), or None when unmapped or empty.
+
+        Evaluates one rule instead of the whole mapping: group pushes need only each member's userName.
+        """
+        for path, expression in self.rules:
+            if path.urn is None and path.sub is None and path.attribute.lower() == attribute.lower():
+                value = expression.evaluate(attributes)
+                return None if is_empty(value) else value
+        return None
+
     def build(self, attributes: Mapping[str, Any]) -> dict[str, Any]:
         """A fresh document holding the non-empty mapped values, in rule order."""
         return self.write_into({}, attributes)

@@ -191,10 +191,15 @@ class SyncMachine(RuleBasedStateMachine):
         self.idp.sync()
         assert self.directory.to_data() == before, "a sync changed the IdP directory"
         self.synced = True
+        self.cycle_ran()
+
+    def cycle_ran(self) -> None:
+        """What the IdP learnt in a sync (or restart) that later rules depend on; nothing by default."""
 
     @rule()
     def rewrite(self) -> None:
         self.idp.rewrite()
+        self.cycle_ran()
         projection = self.idp.projection()
         for login in list(self.tolerated):
             if login in projection.users and projection.users[login].state == "active":
@@ -298,8 +303,17 @@ class EntraSync(SyncMachine):
     into scope after its group was sent is added only by a restart (reference/entra.md §3.4 [DOC KI]),
     so missing members count only after a restart with no change since."""
 
+    def __init__(self) -> None:
+        super().__init__()
+        self.unmanaged: set[str] = set()  # users a cycle found unassigned: disabled, then left alone
+
     def make_idp(self) -> Idp:
         return EntraIdp(self.target, self.directory)
+
+    def cycle_ran(self) -> None:
+        # Out of scope at a cycle: disabled, then unmanaged; a later hard delete sends no DELETE
+        # (reference/entra.md §3.3 [DOC HOW]). A cycle that finds the user assigned again manages it again.
+        self.unmanaged = {user for user in self.directory.users if not self.directory.is_assigned(user)}
 
     @property
     def entra(self) -> EntraIdp:
@@ -319,7 +333,8 @@ class EntraSync(SyncMachine):
     def hard_delete(self, user: str) -> None:
         assume(self._exists(user))
         self.entra.emulator.hard_delete_user(user)
-        self.gone.add(self.logins[user])
+        # An unmanaged user stays on the service provider, disabled; a managed one is deleted.
+        (self.retired if user in self.unmanaged else self.gone).add(self.logins[user])
         self._changed()
 
     @rule()

@@ -5,14 +5,21 @@ from __future__ import annotations
 import io
 from pathlib import Path
 
+import httpx
+import pytest
 from click.testing import CliRunner
 
+from aup.commands import entra as entra_module
+from aup.commands.entra import entra_sync
 from aup.commands.progress import progress_printer
 from aup.commands.sync import sync
 from emulators.core.directory import save_directory
 from emulators.core.progress import ProgressMeter, ProgressReport
-from tests.unit.entra_setup import make_entra
+from emulators.entra import EntraProfile
+from scimcore.client import make_http
+from tests.unit.entra_setup import EntraFake, make_entra, tut_directory
 from tests.unit.okta_setup import TEST_USER_ID, make_okta, s20_directory
+from tests.unit.scim_fake import BASE_URL
 from tests.unit.test_cli_commands import base, fake  # noqa: F401 - the fixture routes the CLI to the fake
 
 
@@ -89,3 +96,21 @@ def test_sync_progress_goes_to_stderr_only(fake: object, tmp_path: Path) -> None
     assert result.stderr.splitlines()[-1].startswith("objects 1/1 (100%)")
     quiet = CliRunner().invoke(sync, [*base(people), "--no-progress"], catch_exceptions=False)
     assert quiet.stderr == ""
+
+
+def test_entra_sync_progress_reports_every_stage_on_stderr(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    server = EntraFake()
+
+    def fake_http(target: str, auth: httpx.Auth | None, profile: EntraProfile) -> tuple[httpx.Client, None]:
+        assert target == BASE_URL
+        return make_http(server.transport, auth, base_url=BASE_URL, headers=profile.headers), None
+
+    monkeypatch.setattr(entra_module, "make_entra_http", fake_http)
+    people = tmp_path / "people.yaml"
+    save_directory(tut_directory().core, people)
+    args = ["--directory", str(people), "--target", BASE_URL, "--token", "s3cret", "--scope", "all"]
+    result = CliRunner().invoke(entra_sync, [*args, "--progress"], catch_exceptions=False)
+    assert result.exit_code == 0, result.output
+    stages = [line.split(" ")[0] for line in result.stderr.splitlines()]
+    assert stages == ["users", "managers", "groups", "memberships"]
+    assert result.stdout.startswith("cycle 1 (initial)")
