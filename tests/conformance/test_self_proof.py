@@ -6,6 +6,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 import pytest
+from werkzeug.wrappers import Request, Response
 
 from aup_server.app import create_app
 from aup_server.auth import issue_token
@@ -64,3 +65,25 @@ def test_check_fails_against_a_server_that_breaks_it(check_id: str, reference: t
     assert result.status is item.failing_status, f"{result.status}: {result.reason}"
     assert result.reason
     assert result.evidence, "a failure carries its exchanges as evidence"
+
+
+def _patch_answers_204(req: Request, resp: Response, state: State) -> Response | None:
+    """RFC 7644 §3.5.2 lets a server answer any successful PATCH with 204 and no body."""
+    if req.method == "PATCH" and resp.status_code == 200:
+        out = Response(status=204)
+        if resp.headers.get("ETag"):
+            out.headers["ETag"] = resp.headers["ETag"]
+        return out
+    return None
+
+
+@pytest.mark.parametrize("variation", [Breaker(response=_patch_answers_204)], ids=["patch-204"])
+def test_what_the_rfc_allows_never_fails_a_check(variation: Breaker, reference: tuple[object, str]) -> None:
+    """A check may only fail a server for breaking a requirement, never for a choice the RFC leaves open."""
+    app, token = reference
+    faulty = Faulty(app, variation, State(token=token, memory={"app": app}))  # type: ignore[arg-type]
+    outcome = run(list(CHECKS.values()), Target(base_url=BASE, token=token, app=faulty))
+    bad = [
+        f"{r.check.id}: {r.status} {r.reason}" for r in outcome.results if r.status not in (Status.PASS, Status.SKIP)
+    ]
+    assert not bad, "\n".join(bad)
