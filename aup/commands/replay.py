@@ -2,15 +2,15 @@
 
 from __future__ import annotations
 
+import sqlite3
+from contextlib import ExitStack
 from pathlib import Path
 
 import click
 
-from aup_server.app import create_app
-from aup_server.auth import issue_token
+from aup.embedded import embedded_server
 from aup_server.config import ServerConfig, load_extension_file
-from aup_server.store import SqliteStore
-from scimcore.client import IN_PROCESS_BASE_URL, BearerAuth, HeaderTokenAuth, make_http
+from scimcore.client import BearerAuth, HeaderTokenAuth, make_http
 from scimcore.replay import Replayer, ReplayError
 from scimcore.wire import CassetteError, Exchange, read_cassette
 
@@ -59,33 +59,35 @@ def replay(
     if embedded == (target is not None):
         raise click.UsageError("give either --target URL (with --token) or --embedded")
     exchanges = load_cassette(cassette)
-    store = None
-    if embedded:
-        try:
-            items = [item for path in extensions for item in load_extension_file(path)]
-            config = ServerConfig.from_mapping({"db": db, "extensions": items})
-            store = SqliteStore(db)
-        except (ValueError, OSError) as exc:
-            raise click.ClickException(str(exc)) from None
-        app = create_app(config, store=store)
-        http = make_http(app, BearerAuth(issue_token(store, "replay")), base_url=f"{IN_PROCESS_BASE_URL}/scim/v2")
-    else:
-        assert target is not None
-        if auth != "none" and not token:
-            raise click.UsageError("--token is required with --target (or set AUP_SCIM_TOKEN); --auth none for none")
-        credential = (
-            None if auth == "none" else BearerAuth(token or "") if auth == "bearer" else HeaderTokenAuth(token or "")
-        )
-        http = make_http(target.rstrip("/"), credential)
-    try:
+    with ExitStack() as stack:
+        if embedded:
+            try:
+                items = [item for path in extensions for item in load_extension_file(path)]
+                config = ServerConfig.from_mapping({"db": db, "extensions": items})
+                server = stack.enter_context(embedded_server(config, db=db, name="replay"))
+            except (ValueError, OSError, sqlite3.Error) as exc:
+                raise click.ClickException(str(exc)) from None
+            http = make_http(server.app, BearerAuth(server.token), base_url=server.base_url)
+        else:
+            assert target is not None
+            if auth != "none" and not token:
+                raise click.UsageError(
+                    "--token is required with --target (or set AUP_SCIM_TOKEN); --auth none for none"
+                )
+            credential = (
+                None
+                if auth == "none"
+                else BearerAuth(token or "")
+                if auth == "bearer"
+                else HeaderTokenAuth(token or "")
+            )
+            http = make_http(target.rstrip("/"), credential)
+        stack.callback(http.close)
         http.headers.clear()  # send exactly the recorded headers, not httpx's defaults
-        report = Replayer(http, values=values).replay(exchanges)
-    except ReplayError as exc:
-        raise click.ClickException(f"replay stopped, the target did not answer: {exc}") from None
-    finally:
-        http.close()
-        if store is not None:
-            store.close()
+        try:
+            report = Replayer(http, values=values).replay(exchanges)
+        except ReplayError as exc:
+            raise click.ClickException(f"replay stopped, the target did not answer: {exc}") from None
     click.echo(report.render(verbose=verbose))
     if not report.ok:
         raise SystemExit(1)
