@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import itertools
 import json
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -62,7 +62,9 @@ class CheckContext:
         capabilities: Capabilities,
         wiretap: Wiretap,
         http: httpx.Client,
+        names: Iterator[int] | None = None,
     ) -> None:
+        """``names`` numbers the names of one run across its checks, so data kept by ``--keep`` never collides."""
         self.endpoint = endpoint
         self.run_id = run_id
         self.capabilities = capabilities
@@ -71,7 +73,7 @@ class CheckContext:
         self.scim = ScimClient(http)
         self.notes: list[str] = []
         self._cleanup: list[str] = []
-        self._counter = itertools.count(1)
+        self._counter = names if names is not None else itertools.count(1)
         self._clients: list[httpx.Client] = []
 
     # -- data ---------------------------------------------------------------------------------------------------

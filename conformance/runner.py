@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import itertools
 import secrets
 import time
 import traceback
 from collections import Counter
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from typing import Any
@@ -94,6 +95,7 @@ class Runner:
         self.run_id = run_id or f"{RUN_PREFIX}{secrets.token_hex(3)}"
         self.endpoint = target.endpoint()
         self.wiretap = Wiretap("conformance")
+        self.names = itertools.count(1)
         self.http = make_http(
             self.endpoint.target, self.endpoint.auth, hooks=self.wiretap.hooks, base_url=self.endpoint.base_url
         )
@@ -124,7 +126,16 @@ class Runner:
         return self.outcome
 
     def run_one(self, item: Check) -> Result:
-        result = _run_one(item, self.endpoint, self.run_id, self.capabilities, self.wiretap, self.http, keep=self.keep)
+        result = _run_one(
+            item,
+            self.endpoint,
+            self.run_id,
+            self.capabilities,
+            self.wiretap,
+            self.http,
+            keep=self.keep,
+            names=self.names,
+        )
         self.outcome.results.append(result)
         return result
 
@@ -168,13 +179,14 @@ def _run_one(
     http: httpx.Client,
     *,
     keep: bool,
+    names: Iterator[int],
 ) -> Result:
     missing = sorted(feature for feature in item.requires if not capabilities.supported(feature))
     if missing:
         reason = f"/ServiceProviderConfig does not advertise {', '.join(missing)}"
         return Result(item, Status.SKIP, reason=reason)
     wiretap.clear()
-    ctx = CheckContext(endpoint, run_id=run_id, capabilities=capabilities, wiretap=wiretap, http=http)
+    ctx = CheckContext(endpoint, run_id=run_id, capabilities=capabilities, wiretap=wiretap, http=http, names=names)
     started = time.perf_counter()
     status, reason, expected, actual = Status.PASS, "", "", ""
     try:

@@ -108,3 +108,15 @@ def test_the_sweep_removes_what_a_check_did_not_track() -> None:
         transport=httpx.WSGITransport(app=app), base_url=BASE, headers={"Authorization": f"Bearer {token}"}
     )
     assert client.get("/Users").json()["totalResults"] == 0
+
+
+def test_keep_leaves_every_checks_data_without_collisions_between_checks() -> None:
+    """Names are numbered across the run, so what one check keeps never collides with the next one's data."""
+    app, token = reference()
+    checks = select(["rfc"], include=["crud"])
+    outcome = run(checks, Target(base_url=BASE, token=token, app=app), keep=True)
+    assert [r.check.id for r in outcome.results if r.status is not Status.PASS] == []
+    client = httpx.Client(
+        transport=httpx.WSGITransport(app=app), base_url=BASE, headers={"Authorization": f"Bearer {token}"}
+    )
+    assert client.get("/Users").json()["totalResults"] > 1
