@@ -115,7 +115,13 @@ def pytest_collection_modifyitems(session: pytest.Session, config: pytest.Config
     except TargetUnreachable as exc:
         raise pytest.UsageError(str(exc)) from None
     config.stash[_RUNNER] = runner
-    items.extend(ConformanceItem.from_parent(session, name=item.id, check=item) for item in checks)
+    items.extend(
+        # nodeid "aup-conformance/<suite>::<check id>": readable in reports and selectable with -k
+        ConformanceItem.from_parent(
+            session, name=item.id, nodeid=f"aup-conformance/{item.suite}::{item.id}", check=item
+        )
+        for item in checks
+    )
 
 
 def pytest_unconfigure(config: pytest.Config) -> None:

@@ -116,8 +116,8 @@ def test_plugin_fails_the_item_whose_requirement_is_broken(tmp_path: Path) -> No
     )
     assert done.returncode == 1, done.stdout + done.stderr
     # the fault (eq read as ne) breaks every check that filters with userName eq, and only those
-    assert "FAILED ::rfc7644-3.4.2.2-filter-eq - " in done.stdout
-    assert "FAILED ::rfc7644-3.4.2.2-filter-ne - " not in done.stdout
+    assert "FAILED aup-conformance/rfc::rfc7644-3.4.2.2-filter-eq - " in done.stdout
+    assert "FAILED aup-conformance/rfc::rfc7644-3.4.2.2-filter-ne - " not in done.stdout
     assert "requirement: RFC 7644 §3.4.2.2" in done.stdout
 
 
