@@ -103,6 +103,49 @@ def pagination_complete(ctx: CheckContext) -> None:
 
 
 @check(
+    "rfc7644-3.4.2.4-start-index-only-paging",
+    "Paging with startIndex alone (no count), trusting itemsPerPage and totalResults, reads every resource once",
+    level=Level.SHOULD,
+    ref=PAGE_REF + " (itemsPerPage, startIndex); aup_domain.md §1.4 (nsscache's SCIM source sends only startIndex "
+    "and stops when startIndex + itemsPerPage - 1 >= totalResults)",
+    tags={"list", "pagination", "nsscache"},
+    requires={"filter"},
+)
+def start_index_only_paging(ctx: CheckContext) -> None:
+    prefix, users = _users(ctx, 3)
+    flt = f'userName sw "{prefix}"'
+    seen: list[str] = []
+    start = 1
+    for _ in range(10):
+        doc = ctx.list_response(ctx.scim.get("/Users", [("filter", flt), ("startIndex", start)]))
+        per_page, total = doc.get("itemsPerPage"), doc["totalResults"]
+        ctx.expect(
+            isinstance(per_page, int) and not isinstance(per_page, bool) and per_page == len(ctx.ids(doc)),
+            "itemsPerPage is missing or does not count the resources of the page",
+            expected=f"itemsPerPage == {len(ctx.ids(doc))}",
+            actual=json.dumps(per_page),
+        )
+        ctx.expect(
+            doc.get("startIndex") == start,
+            "startIndex does not echo the page asked for",
+            expected=str(start),
+            actual=json.dumps(doc.get("startIndex")),
+        )
+        seen.extend(ctx.ids(doc))
+        assert isinstance(per_page, int)
+        if per_page == 0 or start + per_page - 1 >= total:
+            break
+        start += per_page
+    expected = sorted(user["id"] for user in users)
+    ctx.expect(
+        sorted(seen) == expected,
+        "a reader paging by startIndex alone lost or repeated resources",
+        expected=json.dumps(expected),
+        actual=json.dumps(sorted(seen)),
+    )
+
+
+@check(
     "rfc7644-3.4.2.4-stable-order",
     "The same query answers in the same order every time",
     level=Level.SHOULD,

@@ -362,6 +362,14 @@ BREAKERS: dict[str, Breaker] = {
     "rfc7644-3.4.2.4-pagination": edit_json("GET", r"/Users$", _drop_key("itemsPerPage")),
     "rfc7644-3.4.2.4-pagination-complete": strip_param("startIndex"),
     "rfc7644-3.4.2.4-stable-order": _alternating_order(),
+    # a server that reports itemsPerPage only when count was sent
+    "rfc7644-3.4.2.4-start-index-only-paging": Breaker(
+        response=lambda req, resp, state: (
+            set_json(resp, {k: v for k, v in body_of(resp).items() if k != "itemsPerPage"})
+            if matches(req, "GET", r"/Users$") and "count" not in req.args and resp.status_code == 200
+            else None
+        )
+    ),
     "rfc7644-3.4.2.4-count-zero": strip_param("count", when=lambda value: value == "0"),
     "rfc7644-3.4.2.4-start-index-below-one": answer(
         "GET",
