@@ -32,7 +32,7 @@ class Status(StrEnum):
     ERROR = "ERROR"
 
 
-SUITES = ("rfc", "okta", "entra", "sync")
+SUITES = ("rfc", "okta", "entra", "sync", "posix")
 
 
 @dataclass(frozen=True)

@@ -120,3 +120,19 @@ def test_keep_leaves_every_checks_data_without_collisions_between_checks() -> No
         transport=httpx.WSGITransport(app=app), base_url=BASE, headers={"Authorization": f"Bearer {token}"}
     )
     assert client.get("/Users").json()["totalResults"] > 1
+
+
+def test_posix_checks_skip_with_the_reason_on_a_server_without_the_extension() -> None:
+    from aup_server.app import create_app
+    from aup_server.auth import issue_token
+    from aup_server.config import ServerConfig
+    from aup_server.store import SqliteStore
+
+    store = SqliteStore(":memory:")
+    try:
+        app = create_app(ServerConfig(posix=False), store=store)
+        outcome = run(select(["posix"]), Target(base_url=BASE, token=issue_token(store, "t"), app=app))
+    finally:
+        store.close()
+    assert outcome.results and all(result.status is Status.SKIP for result in outcome.results)
+    assert all("does not advertise the POSIX extension" in result.reason for result in outcome.results)

@@ -15,11 +15,12 @@ from conformance import Status, Target, all_checks, run
 from conformance.model import Check
 from tests.conformance.breakers_idp import BREAKERS as IDP_BREAKERS
 from tests.conformance.breakers_idp import NEEDS_THROTTLING
+from tests.conformance.breakers_posix import BREAKERS as POSIX_BREAKERS
 from tests.conformance.breakers_rfc import BREAKERS as RFC_BREAKERS
 from tests.conformance.faulty import Breaker, Faulty, State
 
 BASE = "http://scim.test/scim/v2"
-BREAKERS: dict[str, Breaker] = {**RFC_BREAKERS, **IDP_BREAKERS}
+BREAKERS: dict[str, Breaker] = {**RFC_BREAKERS, **IDP_BREAKERS, **POSIX_BREAKERS}
 CHECKS = {item.id: item for item in all_checks()}
 
 
