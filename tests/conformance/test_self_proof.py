@@ -17,7 +17,7 @@ from tests.conformance.breakers_idp import BREAKERS as IDP_BREAKERS
 from tests.conformance.breakers_idp import NEEDS_THROTTLING
 from tests.conformance.breakers_posix import BREAKERS as POSIX_BREAKERS
 from tests.conformance.breakers_rfc import BREAKERS as RFC_BREAKERS
-from tests.conformance.faulty import Breaker, Faulty, State
+from tests.conformance.faulty import Breaker, Faulty, State, body_of, clone, set_json
 
 BASE = "http://scim.test/scim/v2"
 BREAKERS: dict[str, Breaker] = {**RFC_BREAKERS, **IDP_BREAKERS, **POSIX_BREAKERS}
@@ -68,9 +68,14 @@ def test_check_fails_against_a_server_that_breaks_it(check_id: str, reference: t
     assert result.evidence, "a failure carries its exchanges as evidence"
 
 
+def _applied(state: State) -> None:
+    state.memory["applied"] = state.memory.get("applied", 0) + 1
+
+
 def _patch_answers_204(req: Request, resp: Response, state: State) -> Response | None:
     """RFC 7644 §3.5.2 lets a server answer any successful PATCH with 204 and no body."""
     if req.method == "PATCH" and resp.status_code == 200:
+        _applied(state)
         out = Response(status=204)
         if resp.headers.get("ETag"):
             out.headers["ETag"] = resp.headers["ETag"]
@@ -78,12 +83,71 @@ def _patch_answers_204(req: Request, resp: Response, state: State) -> Response |
     return None
 
 
-@pytest.mark.parametrize("variation", [Breaker(response=_patch_answers_204)], ids=["patch-204"])
+def _no_empty_resources(req: Request, resp: Response, state: State) -> Response | None:
+    """RFC 7644 §3.4.2: Resources is REQUIRED only when totalResults is not zero."""
+    body = body_of(resp) if resp.status_code == 200 and resp.get_data() else None
+    if isinstance(body, dict) and body.get("totalResults") == 0 and "Resources" in body:
+        _applied(state)
+        del body["Resources"]
+        return set_json(resp, body)
+    return None
+
+
+def _no_empty_members(req: Request, resp: Response, state: State) -> Response | None:
+    """An empty multi-valued attribute may be left out (RFC 7643 §2.5: unassigned equals empty)."""
+    body = body_of(resp) if resp.status_code in (200, 201) and resp.get_data() else None
+    if isinstance(body, dict) and body.get("members") == []:
+        _applied(state)
+        del body["members"]
+        return set_json(resp, body)
+    return None
+
+
+def _strong(tag: str) -> str:
+    return tag[2:] if tag.startswith("W/") else tag
+
+
+def _strong_etags() -> Breaker:
+    """Strong validators instead of weak ones (RFC 7232 §2.3: either is a valid entity tag)."""
+
+    def on_request(req: Request, state: State) -> Request | None:
+        updates = {
+            key: f"W/{value}"
+            for key, value in req.environ.items()
+            if key in ("HTTP_IF_MATCH", "HTTP_IF_NONE_MATCH") and not str(value).startswith("W/")
+        }
+        return clone(req, **updates) if updates else None
+
+    def on_response(req: Request, resp: Response, state: State) -> Response | None:
+        if resp.headers.get("ETag"):
+            _applied(state)
+            resp.headers["ETag"] = _strong(resp.headers["ETag"])
+        body = body_of(resp) if resp.get_data() else None
+        if isinstance(body, dict) and isinstance(body.get("meta"), dict) and "version" in body["meta"]:
+            body["meta"]["version"] = _strong(str(body["meta"]["version"]))
+            return set_json(resp, body)
+        return resp
+
+    return Breaker(on_request, on_response)
+
+
+@pytest.mark.parametrize(
+    "variation",
+    [
+        Breaker(response=_patch_answers_204),
+        Breaker(response=_no_empty_resources),
+        Breaker(response=_no_empty_members),
+        _strong_etags(),
+    ],
+    ids=["patch-204", "no-empty-resources", "no-empty-members", "strong-etags"],
+)
 def test_what_the_rfc_allows_never_fails_a_check(variation: Breaker, reference: tuple[object, str]) -> None:
     """A check may only fail a server for breaking a requirement, never for a choice the RFC leaves open."""
     app, token = reference
-    faulty = Faulty(app, variation, State(token=token, memory={"app": app}))  # type: ignore[arg-type]
+    state = State(token=token, memory={"app": app})
+    faulty = Faulty(app, variation, state)  # type: ignore[arg-type]
     outcome = run(list(CHECKS.values()), Target(base_url=BASE, token=token, app=faulty))
+    assert state.memory.get("applied", 0) > 0, "the variation never came into play"
     bad = [
         f"{r.check.id}: {r.status} {r.reason}" for r in outcome.results if r.status not in (Status.PASS, Status.SKIP)
     ]
