@@ -8,6 +8,7 @@ import subprocess
 import sys
 import xml.etree.ElementTree as ET
 from pathlib import Path
+from typing import Any
 
 import jsonschema
 import pytest
@@ -142,13 +143,12 @@ def test_a_failing_run_shows_requirement_expected_actual_and_redacted_evidence(t
     assert token not in text and token not in to_json(outcome)
 
 
-def test_strict_turns_a_should_warning_into_failure() -> None:
+def test_strict_turns_a_should_warning_into_failure(reference: tuple[Any, str]) -> None:
     from conformance import Status, Target, run, select
-    from tests.conformance.apps import reference
     from tests.conformance.breakers_rfc import BREAKERS
     from tests.conformance.faulty import Faulty, State
 
-    app, token = reference()
+    app, token = reference
     check_id = "rfc7644-3.4.3-search"
     faulty = Faulty(app, BREAKERS[check_id], State(token=token))
     outcome = run(select(ids=[check_id]), Target(token=token, app=faulty, base_url="http://scim.test/scim/v2"))

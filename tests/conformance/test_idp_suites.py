@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import email.utils
 import time
-from collections.abc import Iterator
 from typing import Any
 
 import httpx
@@ -27,15 +26,6 @@ from tests.conformance.breakers_idp import BREAKERS, NEEDS_THROTTLING
 from tests.conformance.faulty import Faulty, State
 
 BASE = "http://scim.test/scim/v2"
-
-
-@pytest.fixture
-def reference() -> Iterator[tuple[Any, str]]:
-    store = SqliteStore(":memory:")
-    try:
-        yield create_app(store=store), issue_token(store, "idp-suites")
-    finally:
-        store.close()
 
 
 def _broken(app: Any, token: str, check_id: str) -> Target:

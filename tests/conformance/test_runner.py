@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import httpx
 import pytest
 
@@ -9,7 +11,6 @@ from conformance import Status, Target, run, select
 from conformance.context import CheckContext
 from conformance.model import Check, Level
 from conformance.runner import Runner
-from tests.conformance.apps import reference
 from tests.conformance.faulty import Faulty, State, edit_json
 
 BASE = "http://scim.test/scim/v2"
@@ -27,8 +28,8 @@ def _custom(fn: object, *, requires: frozenset[str] = frozenset()) -> Check:
     )
 
 
-def test_checks_needing_an_unadvertised_capability_are_skipped_with_the_reason() -> None:
-    app, token = reference()
+def test_checks_needing_an_unadvertised_capability_are_skipped_with_the_reason(reference: tuple[Any, str]) -> None:
+    app, token = reference
 
     def no_patch(body: dict[str, object]) -> None:
         body["patch"] = {"supported": False}
@@ -39,8 +40,8 @@ def test_checks_needing_an_unadvertised_capability_are_skipped_with_the_reason()
     assert all("does not advertise patch" in result.reason for result in outcome.results)
 
 
-def test_a_network_failure_during_a_check_is_an_error_not_a_failure() -> None:
-    app, token = reference()
+def test_a_network_failure_during_a_check_is_an_error_not_a_failure(reference: tuple[Any, str]) -> None:
+    app, token = reference
     inner = httpx.WSGITransport(app=app)
 
     def handler(request: httpx.Request) -> httpx.Response:
@@ -63,8 +64,8 @@ def test_a_network_failure_during_a_check_is_an_error_not_a_failure() -> None:
     assert result.reason.startswith("network: ConnectError")
 
 
-def test_a_defect_in_a_check_is_a_harness_error() -> None:
-    app, token = reference()
+def test_a_defect_in_a_check_is_a_harness_error(reference: tuple[Any, str]) -> None:
+    app, token = reference
 
     def broken(ctx: CheckContext) -> None:
         {}["missing"]
@@ -76,8 +77,8 @@ def test_a_defect_in_a_check_is_a_harness_error() -> None:
 
 
 @pytest.mark.parametrize("keep", [False, True])
-def test_created_data_is_removed_unless_keep(keep: bool) -> None:
-    app, token = reference()
+def test_created_data_is_removed_unless_keep(keep: bool, reference: tuple[Any, str]) -> None:
+    app, token = reference
     created: list[str] = []
 
     def makes_data(ctx: CheckContext) -> None:
@@ -95,8 +96,8 @@ def test_created_data_is_removed_unless_keep(keep: bool) -> None:
     assert created[0].startswith(outcome.run_id)
 
 
-def test_the_sweep_removes_what_a_check_did_not_track() -> None:
-    app, token = reference()
+def test_the_sweep_removes_what_a_check_did_not_track(reference: tuple[Any, str]) -> None:
+    app, token = reference
 
     def leaks(ctx: CheckContext) -> None:
         response = ctx.scim.post("/Users", ctx.user_body())
@@ -110,9 +111,9 @@ def test_the_sweep_removes_what_a_check_did_not_track() -> None:
     assert client.get("/Users").json()["totalResults"] == 0
 
 
-def test_keep_leaves_every_checks_data_without_collisions_between_checks() -> None:
+def test_keep_leaves_every_checks_data_without_collisions_between_checks(reference: tuple[Any, str]) -> None:
     """Names are numbered across the run, so what one check keeps never collides with the next one's data."""
-    app, token = reference()
+    app, token = reference
     checks = select(["rfc"], include=["crud"])
     outcome = run(checks, Target(base_url=BASE, token=token, app=app), keep=True)
     assert [r.check.id for r in outcome.results if r.status is not Status.PASS] == []

@@ -3,14 +3,9 @@ against a server that breaks exactly the requirement it enforces."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
 import pytest
 from werkzeug.wrappers import Request, Response
 
-from aup_server.app import create_app
-from aup_server.auth import issue_token
-from aup_server.store import SqliteStore
 from conformance import Status, Target, all_checks, run
 from conformance.model import Check
 from tests.conformance.breakers_idp import BREAKERS as IDP_BREAKERS
@@ -22,15 +17,6 @@ from tests.conformance.faulty import Breaker, Faulty, State, body_of, clone, set
 BASE = "http://scim.test/scim/v2"
 BREAKERS: dict[str, Breaker] = {**RFC_BREAKERS, **IDP_BREAKERS, **POSIX_BREAKERS}
 CHECKS = {item.id: item for item in all_checks()}
-
-
-@pytest.fixture
-def reference() -> Iterator[tuple[object, str]]:
-    store = SqliteStore(":memory:")
-    try:
-        yield create_app(store=store), issue_token(store, "conformance")
-    finally:
-        store.close()
 
 
 def test_every_check_passes_against_the_reference_server(reference: tuple[object, str]) -> None:
