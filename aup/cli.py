@@ -13,6 +13,7 @@ from aup.commands.conformance import conformance
 from aup.commands.diff import diff
 from aup.commands.directory import directory
 from aup.commands.entra import entra_sync
+from aup.commands.exits import UsageProblem
 from aup.commands.export import export
 from aup.commands.record import record
 from aup.commands.replay import replay
@@ -39,7 +40,7 @@ def _open_store(db: str) -> SqliteStore:
     try:
         return SqliteStore(db)
     except Exception as exc:  # sqlite3.Error, RuntimeError from a newer schema, OSError
-        raise click.ClickException(f"cannot open database {db}: {exc}") from None
+        raise UsageProblem(f"cannot open database {db}: {exc}") from None
 
 
 @contextmanager
@@ -49,7 +50,7 @@ def _store(db: str) -> Iterator[SqliteStore]:
     try:
         yield store
     except ValueError as exc:
-        raise click.ClickException(str(exc)) from None
+        raise UsageProblem(str(exc)) from None
     finally:
         store.close()
 
@@ -114,7 +115,7 @@ def serve(
             {"db": db, "extensions": items, "allow_nested_groups": nested_groups, "rate_limit_per_minute": rate_limit}
         )
     except (ValueError, OSError) as exc:
-        raise click.ClickException(str(exc)) from None
+        raise UsageProblem(str(exc)) from None
     store = _open_store(db)
     app = create_app(config, store=store)
     if posix is not None:
@@ -123,7 +124,7 @@ def serve(
                 allocated = app.extensions["aup"].service.posix.set_enabled(store, tenant, posix)
             except ValueError as exc:
                 store.close()
-                raise click.ClickException(f"tenant {tenant}: {exc}") from None
+                raise UsageProblem(f"tenant {tenant}: {exc}") from None
             state = f"on ({allocated} ids allocated)" if posix else "off (ids are kept)"
             click.echo(f"POSIX identities for {tenant}: {state}")
     fresh = {}
@@ -143,7 +144,7 @@ def serve(
     try:
         run_server(app, host, port, threads, ready)
     except OSError as exc:
-        raise click.ClickException(f"cannot listen on {host}:{port}: {exc.strerror or exc}") from None
+        raise UsageProblem(f"cannot listen on {host}:{port}: {exc.strerror or exc}") from None
     finally:
         store.close()
     click.echo("aup stopped")
@@ -191,7 +192,7 @@ def token_revoke(name: str, tenant: str, db: str) -> None:
     """Revoke token NAME of a tenant; requests with it get 401 at once."""
     with _store(db) as store:
         if not store.revoke_token(name, tenant):
-            raise click.ClickException(f"no active token named {name!r} for tenant {tenant!r}")
+            raise UsageProblem(f"no active token named {name!r} for tenant {tenant!r}")
     click.echo(f"revoked {tenant}/{name}")
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import itertools
 import json
+import ssl
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -40,6 +41,8 @@ class Endpoint:
     base_url: str
     target: Target
     auth: httpx.Auth | None
+    timeout: float = 60.0
+    verify: ssl.SSLContext | bool = True  # TLS of a URL target: system CAs, off, or a given CA bundle
 
 
 def describe(response: httpx.Response) -> str:
@@ -141,6 +144,8 @@ class CheckContext:
             hooks=merged,
             base_url=self.endpoint.base_url,
             headers=headers,
+            timeout=self.endpoint.timeout,
+            verify=self.endpoint.verify,
         )
         self._clients.append(http)
         return http

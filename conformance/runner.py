@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import itertools
 import secrets
+import ssl
 import time
 import traceback
 from collections import Counter
@@ -37,10 +38,18 @@ class Target:
     app: WSGIApp | None = None
     auth: httpx.Auth | None = None
     label: str = ""
+    timeout: float = 60.0
+    verify: ssl.SSLContext | bool = True
 
     def endpoint(self) -> Endpoint:
         auth = self.auth or (BearerAuth(self.token) if self.token else None)
-        return Endpoint(base_url=self.base_url, target=self.app or self.base_url, auth=auth)
+        return Endpoint(
+            base_url=self.base_url,
+            target=self.app or self.base_url,
+            auth=auth,
+            timeout=self.timeout,
+            verify=self.verify,
+        )
 
     @property
     def description(self) -> str:
@@ -97,7 +106,12 @@ class Runner:
         self.wiretap = Wiretap("conformance")
         self.names = itertools.count(1)
         self.http = make_http(
-            self.endpoint.target, self.endpoint.auth, hooks=self.wiretap.hooks, base_url=self.endpoint.base_url
+            self.endpoint.target,
+            self.endpoint.auth,
+            hooks=self.wiretap.hooks,
+            base_url=self.endpoint.base_url,
+            timeout=self.endpoint.timeout,
+            verify=self.endpoint.verify,
         )
         self.outcome = Run(target=target.description, run_id=self.run_id, started=datetime.now(UTC), capabilities={})
         self.capabilities = Capabilities()

@@ -7,6 +7,7 @@ made here, whatever the target: a base URL, an in-process WSGI app, or a test tr
 from __future__ import annotations
 
 import json
+import ssl
 from collections.abc import Callable, Generator, Iterable, Mapping, Sequence
 from datetime import UTC, datetime
 from typing import Any
@@ -120,12 +121,14 @@ def make_http(
     base_url: str = IN_PROCESS_BASE_URL,
     headers: Sequence[tuple[str, str]] | None = None,
     timeout: float = 60.0,
+    verify: ssl.SSLContext | bool = True,
 ) -> httpx.Client:
     """One ``httpx.Client`` for a base URL, an in-process WSGI app, or a transport (e.g. ``MockTransport``).
 
     ``base_url`` applies to the non-URL targets and may carry a path (``http://scim.test/scim/v2``).
     ``headers``, when given, *replace* httpx's default header set (Accept, Accept-Encoding,
     Connection, User-Agent), so a client can control exactly which headers go on the wire.
+    ``verify`` is the TLS setting of a URL target: True (system CAs), False, or an SSL context.
     """
     transport: httpx.BaseTransport | None
     if isinstance(target, httpx.BaseTransport):
@@ -142,6 +145,7 @@ def make_http(
         auth=auth,
         event_hooks={name: list(fns) for name, fns in (hooks or {}).items()},
         timeout=timeout,
+        verify=verify,
     )
     if headers is not None:
         for name in list(client.headers):

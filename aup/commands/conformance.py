@@ -10,18 +10,13 @@ from pathlib import Path
 
 import click
 
+from aup.commands.connection import ConnectionOptions, connection_options, preflight
+from aup.commands.exits import UsageProblem
 from aup.embedded import embedded_server
 from conformance import Target, run, select
 from conformance.model import SUITES, Result
 from conformance.report import render_console, render_html, render_junit, render_progress, to_json
 from conformance.runner import TargetUnreachable
-from scimcore.client import HeaderTokenAuth
-
-
-class UsageProblem(click.ClickException):
-    """A one-line error that exits 2: bad options, an unreachable target, a refused token."""
-
-    exit_code = 2
 
 
 def _split(values: tuple[str, ...]) -> list[str]:
@@ -29,9 +24,9 @@ def _split(values: tuple[str, ...]) -> list[str]:
 
 
 @contextmanager
-def _target(url: str | None, token: str | None, auth_header: str | None) -> Iterator[Target]:
-    if url is None:
-        if token or auth_header:
+def _target(connection: ConnectionOptions) -> Iterator[Target]:
+    if not connection.given:
+        if connection.credentials_given():
             raise UsageProblem("--token and --auth-header need --target (the embedded server makes its own token)")
         with embedded_server(name="conformance") as server:
             yield Target(
@@ -41,12 +36,10 @@ def _target(url: str | None, token: str | None, auth_header: str | None) -> Iter
                 label="the embedded aup server (in process)",
             )
         return
-    if not url.startswith(("http://", "https://")):
-        raise UsageProblem(f"--target must be an http(s) SCIM base URL, not {url!r}")
-    if token and auth_header:
-        raise UsageProblem("give either --token or --auth-header, not both")
-    auth = HeaderTokenAuth(auth_header) if auth_header else None
-    yield Target(base_url=url.rstrip("/"), token=token, auth=auth)
+    conn = connection.resolve()
+    auth = conn.auth()
+    preflight(conn, auth)  # a wrong URL, token or a login page stops here, in one line, before 150 checks
+    yield Target(base_url=conn.base_url, auth=auth, verify=conn.verify, timeout=conn.timeout)
 
 
 def _progress(enabled: bool) -> tuple[object, object]:
@@ -63,9 +56,7 @@ def _progress(enabled: bool) -> tuple[object, object]:
 
 
 @click.command("conformance")
-@click.option("--target", "url", metavar="URL", help="SCIM base URL; without it the embedded server is tested.")
-@click.option("--token", envvar="AUP_SCIM_TOKEN", metavar="T", help="Bearer token (or $AUP_SCIM_TOKEN).")
-@click.option("--auth-header", metavar="VALUE", help="Authorization header sent verbatim, e.g. 'SSWS abc'.")
+@connection_options(target_help="SCIM base URL; without it the embedded server is tested.")
 @click.option(
     "--suite",
     "suites",
@@ -84,9 +75,7 @@ def _progress(enabled: bool) -> tuple[object, object]:
 @click.option("--list", "list_only", is_flag=True, help="List the selected checks and exit.")
 @click.option("--quiet", "-q", is_flag=True, help="Only the failure details and the summary line.")
 def conformance(
-    url: str | None,
-    token: str | None,
-    auth_header: str | None,
+    connection: ConnectionOptions,
     suites: tuple[str, ...],
     include: tuple[str, ...],
     exclude: tuple[str, ...],
@@ -101,8 +90,8 @@ def conformance(
 ) -> None:
     """Check a SCIM 2.0 server against RFC 7643/7644 and what Okta and Entra need from it.
 
-    Exit code 0 when no MUST failed (and, with --strict, no SHOULD), 1 otherwise, 2 for usage or
-    connection errors.
+    Exit code 0 when every check was judged and no MUST failed (with --strict, no SHOULD either); 1 when
+    one failed; 2 for usage or connection errors, or when checks were left unjudged (INCOMPLETE).
     """
     try:
         checks = select(_split(suites) or None, include=_split(include), exclude=_split(exclude), ids=ids)
@@ -115,7 +104,7 @@ def conformance(
             click.echo(f"{item.id:<56} {item.level.value:<6} {item.suite:<6} {item.title}")
         return
     show, _ = _progress(sys.stderr.isatty() and not quiet)
-    with _target(url, token, auth_header) as target:
+    with _target(connection) as target:
         try:
             outcome = run(checks, target, keep=keep, progress=show)  # type: ignore[arg-type]
         except TargetUnreachable as exc:

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import click
 
+from aup.commands.exits import UsageProblem
 from emulators.core.directory import load_directory, save_directory
 from emulators.core.errors import ConfigurationError
 from emulators.core.generator import generate_directory
@@ -40,7 +41,7 @@ def generate(users: int, groups: int, seed: int, domain: str, case_duplicates: i
     try:
         save_directory(made, out)
     except OSError as exc:
-        raise click.ClickException(f"cannot write {out}: {exc.strerror}") from None
+        raise UsageProblem(f"cannot write {out}: {exc.strerror}") from None
     click.echo(f"wrote {len(made.users)} users and {len(made.groups)} groups to {out}")
 
 
@@ -51,7 +52,7 @@ def summary(file: Path) -> None:
     try:
         loaded = load_directory(file)
     except ConfigurationError as exc:
-        raise click.ClickException(str(exc)) from None
+        raise UsageProblem(str(exc)) from None
     statuses = Counter(user.status.value for user in loaded.users.values())
     click.echo(f"users: {len(loaded.users)} ({', '.join(f'{n} {s}' for s, n in sorted(statuses.items()))})")
     largest = max((len(group.members) for group in loaded.groups.values()), default=0)

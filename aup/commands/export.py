@@ -6,6 +6,8 @@ from pathlib import Path
 
 import click
 
+from aup.commands.connection import ConnectionOptions, connection_options, preflight
+from aup.commands.exits import TargetFailed, UsageProblem
 from emulators.nsscache import (
     AUP_PATHS,
     NsscacheError,
@@ -23,8 +25,7 @@ def export() -> None:
 
 
 @export.command("posix")
-@click.option("--target", help="SCIM base URL, e.g. http://127.0.0.1:8080/scim/v2 (omit to only --check).")
-@click.option("--token", envvar="AUP_SCIM_TOKEN", help="Bearer token (env AUP_SCIM_TOKEN).")
+@connection_options(target_help="SCIM base URL, e.g. http://127.0.0.1:8080/scim/v2 (omit to only --check).")
 @click.option(
     "--out",
     required=True,
@@ -37,25 +38,29 @@ def export() -> None:
     type=click.Path(exists=True, file_okay=False, path_type=Path),
     help="An earlier export: report uid/gid changes and reuse against --out (exit 1 on any).",
 )
-def export_posix(target: str | None, token: str | None, out: Path, before: Path | None) -> None:
+def export_posix(connection: ConnectionOptions, out: Path, before: Path | None) -> None:
     """Page through /Users and /Groups like nsscache's SCIM source and write its files cache.
 
     With --target, the export is written to --out first; with --check only, two existing exports
     are compared.
     """
-    if target is None and before is None:
-        raise click.UsageError("give --target (and --token) to export, --check to compare, or both")
-    if target is not None:
-        if not token:
-            raise click.UsageError("--token is required with --target (or set AUP_SCIM_TOKEN)")
-        scim = nsscache_client(target.rstrip("/"), token)
+    if not connection.given and before is None:
+        raise UsageProblem("give --target (and --token) to export, --check to compare, or both")
+    if connection.given:
+        # nsscache's SCIM source sends a bearer token and nothing else.
+        conn = connection.resolve(allowed=("bearer",), who="nsscache sends a bearer token")
+        preflight(conn, conn.auth())
+        scim = nsscache_client(conn.base_url, conn.token or "", timeout=conn.timeout, verify=conn.verify)
         try:
             maps = fetch_maps(scim, AUP_PATHS)
         except NsscacheError as exc:
-            raise click.ClickException(f"nothing written: {exc}") from None
+            raise TargetFailed(f"nothing written: {exc}") from None
         finally:
             scim.http.close()
-        write_export(maps, out, source=target)
+        try:
+            write_export(maps, out, source=conn.base_url)
+        except OSError as exc:
+            raise UsageProblem(f"cannot write {out}: {exc.strerror or exc}") from None
         click.echo(f"wrote {len(maps.passwd)} users, {len(maps.group)} groups, {len(maps.sshkey)} key lines to {out}")
         for warning in maps.warnings:
             click.echo(f"warning: {warning}", err=True)
@@ -64,10 +69,10 @@ def export_posix(target: str | None, token: str | None, out: Path, before: Path 
     try:
         findings = compare_exports(read_export(before), read_export(out))
     except (ValueError, OSError) as exc:
-        raise click.ClickException(str(exc)) from None
+        raise UsageProblem(str(exc)) from None
     for finding in findings:
         click.echo(str(finding))
     errors = sum(1 for f in findings if f.severity == "error")
     if errors:
-        raise click.ClickException(f"{errors} uid/gid error(s) between {before} and {out}")
+        raise TargetFailed(f"{errors} uid/gid error(s) between {before} and {out}")
     click.echo(f"no uid/gid changes between {before} and {out}")

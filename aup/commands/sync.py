@@ -8,23 +8,59 @@ Links and failed tasks live next to the directory, so a later run resumes or ret
 
 from __future__ import annotations
 
+import functools
+from collections import defaultdict
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
 import click
-import httpx
 
-from aup.commands.entra import run_entra_sync
+from aup.commands.connection import ConnectionOptions, connection_options, preflight
+from aup.commands.entra import (
+    entra_command_options,
+    entra_options_from,
+    oauth_command_options,
+    oauth_from,
+    run_entra,
+)
+from aup.commands.exits import TargetFailed, UsageProblem
 from aup.commands.progress import progress_option, progress_printer
 from emulators.core.directory import Directory, load_directory, save_directory
 from emulators.core.errors import ConfigurationError
 from emulators.core.linkstore import LinkStore, links_path_for
 from emulators.core.mapping import load_mapping
+from emulators.entra import PROFILES as ENTRA_PROFILES
 from emulators.okta import OKTA_DEFAULT_MAPPING, PROFILES, OktaEmulator, OktaSettings, Task, TaskLog, TaskStatus
-from scimcore.client import BearerAuth, HeaderTokenAuth, Wiretap, basic_auth, make_http
+from scimcore.client import Wiretap
 from scimcore.wire import CassetteWriter
+
+_EXAMPLES = 3  # task titles shown per failure cause
+# Options only one IdP reads: given for the other, they are refused, never ignored.
+_OKTA_ONLY = ("profile", "tasks_path", "import_groups", "rename_groups", "sync_password", "save")
+_ENTRA_ONLY = (
+    "dialect",
+    "cycles",
+    "flags",
+    "job_path",
+    "scope",
+    "scoping_filter",
+    "skip_out_of_scope_deletions",
+    "deletion_threshold",
+    "target_actions",
+    "restart",
+    "reset",
+    "approve_deletions",
+    "on_demand",
+    "test_connection",
+    "log_path",
+    "token_url",
+    "client_id",
+    "client_secret",
+    "oauth_scopes",
+    "credentials_in",
+)
 
 
 @dataclass
@@ -35,27 +71,60 @@ class _Run:
     tasks_path: Path
     save: bool
     verbose: bool
+    quiet: bool
 
 
-def _auth(kind: str, token: str | None) -> httpx.Auth | None:
-    if kind == "none":
-        return None
-    if not token:
-        raise click.UsageError("--token is required (or set AUP_SCIM_TOKEN); use --auth none for an open server")
-    if kind == "header":
-        return HeaderTokenAuth(token)
-    if kind == "basic":
-        user, sep, password = token.partition(":")
-        if not sep:
-            raise click.BadParameter("with --auth basic, --token must be USER:PASSWORD", param_hint="--token")
-        return basic_auth(user, password)
-    return BearerAuth(token)
+@dataclass
+class _Setup:
+    """The group's options; the Okta job is built only when an action needs it, so ``ACTION --help`` works
+    without a directory or a target."""
+
+    ctx: click.Context
+    idp: str
+    directory_path: Path | None
+    connection: ConnectionOptions
+    values: dict[str, Any]
+    progress: bool | None
+    run: _Run | None = field(default=None)
+
+    def directory_file(self) -> Path:
+        if self.directory_path is None:
+            raise UsageProblem("--directory is required: the IdP directory file (see 'aup directory generate')")
+        return self.directory_path
+
+    def okta(self, *, offline: bool = False) -> _Run:
+        """The Okta job; ``offline`` actions (listing tasks) skip the connection and its pre-flight."""
+        if self.run is None:
+            self.run = _okta_run(self, offline=offline)
+        return self.run
+
+
+def _given(ctx: click.Context, name: str) -> bool:
+    source = ctx.get_parameter_source(name)
+    return source is not None and source not in (click.core.ParameterSource.DEFAULT,)
+
+
+def _refuse_other_idps_options(ctx: click.Context, idp: str) -> None:
+    foreign = _ENTRA_ONLY if idp == "okta" else _OKTA_ONLY
+    for name in foreign:
+        if _given(ctx, name):
+            param = next(p for p in ctx.command.params if p.name == name)
+            flag = param.opts[0] if param.opts else name
+            owner = "Entra's" if idp == "okta" else "Okta's"
+            raise UsageProblem(f"{flag} is {owner}; it does nothing with --idp {idp}")
+
+
+def _options(options: tuple[Callable[[Any], Any], ...]) -> Callable[[Any], Any]:
+    def apply(fn: Any) -> Any:
+        for option in reversed(options):
+            fn = option(fn)
+        return fn
+
+    return apply
 
 
 @click.group(invoke_without_command=True)
 @click.option("--idp", type=click.Choice(["okta", "entra"]), default="okta", show_default=True, help="IdP to emulate.")
-@click.option("--cycles", default=1, show_default=True, type=click.IntRange(1), help="Entra: provisioning cycles.")
-@click.option("--flag", "flags", multiple=True, help="Entra: feature flag, e.g. aadOptscim062020.")
 @click.option(
     "--profile",
     type=click.Choice(sorted(PROFILES)),
@@ -64,61 +133,87 @@ def _auth(kind: str, token: str | None) -> httpx.Auth | None:
     help="Okta app flavour: OIN, AIW, or OIN listing members in the group POST.",
 )
 @click.option(
-    "--directory", "directory_path", required=True, type=click.Path(exists=True, dir_okay=False, path_type=Path)
+    "--dialect", type=click.Choice(sorted(ENTRA_PROFILES)), help="Entra wire dialect [default: from the URL]."
 )
-@click.option("--target", required=True, help="SCIM base URL, e.g. http://127.0.0.1:8080/scim/v2")
-@click.option("--token", envvar="AUP_SCIM_TOKEN", help="Credential (env AUP_SCIM_TOKEN); USER:PASSWORD for basic.")
 @click.option(
-    "--auth",
-    type=click.Choice(["bearer", "header", "basic", "none"]),
-    default="bearer",
-    show_default=True,
-    help="bearer adds 'Bearer '; header sends the token verbatim.",
+    "--directory",
+    "directory_path",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    help="The IdP directory file (required).",
 )
+@connection_options()
 @click.option("--mapping", type=click.Path(exists=True, dir_okay=False, path_type=Path), help="Custom mapping YAML.")
-@click.option("--links", type=click.Path(dir_okay=False, path_type=Path), help="[default: <directory>.links.json]")
 @click.option(
-    "--tasks", "tasks_path", type=click.Path(dir_okay=False, path_type=Path), help="[default: <directory>.tasks.json]"
+    "--links",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="[default: <directory>.links.json for Okta, <directory>.entra-links.json for Entra]",
+)
+@click.option(
+    "--tasks",
+    "tasks_path",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Okta: failed tasks [default: <directory>.tasks.json]",
 )
 @click.option(
     "--cassette", type=click.Path(dir_okay=False, path_type=Path), help="Append every exchange (redacted) here."
 )
-@click.option("--import-groups/--no-import-groups", default=False, show_default=True)
-@click.option("--rename-groups/--no-rename-groups", default=True, show_default=True)
-@click.option("--sync-password/--no-sync-password", default=False, show_default=True)
-@click.option("--save/--no-save", default=True, show_default=True, help="Write directory changes back to its file.")
-@click.option("-v", "--verbose", is_flag=True, help="List every task, not only failed ones.")
+@click.option("--import-groups/--no-import-groups", default=False, show_default=True, help="Okta: import groups too.")
+@click.option("--rename-groups/--no-rename-groups", default=True, show_default=True, help="Okta: push renames.")
+@click.option("--sync-password/--no-sync-password", default=False, show_default=True, help="Okta: push passwords.")
+@click.option("--save/--no-save", default=True, show_default=True, help="Okta: write directory changes back.")
+@entra_command_options
+@oauth_command_options
+@click.option("-q", "--quiet", is_flag=True, help="Only the summary and the failures.")
+@click.option("-v", "--verbose", is_flag=True, help="List every task (Okta) or every log entry (Entra).")
 @progress_option
 @click.pass_context
 def sync(
     ctx: click.Context,
     /,
     idp: str,
-    profile: str,
-    directory_path: Path,
-    target: str,
-    token: str | None,
-    auth: str,
+    directory_path: Path | None,
+    connection: ConnectionOptions,
     progress: bool | None,
-    **opts: Any,
+    **values: Any,
 ) -> None:
-    """Sync a directory to a SCIM server as the IdP would; a subcommand performs one admin action."""
-    show_progress = progress_printer(progress)
-    if idp == "entra":
-        # Entra works in provisioning cycles, not admin actions (reference/entra.md §8).
-        if ctx.invoked_subcommand is not None:
-            raise click.UsageError("single admin actions are Okta's; with --idp entra, run cycles (--cycles N)")
-        run_entra_sync(
-            directory_path,
-            target,
-            token,
-            opts["cycles"],
-            opts["flags"],
-            mapping_path=opts["mapping"],
-            links_path=opts["links"],
-            progress=show_progress,
-        )
+    """Sync a directory to a SCIM server as the IdP would; a subcommand performs one Okta admin action.
+
+    Okta is event-driven: each subcommand is one admin action. Entra works in provisioning cycles: edit
+    the directory file and run again; the job (what was sent, watermark, escrow, quarantine, log) resumes.
+    """
+    _refuse_other_idps_options(ctx, idp)
+    setup = _Setup(ctx, idp, directory_path, connection, values, progress)
+    ctx.obj = setup
+    if ctx.invoked_subcommand is not None:
+        if idp == "entra" and ctx.invoked_subcommand != "test-connection":
+            raise UsageProblem(
+                "single admin actions are Okta's; with --idp entra, edit the directory file and run cycles "
+                "(or --on-demand USER)"
+            )
         return
+    if idp == "entra":
+        _entra(setup)
+        return
+    run = setup.okta()
+    _perform(run, run.emulator.sync_all, changes_directory=False)
+
+
+def _entra(setup: _Setup, **overrides: Any) -> None:
+    oauth = oauth_from(
+        setup.values["token_url"],
+        setup.values["client_id"],
+        setup.values["client_secret"],
+        setup.values["oauth_scopes"],
+        setup.values["credentials_in"],
+    )
+    options = replace(entra_options_from(setup.values), oauth=oauth, **overrides)
+    run_entra(setup.directory_file(), setup.connection, options, progress=progress_printer(setup.progress))
+
+
+def _okta_run(setup: _Setup, *, offline: bool) -> _Run:
+    opts = setup.values
+    directory_path = setup.directory_file()
+    conn = None if offline else setup.connection.resolve()
     try:
         directory = load_directory(directory_path)
         mapping = load_mapping(opts["mapping"], OKTA_DEFAULT_MAPPING) if opts["mapping"] else OKTA_DEFAULT_MAPPING
@@ -126,64 +221,93 @@ def sync(
         tasks_path = opts["tasks_path"] or directory_path.with_name(f"{directory_path.stem}.tasks.json")
         tasks = TaskLog.load(tasks_path)
     except ConfigurationError as exc:
-        raise click.ClickException(str(exc)) from None
-    hooks = None
-    if opts["cassette"]:
-        writer = CassetteWriter(opts["cassette"])
-        ctx.call_on_close(writer.close)
-        hooks = Wiretap(PROFILES[profile].source, sink=writer.write).hooks
-    http = make_http(target, _auth(auth, token), hooks=hooks)
-    ctx.call_on_close(http.close)
+        raise UsageProblem(str(exc)) from None
+    profile = PROFILES[opts["profile"]]
     settings = OktaSettings(
         import_groups=opts["import_groups"], rename_groups=opts["rename_groups"], sync_password=opts["sync_password"]
     )
+    http = None
+    if conn is not None:
+        hooks = None
+        if opts["cassette"]:
+            writer = CassetteWriter(opts["cassette"])
+            setup.ctx.call_on_close(writer.close)
+            hooks = Wiretap(profile.source, sink=writer.write).hooks
+        http = conn.http(conn.auth(), hooks=hooks)
+        setup.ctx.call_on_close(http.close)
     try:
         emulator = OktaEmulator(
             directory,
-            http,
-            PROFILES[profile],
+            http,  # type: ignore[arg-type]  # offline actions send nothing
+            profile,
             settings=settings,
             mapping=mapping,
             links=links,
             tasks=tasks,
-            progress=show_progress,
+            progress=progress_printer(setup.progress),
         )
     except ConfigurationError as exc:
-        raise click.ClickException(str(exc)) from None
-    ctx.obj = _Run(emulator, directory, directory_path, tasks_path, opts["save"], opts["verbose"])
-    if ctx.invoked_subcommand is None:
-        _perform(ctx.obj, emulator.sync_all, changes_directory=False)
+        raise UsageProblem(str(exc)) from None
+    if conn is not None:
+        preflight(conn, conn.auth())
+    verbose, quiet = bool(opts["verbose"]), bool(opts["quiet"])
+    return _Run(emulator, directory, directory_path, tasks_path, opts["save"], verbose, quiet)
 
 
 def _perform(run: _Run, action: Callable[[], list[Task]], *, changes_directory: bool) -> None:
-    """Run one action, save the state files, print the tasks; failures end with a one-line error."""
+    """Run one action, save the state files, print the tasks; failures end with a one-line error (exit 1)."""
     try:
         done = action()
     except ConfigurationError as exc:
-        raise click.ClickException(str(exc)) from None
+        raise UsageProblem(str(exc)) from None
+    finally:
+        # Saved whatever happened, Ctrl-C included: links and failed tasks are what a later run resumes from.
+        try:
+            run.emulator.links.save()
+            TaskLog(run.emulator.tasks.failed()).save(run.tasks_path)
+        except OSError as exc:
+            raise UsageProblem(f"cannot save the sync state: {exc}") from None
     try:
-        run.emulator.links.save()
-        TaskLog(run.emulator.tasks.failed()).save(run.tasks_path)
         if changes_directory and run.save:
             save_directory(run.directory, run.directory_path)
     except OSError as exc:
-        raise click.ClickException(f"cannot save the sync state: {exc}") from None
+        raise UsageProblem(f"cannot save the directory: {exc}") from None
     failed = [task for task in done if task.status is TaskStatus.FAILED]
     for task in done:
-        if run.verbose or task in failed:
+        if not run.quiet and (run.verbose or task in failed):
             click.echo(f"{task.status.value:6} #{task.id} {task.title}" + (f": {task.error}" if task.error else ""))
     if not done:
         click.echo("nothing sent (Okta sends no request for this)")
     else:
         click.echo(f"{len(done)} task(s): {len(done) - len(failed)} done, {len(failed)} failed")
+    causes: dict[str, list[str]] = defaultdict(list)
+    for task in failed:
+        causes[task.error].append(task.title)
+    if len(failed) > 1:
+        for error, titles in sorted(causes.items(), key=lambda item: -len(item[1])):
+            more = f" and {len(titles) - _EXAMPLES} more" if len(titles) > _EXAMPLES else ""
+            click.echo(f"failed {len(titles)}x: {error} — {'; '.join(titles[:_EXAMPLES])}{more}")
     if failed:
-        raise click.ClickException(f"{len(failed)} task(s) failed; list them with 'tasks', retry them with 'retry'")
+        raise TargetFailed(f"{len(failed)} task(s) failed; list them with 'tasks', retry them with 'retry'")
+
+
+def _pass_run(*, offline: bool = False) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+    """Hand an action the Okta job, built (and pre-flighted, unless ``offline``) only once the action runs."""
+
+    def decorate(fn: Callable[..., Any]) -> Callable[..., Any]:
+        @functools.wraps(fn)
+        def wrapper(setup: _Setup, /, *args: Any, **kwargs: Any) -> Any:
+            return fn(setup.okta(offline=offline), *args, **kwargs)
+
+        return click.pass_obj(wrapper)
+
+    return decorate
 
 
 def _user_action(name: str, method: str, summary: str) -> None:
     @sync.command(name, help=f"{summary} USER is a login or an Okta user id.")
     @click.argument("user")
-    @click.pass_obj
+    @_pass_run()
     def command(run: _Run, user: str) -> None:
         _perform(run, lambda: getattr(run.emulator, method)(_user(run, user)), changes_directory=True)
 
@@ -191,7 +315,7 @@ def _user_action(name: str, method: str, summary: str) -> None:
 def _group_action(name: str, method: str, summary: str) -> None:
     @sync.command(name, help=f"{summary} GROUP is a group name or an Okta group id.")
     @click.argument("group")
-    @click.pass_obj
+    @_pass_run()
     def command(run: _Run, group: str) -> None:
         _perform(run, lambda: getattr(run.emulator, method)(_group(run, group)), changes_directory=True)
 
@@ -200,14 +324,14 @@ def _user(run: _Run, text: str) -> str:
     try:
         return run.directory.find_user(text).id
     except ConfigurationError as exc:
-        raise click.ClickException(str(exc)) from None
+        raise UsageProblem(str(exc)) from None
 
 
 def _group(run: _Run, text: str) -> str:
     try:
         return run.directory.find_group(text).id
     except ConfigurationError as exc:
-        raise click.ClickException(str(exc)) from None
+        raise UsageProblem(str(exc)) from None
 
 
 for _name, _method, _summary in (
@@ -235,20 +359,24 @@ for _name, _method, _summary in (
 
 @sync.command("test-connection")
 @click.pass_obj
-def test_connection(run: _Run) -> None:
+def test_connection(setup: _Setup) -> None:
     """Test the API credentials as the IdP's admin console does."""
+    if setup.idp == "entra":
+        _entra(setup, test_connection=True)
+        return
+    run = setup.okta()
     _perform(run, run.emulator.test_connection, changes_directory=False)
 
 
 @sync.command("force-sync")
-@click.pass_obj
+@_pass_run()
 def force_sync(run: _Run) -> None:
     """Re-push the profile of every provisioned user (never changes active)."""
     _perform(run, run.emulator.force_sync, changes_directory=False)
 
 
 @sync.command("import")
-@click.pass_obj
+@_pass_run()
 def import_users(run: _Run) -> None:
     """Import users (and groups with --import-groups) from the app; prints what was read."""
     result = run.emulator.import_users()
@@ -260,7 +388,7 @@ def import_users(run: _Run) -> None:
 @click.argument("user")
 @click.option("--set", "assignments", multiple=True, metavar="ATTR=VALUE", help="Set a profile attribute (repeatable).")
 @click.option("--unset", "removals", multiple=True, metavar="ATTR", help="Remove a profile attribute (repeatable).")
-@click.pass_obj
+@_pass_run()
 def update_user(run: _Run, user: str, assignments: tuple[str, ...], removals: tuple[str, ...]) -> None:
     """Change USER's profile; a change to a mapped attribute is pushed."""
     changes: dict[str, Any] = dict.fromkeys(removals)
@@ -277,7 +405,7 @@ def update_user(run: _Run, user: str, assignments: tuple[str, ...], removals: tu
 @sync.command("add-member")
 @click.argument("group")
 @click.argument("user")
-@click.pass_obj
+@_pass_run()
 def add_member(run: _Run, group: str, user: str) -> None:
     """Add USER to GROUP (provisions or pushes as the group requires)."""
     _perform(run, lambda: run.emulator.add_group_member(_group(run, group), _user(run, user)), changes_directory=True)
@@ -286,7 +414,7 @@ def add_member(run: _Run, group: str, user: str) -> None:
 @sync.command("remove-member")
 @click.argument("group")
 @click.argument("user")
-@click.pass_obj
+@_pass_run()
 def remove_member(run: _Run, group: str, user: str) -> None:
     """Remove USER from GROUP."""
     action = lambda: run.emulator.remove_group_member(_group(run, group), _user(run, user))  # noqa: E731
@@ -296,7 +424,7 @@ def remove_member(run: _Run, group: str, user: str) -> None:
 @sync.command("push-group")
 @click.argument("group")
 @click.option("--link-to", metavar="SCIM_ID", help="Link to this existing app group instead of creating one.")
-@click.pass_obj
+@_pass_run()
 def push_group(run: _Run, group: str, link_to: str | None) -> None:
     """Push GROUP: create it in the app (or link it), then keep its members in sync."""
     _perform(run, lambda: run.emulator.push_group(_group(run, group), link_to=link_to), changes_directory=True)
@@ -305,7 +433,7 @@ def push_group(run: _Run, group: str, link_to: str | None) -> None:
 @sync.command("rename-group")
 @click.argument("group")
 @click.argument("new_name")
-@click.pass_obj
+@_pass_run()
 def rename_group(run: _Run, group: str, new_name: str) -> None:
     """Rename GROUP in the IdP (renamed in the app when --rename-groups)."""
     _perform(run, lambda: run.emulator.rename_group(_group(run, group), new_name), changes_directory=True)
@@ -314,14 +442,14 @@ def rename_group(run: _Run, group: str, new_name: str) -> None:
 @sync.command("unlink-group")
 @click.argument("group")
 @click.option("--delete/--leave", required=True, help="Delete the group in the app, or leave it there.")
-@click.pass_obj
+@_pass_run()
 def unlink_group(run: _Run, group: str, delete: bool) -> None:
     """Stop pushing GROUP."""
     _perform(run, lambda: run.emulator.unlink_group(_group(run, group), delete=delete), changes_directory=True)
 
 
 @sync.command("tasks")
-@click.pass_obj
+@_pass_run(offline=True)
 def list_tasks(run: _Run) -> None:
     """List the failed tasks kept from earlier runs."""
     failed = run.emulator.tasks.failed()
@@ -332,11 +460,11 @@ def list_tasks(run: _Run) -> None:
 
 @sync.command("retry")
 @click.argument("task_ids", nargs=-1, type=int)
-@click.pass_obj
+@_pass_run()
 def retry(run: _Run, task_ids: tuple[int, ...]) -> None:
     """Retry failed tasks (all of them, or the TASK_IDS given)."""
     try:
         chosen = [run.emulator.tasks.get(task_id) for task_id in task_ids] or run.emulator.tasks.failed()
     except KeyError as exc:
-        raise click.ClickException(str(exc.args[0])) from None
+        raise UsageProblem(str(exc.args[0])) from None
     _perform(run, lambda: [run.emulator.retry(task.id) for task in chosen], changes_directory=False)

@@ -23,8 +23,8 @@ class CycleClock(Clock, Protocol):
 class SkippingClock:
     """Real time plus the idle time skipped so far."""
 
-    def __init__(self) -> None:
-        self.skipped = 0.0
+    def __init__(self, skipped: float = 0.0) -> None:
+        self.skipped = skipped  # a job resumed from an earlier run keeps the idle time it skipped
 
     def now(self) -> float:
         return time.time() + self.skipped

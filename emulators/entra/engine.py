@@ -57,12 +57,14 @@ class EntraEmulator:
         log: ProvisioningLog | None = None,
         before_cycle: Callable[[], None] | None = None,
         progress: ProgressCallback | None = None,
+        state: JobState | None = None,
     ) -> None:
         """Compiles the mappings first: a bad mapping raises ConfigurationError before any request.
 
         ``before_cycle`` runs when a cycle starts (the OAuth strategy checks its token there, §1);
         an exception from it fails the cycle like a failed connection test. ``progress`` receives
         count, rate and ETA reports for each stage of a cycle (users, managers, groups, memberships).
+        ``state`` resumes a job saved by an earlier process (``emulators.entra.jobfile``).
         """
         if isinstance(directory, Directory):
             directory = EntraDirectory(directory)
@@ -73,7 +75,7 @@ class EntraEmulator:
         self.clock: CycleClock = clock or FakeClock()
         self.log = log or ProvisioningLog()
         self.links = links or LinkStore()
-        self.state = JobState()
+        self.state = state if state is not None else JobState()
         self.before_cycle = before_cycle
         self.ctx = Context(
             session=EntraSession(http, profile, self.clock),

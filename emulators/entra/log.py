@@ -7,7 +7,7 @@ Skip reasons that Microsoft does not name in the reference are the emulator's ow
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from enum import StrEnum
 
@@ -79,9 +79,13 @@ class LogEntry:
 @dataclass
 class ProvisioningLog:
     entries: list[LogEntry] = field(default_factory=list)
+    # Called with each entry as it is written, so a run can stream its log (and Ctrl-C loses none of it).
+    listeners: list[Callable[[LogEntry], None]] = field(default_factory=list)
 
     def add(self, entry: LogEntry) -> LogEntry:
         self.entries.append(entry)
+        for listener in self.listeners:
+            listener(entry)
         return entry
 
     def __iter__(self) -> Iterator[LogEntry]:

@@ -6,7 +6,8 @@ links (reference/entra.md §8). Everything here is plain data so the engine stay
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
+from typing import Any
 
 from emulators.core.linkstore import Kind
 from emulators.entra.profile import EscrowPolicy
@@ -74,3 +75,54 @@ class JobState:
         self.quarantine = None
         self.disabled = False
         self.deletions_approved = False
+
+    # -- persistence: a CLI run resumes the job where the last one left it ------------------------
+
+    def to_data(self) -> dict[str, Any]:
+        """Plain JSON data; object keys are written ``kind:source-id``."""
+        return {
+            "watermark": None if self.watermark is None else {_key_text(k): v for k, v in self.watermark.items()},
+            "escrows": {_key_text(k): asdict(escrow) for k, escrow in self.escrows.items()},
+            "quarantine": None if self.quarantine is None else asdict(self.quarantine),
+            "disabled": self.disabled,
+            "running": self.running,
+            "cycle": self.cycle,
+            "next_cycle_at": self.next_cycle_at,
+            "unmanaged": sorted(self.unmanaged),
+            "members_sent": {gid: sorted(members) for gid, members in sorted(self.members_sent.items())},
+            "deletions_approved": self.deletions_approved,
+        }
+
+    @classmethod
+    def from_data(cls, data: Any) -> JobState:
+        """The state ``to_data`` wrote; ValueError (with the field) when it is not that shape."""
+        if not isinstance(data, dict):
+            raise ValueError("the job state must be a mapping")
+        try:
+            watermark = data.get("watermark")
+            quarantine = data.get("quarantine")
+            return cls(
+                watermark=None if watermark is None else {_key_of(k): str(v) for k, v in dict(watermark).items()},
+                escrows={_key_of(k): Escrow(**v) for k, v in dict(data.get("escrows") or {}).items()},
+                quarantine=None if quarantine is None else Quarantine(**quarantine),
+                disabled=bool(data.get("disabled", False)),
+                running=bool(data.get("running", False)),
+                cycle=int(data.get("cycle", 0)),
+                next_cycle_at=None if data.get("next_cycle_at") is None else float(data["next_cycle_at"]),
+                unmanaged={str(uid) for uid in data.get("unmanaged") or ()},
+                members_sent={str(g): {str(m) for m in ms} for g, ms in dict(data.get("members_sent") or {}).items()},
+                deletions_approved=bool(data.get("deletions_approved", False)),
+            )
+        except (TypeError, ValueError, AttributeError) as exc:
+            raise ValueError(f"the job state is damaged: {exc}") from None
+
+
+def _key_text(key: ObjectKey) -> str:
+    return f"{key[0]}:{key[1]}"
+
+
+def _key_of(text: str) -> ObjectKey:
+    kind, sep, source_id = str(text).partition(":")
+    if not sep or kind not in ("user", "group"):
+        raise ValueError(f"{text!r} is not user:<id> or group:<id>")
+    return ("user" if kind == "user" else "group", source_id)

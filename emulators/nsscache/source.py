@@ -9,6 +9,7 @@ this emulator records a warning or fails instead, so a test sees what a cluster 
 
 from __future__ import annotations
 
+import ssl
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
@@ -86,10 +87,17 @@ class Maps:
     warnings: list[str] = field(default_factory=list)
 
 
-def nsscache_client(target: Target, token: str, *, base_url: str = "http://scim.test/scim/v2") -> ScimClient:
+def nsscache_client(
+    target: Target,
+    token: str,
+    *,
+    base_url: str = "http://scim.test/scim/v2",
+    timeout: float = 60.0,
+    verify: ssl.SSLContext | bool = True,
+) -> ScimClient:
     """A client that sends what nsscache sends: its user agent, SCIM media types and a bearer token."""
     headers = (("User-Agent", "nsscache"), ("Accept", urns.MEDIA_TYPE))
-    http = make_http(target, BearerAuth(token), base_url=base_url, headers=headers, timeout=60.0)
+    http = make_http(target, BearerAuth(token), base_url=base_url, headers=headers, timeout=timeout, verify=verify)
     return ScimClient(http, headers=(("Content-Type", urns.MEDIA_TYPE), ("Accept", urns.MEDIA_TYPE)))
 
 

@@ -30,6 +30,7 @@ from emulators.okta.tasks import Task, TaskError, TaskLog, TaskRunner, TaskStatu
 from emulators.okta.users import UserFlows
 
 # What fails a task instead of stopping the emulator: error answers, 429 exhaustion, network errors.
+_LIST_FIELDS = frozenset({"totalResults", "totalresults", "Resources", "resources"})
 TASK_FAILURES = (ScimCallError, RateLimitExhaustedError, TaskError, EvaluationError, DirectoryError, httpx.HTTPError)
 
 
@@ -117,9 +118,15 @@ class OktaEmulator:
         return [self._run("test_connection", "Test API credentials")]
 
     def _test_connection(self) -> None:
-        self.session.call("GET", "/Users", query=self.profile.connection_test_users)
+        # Okta reads the answer as a SCIM ListResponse (reference/okta.md §3); an answer it cannot parse as one
+        # (a login page, an empty body) fails the test (inferred: Okta shows an error, never success).
+        checks = [("/Users", self.profile.connection_test_users)]
         if self.settings.import_groups:
-            self.session.call("GET", "/Groups", query=self.profile.connection_test_groups)
+            checks.append(("/Groups", self.profile.connection_test_groups))
+        for endpoint, query in checks:
+            answer = self.session.call("GET", endpoint, query=query)
+            if not isinstance(answer, dict) or not _LIST_FIELDS & answer.keys():
+                raise TaskError(f"GET {endpoint} did not answer a SCIM ListResponse (no totalResults, no Resources)")
 
     def import_users(self) -> ImportResult:
         """Import Now: page through /Users (and /Groups when group import is on); inactive users are skipped."""

@@ -47,6 +47,9 @@ class FakeScim:
 
     def handle(self, request: httpx.Request) -> httpx.Response:
         self.requests.append(request)
+        if urlsplit(str(request.url)).path.endswith("/ServiceProviderConfig"):
+            # discovery, as the CLI's pre-flight reads it; never scripted
+            return httpx.Response(200, json={"schemas": [urns.SERVICE_PROVIDER_CONFIG], "patch": {"supported": True}})
         if self.scripted:
             return self.scripted.pop(0)
         parts = urlsplit(str(request.url)).path.split("/scim/v2/", 1)[1].split("/")

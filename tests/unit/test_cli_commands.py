@@ -10,14 +10,14 @@ import httpx
 import pytest
 from click.testing import CliRunner
 
-from aup.commands import sync as sync_module
+from aup.commands import connection as connection_module
 from aup.commands.directory import directory
 from aup.commands.sync import sync
 from emulators.core.directory import Status, load_directory, save_directory
 from scimcore.client import make_http
 from scimcore.wire import read_cassette
 from tests.unit.okta_setup import TEST_USER_ID, s20_directory
-from tests.unit.scim_fake import BASE_URL, FakeScim, error_response
+from tests.unit.scim_fake import BASE_URL, FakeScim, empty_list, error_response
 
 
 @pytest.fixture
@@ -27,9 +27,10 @@ def fake(monkeypatch: pytest.MonkeyPatch) -> FakeScim:
 
     def fake_make_http(target: str, auth: httpx.Auth | None, **kwargs: Any) -> httpx.Client:
         assert target == BASE_URL
+        kwargs.pop("verify", None)
         return make_http(server.transport, auth, base_url=BASE_URL, **kwargs)
 
-    monkeypatch.setattr(sync_module, "make_http", fake_make_http)
+    monkeypatch.setattr(connection_module, "make_http", fake_make_http)
     return server
 
 
@@ -65,7 +66,7 @@ def test_summary_of_a_broken_file_is_a_one_line_error(tmp_path: Path) -> None:
     bad = tmp_path / "bad.yaml"
     bad.write_text("users:\n  - {id: 00u1}\n", encoding="utf-8")
     result = CliRunner().invoke(directory, ["summary", str(bad)])
-    assert result.exit_code == 1 and result.output.count("\n") == 1 and "needs a non-empty login" in result.output
+    assert result.exit_code == 2 and result.output.count("\n") == 1 and "needs a non-empty login" in result.output
 
 
 def test_full_sync_provisions_saves_links_and_records_a_redacted_cassette(
@@ -97,7 +98,7 @@ def test_single_actions_change_and_save_the_directory(fake: FakeScim, people: Pa
 
 
 def test_failed_tasks_are_listed_and_retried_in_a_later_run(fake: FakeScim, people: Path) -> None:
-    fake.scripted = [error_response(500, "down for maintenance")]
+    fake.scripted = [empty_list(), error_response(500, "down for maintenance")]  # the pre-flight's list, then
     failed = run(*base(people), "assign-user", TEST_USER_ID)
     assert failed.exit_code == 1
     assert failed.output.splitlines()[-1] == "Error: 1 task(s) failed; list them with 'tasks', retry them with 'retry'"
@@ -122,14 +123,14 @@ def test_failed_tasks_are_listed_and_retried_in_a_later_run(fake: FakeScim, peop
 )
 def test_mistakes_are_one_line_errors(fake: FakeScim, people: Path, args: list[str], message: str) -> None:
     result = run(*base(people), *args)
-    assert result.exit_code == 1 and result.output.startswith(message) and result.output.count("\n") == 1
+    assert result.exit_code == 2 and result.output.startswith(message) and result.output.count("\n") == 1
 
 
 def test_a_bad_mapping_file_stops_before_any_request(fake: FakeScim, people: Path, tmp_path: Path) -> None:
     mapping = tmp_path / "mapping.yaml"
     mapping.write_text("rules:\n  title: user.titel\n", encoding="utf-8")
     result = run(*base(people), "--mapping", str(mapping), "test-connection")
-    assert result.exit_code == 1 and "did you mean user.title" in result.output and fake.requests == []
+    assert result.exit_code == 2 and "did you mean user.title" in result.output and fake.requests == []
 
 
 def test_basic_auth_needs_user_and_password(people: Path) -> None:
