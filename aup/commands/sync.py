@@ -9,6 +9,7 @@ Links and failed tasks live next to the directory, so a later run resumes or ret
 from __future__ import annotations
 
 import functools
+import json
 from collections import defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
@@ -17,7 +18,7 @@ from typing import Any
 
 import click
 
-from aup.commands.connection import ConnectionOptions, connection_options, preflight
+from aup.commands.connection import Connection, ConnectionOptions, connection_options, preflight
 from aup.commands.entra import (
     entra_command_options,
     entra_options_from,
@@ -54,7 +55,6 @@ _ENTRA_ONLY = (
     "approve_deletions",
     "on_demand",
     "test_connection",
-    "log_path",
     "token_url",
     "client_id",
     "client_secret",
@@ -72,6 +72,15 @@ class _Run:
     save: bool
     verbose: bool
     quiet: bool
+    log_path: Path | None = None
+    connection: Connection | None = None
+    connected: bool = False
+
+    def connect(self) -> None:
+        """The pre-flight, once, after every local input was checked and before the first request."""
+        if self.connection is not None and not self.connected:
+            preflight(self.connection, self.connection.auth())
+            self.connected = True
 
 
 @dataclass
@@ -195,6 +204,7 @@ def sync(
         _entra(setup)
         return
     run = setup.okta()
+    run.connect()
     _perform(run, run.emulator.sync_all, changes_directory=False)
 
 
@@ -248,14 +258,13 @@ def _okta_run(setup: _Setup, *, offline: bool) -> _Run:
         )
     except ConfigurationError as exc:
         raise UsageProblem(str(exc)) from None
-    if conn is not None:
-        preflight(conn, conn.auth())
     verbose, quiet = bool(opts["verbose"]), bool(opts["quiet"])
-    return _Run(emulator, directory, directory_path, tasks_path, opts["save"], verbose, quiet)
+    return _Run(emulator, directory, directory_path, tasks_path, opts["save"], verbose, quiet, opts["log_path"], conn)
 
 
 def _perform(run: _Run, action: Callable[[], list[Task]], *, changes_directory: bool) -> None:
     """Run one action, save the state files, print the tasks; failures end with a one-line error (exit 1)."""
+    first = len(run.emulator.tasks.tasks)
     try:
         done = action()
     except ConfigurationError as exc:
@@ -265,6 +274,10 @@ def _perform(run: _Run, action: Callable[[], list[Task]], *, changes_directory: 
         try:
             run.emulator.links.save()
             TaskLog(run.emulator.tasks.failed()).save(run.tasks_path)
+            if run.log_path is not None:
+                with run.log_path.open("a", encoding="utf-8") as log:
+                    for task in run.emulator.tasks.tasks[first:]:
+                        log.write(json.dumps(task.to_data(), ensure_ascii=False) + "\n")
         except OSError as exc:
             raise UsageProblem(f"cannot save the sync state: {exc}") from None
     try:
@@ -297,7 +310,15 @@ def _pass_run(*, offline: bool = False) -> Callable[[Callable[..., Any]], Callab
     def decorate(fn: Callable[..., Any]) -> Callable[..., Any]:
         @functools.wraps(fn)
         def wrapper(setup: _Setup, /, *args: Any, **kwargs: Any) -> Any:
-            return fn(setup.okta(offline=offline), *args, **kwargs)
+            run = setup.okta(offline=offline)
+            # USER and GROUP arguments are checked against the directory before anything is sent
+            if "user" in kwargs:
+                _user(run, kwargs["user"])
+            if "group" in kwargs:
+                _group(run, kwargs["group"])
+            if not offline:
+                run.connect()
+            return fn(run, *args, **kwargs)
 
         return click.pass_obj(wrapper)
 
@@ -365,6 +386,7 @@ def test_connection(setup: _Setup) -> None:
         _entra(setup, test_connection=True)
         return
     run = setup.okta()
+    run.connect()
     _perform(run, run.emulator.test_connection, changes_directory=False)
 
 
