@@ -66,7 +66,7 @@ def test_selection_and_listing() -> None:
         (["--include", "no-such-tag"], "no check matches"),
         (["--target", "ftp://example.test"], "must be an http(s) SCIM base URL"),
         (["--token", "abc"], "need --target"),
-        (["--target", "http://127.0.0.1:9/scim/v2", "--token", "t"], "cannot reach"),
+        (["--target", "http://127.0.0.1:9/scim/v2", "--token", "t"], "cannot connect to"),
     ],
 )
 def test_usage_and_connection_errors_exit_two_with_one_line(args: list[str], message: str) -> None:

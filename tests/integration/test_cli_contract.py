@@ -336,3 +336,50 @@ def test_entra_on_demand_and_test_connection(served: Served, tmp_path: Path) -> 
         assert scim.get("/Users", params={"filter": 'userName eq "ann@example.com"'}).json()["totalResults"] == 0
     code, out = run(*base, "--on-demand", "nobody@example.com")
     assert code == 2 and "no user with login" in out
+
+
+def test_entra_job_settings_from_the_command_line(served: Served, tmp_path: Path) -> None:
+    """The accidental-deletion threshold and its approval, SkipOutOfScopeDeletions, a scoping filter, target actions."""
+    people = _entra_people(tmp_path / "people.json")
+    scim = httpx.Client(base_url=served.base_url, headers={"Authorization": f"Bearer {served.token}"})
+    base = ["entra-sync", "--directory", str(people), "--target", served.base_url, "--token", served.token]
+    try:
+        assert run(*base)[0] == 0
+        ids = json.loads((tmp_path / "people.entra-links.json").read_text())["users"]
+        data = json.loads(people.read_text())
+        data["groups"][0]["members"] = []
+        data["app"] = {"users": ["u-ann"], "groups": ["g-eng"]}  # Bob and Cat go out of scope
+        people.write_text(json.dumps(data), encoding="utf-8")
+
+        code, out = run(*base, "--deletion-threshold", "1")
+        assert code == 1 and "AccidentalDeletionThresholdExceeded" in out and "2 staged" in out
+        assert scim.get(f"/Users/{ids['u-bob']}").json()["active"] is True
+
+        code, out = run(*base, "--deletion-threshold", "1", "--skip-out-of-scope-deletions", "--approve-deletions")
+        assert code == 0, out
+        assert out.count("[SkipOutOfScopeDeletions]") == 2
+        assert scim.get(f"/Users/{ids['u-cat']}").json()["active"] is True
+
+        code, out = run(*base, "--restart", "--deletion-threshold", "1", "--approve-deletions")
+        assert code == 0, out
+        assert scim.get(f"/Users/{ids['u-bob']}").json()["active"] is False
+        assert scim.get(f"/Users/{ids['u-cat']}").json()["active"] is False
+
+        scoping = tmp_path / "scope.yaml"
+        scoping.write_text("- - {attribute: givenName, operator: EQUALS, value: Dan}\n", encoding="utf-8")
+        data["users"].append({"id": "u-dan", "profile": {"login": "dan@example.com", "firstName": "Dan"}})
+        data["users"].append({"id": "u-eve", "profile": {"login": "eve@example.com", "firstName": "Eve"}})
+        data["app"]["users"] += ["u-dan", "u-eve"]
+        people.write_text(json.dumps(data), encoding="utf-8")
+        code, out = run(*base, "--scoping-filter", str(scoping), "--skip-out-of-scope-deletions")
+        assert code == 0, out
+        assert scim.get("/Users", params={"filter": 'userName eq "dan@example.com"'}).json()["totalResults"] == 1
+        assert scim.get("/Users", params={"filter": 'userName eq "eve@example.com"'}).json()["totalResults"] == 0
+
+        data["users"][0]["profile"]["lastName"] = "Renamed"  # Ann
+        people.write_text(json.dumps(data), encoding="utf-8")
+        code, out = run(*base, "--target-actions", "create,delete")  # the Update target action off
+        assert code == 0 and "[TargetActionUpdateDisabled]" in out
+        assert scim.get(f"/Users/{ids['u-ann']}").json()["name"]["familyName"] == "Tester"
+    finally:
+        scim.close()

@@ -146,7 +146,7 @@ def test_aup_diff_rejects_a_file_that_is_not_a_cassette(tmp_path: Path) -> None:
     write_cassette(good, okta_session("1", "p"))
     bad.write_text(json.dumps({"v": 7}) + "\n")
     result = CliRunner().invoke(main, ["diff", str(good), str(bad)])
-    assert result.exit_code == 1 and "cannot read cassette" in result.output and "version 7" in result.output
+    assert result.exit_code == 2 and "cannot read cassette" in result.output and "version 7" in result.output
 
 
 def test_ids_are_replaced_only_as_whole_tokens() -> None:
