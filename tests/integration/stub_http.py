@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import socket
+import ssl
 import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -35,8 +36,9 @@ HTML_LOGIN = (200, {"Content-Type": "text/html"}, b"<!doctype html><html><body><
 
 
 @contextmanager
-def serve(handler: Handler) -> Iterator[str]:
-    """``http://127.0.0.1:PORT`` answering every request with ``handler(method, path, body)``; stopped on exit."""
+def serve(handler: Handler, tls: ssl.SSLContext | None = None) -> Iterator[str]:
+    """``http://127.0.0.1:PORT`` (``https`` with ``tls``) answering every request with ``handler(method, path,
+    body)``; stopped on exit."""
 
     class Handle(BaseHTTPRequestHandler):
         def _answer(self) -> None:
@@ -56,10 +58,12 @@ def serve(handler: Handler) -> Iterator[str]:
             pass
 
     server = ThreadingHTTPServer(("127.0.0.1", 0), Handle)
+    if tls is not None:
+        server.socket = tls.wrap_socket(server.socket, server_side=True)
     thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
     thread.start()
     try:
-        yield f"http://127.0.0.1:{server.server_address[1]}"
+        yield f"{'https' if tls else 'http'}://127.0.0.1:{server.server_address[1]}"
     finally:
         server.shutdown()
         server.server_close()

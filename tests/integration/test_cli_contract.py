@@ -4,6 +4,7 @@ be made), the pre-flight that stops a wrong target in one line, and options refu
 from __future__ import annotations
 
 import json
+import ssl
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -383,3 +384,33 @@ def test_entra_job_settings_from_the_command_line(served: Served, tmp_path: Path
         assert scim.get(f"/Users/{ids['u-ann']}").json()["name"]["familyName"] == "Tester"
     finally:
         scim.close()
+
+
+def test_tls_failure_is_exit_2_and_cacert_or_insecure_let_the_run_through(tmp_path: Path) -> None:
+    trustme = pytest.importorskip("trustme")
+    ca = trustme.CA()
+    server_tls = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    ca.issue_cert("127.0.0.1").configure_cert(server_tls)
+    cacert = tmp_path / "ca.pem"
+    ca.cert_pem.write_to_path(str(cacert))
+
+    def handle(method: str, path: str, body: bytes) -> Answer:
+        return scim_json(200, SPC) if path.endswith("/ServiceProviderConfig") else empty_list()
+
+    with serve(handle, tls=server_tls) as url:
+        base = ["export", "posix", "--target", f"{url}/scim/v2", "--token", "t"]
+        code, out = run(*base, "--out", str(tmp_path / "a"))
+        assert code == 2 and "TLS failure" in out and "--cacert" in out and len(out.strip().splitlines()) == 1
+        code, out = run(*base, "--out", str(tmp_path / "b"), "--cacert", str(cacert))
+        assert code == 0, out
+        assert "wrote 0 users, 0 groups" in out
+        code, out = run(*base, "--out", str(tmp_path / "c"), "--insecure")
+        assert code == 0, out
+        code, out = run(*base, "--out", str(tmp_path / "d"), "--insecure", "--cacert", str(cacert))
+        assert code == 2 and "either --cacert or --insecure" in out
+
+
+def test_entra_admin_actions_are_refused_with_a_pointer(people: Path) -> None:
+    code, out = run("sync", "--idp", "entra", "--directory", str(people), "--target", "http://127.0.0.1:9/scim/v2",
+                    "--token", "t", "assign-user", "x")  # fmt: skip
+    assert code == 2 and "single admin actions are Okta's" in out and "--on-demand" in out
