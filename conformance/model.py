@@ -32,6 +32,14 @@ class Status(StrEnum):
     ERROR = "ERROR"
 
 
+class Verdict(StrEnum):
+    """The run as a whole: INCOMPLETE when nothing failed but some check was not judged (ERROR)."""
+
+    CONFORMANT = "CONFORMANT"
+    NOT_CONFORMANT = "NOT CONFORMANT"
+    INCOMPLETE = "INCOMPLETE"
+
+
 SUITES = ("rfc", "okta", "entra", "sync", "posix")
 
 

@@ -16,13 +16,17 @@ from typing import Any
 import httpx
 
 from conformance.context import Capabilities, CheckContext, Endpoint, describe
-from conformance.model import Check, CheckFailed, CheckSkipped, Level, Result, Status
+from conformance.model import Check, CheckFailed, CheckSkipped, Level, Result, Status, Verdict
 from scimcore import urns
 from scimcore.client import IN_PROCESS_BASE_URL, BearerAuth, ScimClient, Wiretap, WSGIApp, eq_filter, make_http
 from scimcore.wire import redact
 
 EVIDENCE_LIMIT = 12  # exchanges kept per result: the last ones, where the failure is
 RUN_PREFIX = "aupc"
+NETWORK = "network: "  # reason prefix of an ERROR the transport raised
+NOT_RUN = "not run: "  # reason prefix of a check the runner did not send once the target stopped answering
+STOP_AFTER = 3  # consecutive checks ending in a network ERROR before the runner probes the target and gives up
+PROBE_TIMEOUT = 10.0  # seconds: the probe and the final sweep of a target that stopped answering stay bounded
 
 
 class TargetUnreachable(Exception):
@@ -80,8 +84,19 @@ class Run:
             or (strict and result.status is Status.WARN and result.check.level is Level.SHOULD)
         ]
 
+    def unjudged(self) -> list[Result]:
+        """Results that say nothing about the server: ERROR (harness, network, or not run)."""
+        return [result for result in self.results if result.status is Status.ERROR]
+
     def exit_code(self, *, strict: bool = False) -> int:
-        return 1 if self.failed(strict=strict) else 0
+        """The one place that decides: 1 when a MUST failed (with ``strict`` a SHOULD), since a judged failure
+        is definitive even if other checks were not judged; else 2 when a check ended in ERROR; else 0."""
+        if self.failed(strict=strict):
+            return 1
+        return 2 if self.unjudged() else 0
+
+    def verdict(self, *, strict: bool = False) -> Verdict:
+        return {0: Verdict.CONFORMANT, 1: Verdict.NOT_CONFORMANT}.get(self.exit_code(strict=strict), Verdict.INCOMPLETE)
 
     @property
     def duration_s(self) -> float:
@@ -115,6 +130,8 @@ class Runner:
         )
         self.outcome = Run(target=target.description, run_id=self.run_id, started=datetime.now(UTC), capabilities={})
         self.capabilities = Capabilities()
+        self.streak: list[Result] = []  # the latest consecutive checks that ended in a network ERROR
+        self.stopped: str = ""  # once set, the reason every further check is ERROR without being sent
 
     def open(self) -> Run:
         """Read /ServiceProviderConfig. Raises TargetUnreachable when the request cannot be sent at all."""
@@ -140,20 +157,59 @@ class Runner:
         return self.outcome
 
     def run_one(self, item: Check) -> Result:
-        result = _run_one(
-            item,
-            self.endpoint,
-            self.run_id,
-            self.capabilities,
-            self.wiretap,
-            self.http,
-            keep=self.keep,
-            names=self.names,
-        )
+        """Run ``item``; once the target stopped answering, an ERROR at once instead of one timeout per check."""
+        if self.stopped:
+            result = Result(item, Status.ERROR, reason=self.stopped)
+        else:
+            self.wiretap.clear()
+            result = _run_one(
+                item,
+                self.endpoint,
+                self.run_id,
+                self.capabilities,
+                self.wiretap,
+                self.http,
+                keep=self.keep,
+                names=self.names,
+            )
+            self._watch(result)
         self.outcome.results.append(result)
         return result
 
+    def _watch(self, result: Result) -> None:
+        if result.status is Status.ERROR and result.reason.startswith(NETWORK):
+            self.streak.append(result)
+        elif self.wiretap.exchanges:  # the target answered this check (or its cleanup)
+            self.streak.clear()
+        if len(self.streak) < STOP_AFTER:
+            return
+        # a server that resets some requests is still alive: only one that no longer answers at all ends the run
+        if self._answers():
+            self.streak.clear()
+            return
+        last = self.streak[-1]
+        self.stopped = (
+            f"{NOT_RUN}the target stopped answering after check {last.check.id} ({len(self.streak)} checks in a row "
+            f"ended in a network error, the last {last.reason.removeprefix(NETWORK)})"
+        )
+
+    def _answers(self) -> bool:
+        try:
+            self.http.get("/ServiceProviderConfig", headers={"Accept": urns.MEDIA_TYPE}, timeout=self._short_timeout())
+        except httpx.TransportError:
+            return False
+        return True
+
+    def _short_timeout(self) -> float:
+        return min(self.endpoint.timeout, PROBE_TIMEOUT)
+
     def close(self) -> Run:
+        not_run = sum(1 for result in self.outcome.results if result.reason.startswith(NOT_RUN))
+        if self.stopped:
+            last = self.streak[-1].check.id
+            skipped = f"; {not_run} check(s) not run" if not_run else ""
+            self.outcome.notes.append(f"the target stopped answering after check {last}{skipped}")
+            self.http.timeout = httpx.Timeout(self._short_timeout())  # a dead target must not stall the sweep
         try:
             if not self.keep:
                 self.outcome.notes.extend(_sweep(self.http, self.run_id))
@@ -199,7 +255,6 @@ def _run_one(
     if missing:
         reason = f"/ServiceProviderConfig does not advertise {', '.join(missing)}"
         return Result(item, Status.SKIP, reason=reason)
-    wiretap.clear()
     ctx = CheckContext(endpoint, run_id=run_id, capabilities=capabilities, wiretap=wiretap, http=http, names=names)
     started = time.perf_counter()
     status, reason, expected, actual = Status.PASS, "", "", ""
@@ -210,7 +265,7 @@ def _run_one(
     except CheckSkipped as skipped:
         status, reason = Status.SKIP, str(skipped)
     except httpx.TransportError as exc:
-        status, reason = Status.ERROR, f"network: {type(exc).__name__}: {exc}"
+        status, reason = Status.ERROR, f"{NETWORK}{type(exc).__name__}: {exc}"
     except Exception as exc:  # a defect in the check itself: report it, keep running
         frame = traceback.extract_tb(exc.__traceback__)[-1]
         status = Status.ERROR
@@ -227,12 +282,14 @@ def _run_one(
 
 def _cleanup(http: httpx.Client, paths: list[str]) -> list[str]:
     notes = []
-    for path in paths:
+    for index, path in enumerate(paths):
         try:
             response = http.delete(path, headers={"Accept": urns.MEDIA_TYPE})
         except httpx.TransportError as exc:
             notes.append(f"cleanup of {path} failed: {exc}")
-            continue
+            # one unanswered delete is enough: the rest would each wait out the timeout too
+            notes += [f"cleanup of {rest} skipped: the target did not answer" for rest in paths[index + 1 :]]
+            break
         if response.status_code not in (200, 204, 404):
             notes.append(f"cleanup of {path} answered {response.status_code}")
     return notes
@@ -242,15 +299,22 @@ def _sweep(http: httpx.Client, run_id: str) -> list[str]:
     """Remove anything of this run that a check's own cleanup missed (emulator-created resources included)."""
     scim = ScimClient(http)
     leftovers: list[str] = []
+    stopped = ""
     for endpoint, attribute in (("/Groups", "displayName"), ("/Users", "userName")):
         flt = eq_filter(attribute, run_id).replace(" eq ", " sw ", 1)
         try:
             response = scim.get(endpoint, [("filter", flt), ("count", 1000)])
+        except httpx.TransportError as exc:
+            stopped = f"the final sweep stopped, the target did not answer: {exc}"
+            break
+        try:
             found = response.json().get("Resources") or [] if response.status_code == 200 else []
-        except (httpx.TransportError, ValueError, AttributeError):
+        except (ValueError, AttributeError):
             continue
         leftovers.extend(f"{endpoint}/{item['id']}" for item in found if isinstance(item, dict) and "id" in item)
     notes = _cleanup(http, leftovers)
+    if stopped:
+        notes.append(stopped)
     if leftovers:
         notes.insert(0, f"swept {len(leftovers)} resource(s) left by checks")
     return notes

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import textwrap
 
-from conformance.model import SUITES, Result, Status
+from conformance.model import SUITES, Level, Result, Status, Verdict
 from conformance.report.evidence import exchange_text
-from conformance.runner import Run
+from conformance.runner import NOT_RUN, Run
 
 MARK = {
     Status.PASS: "PASS ",
@@ -61,15 +61,21 @@ def render_console(run: Run, *, strict: bool = False, width: int = 110, evidence
         lines += _table(results, width)
         lines.append("")
     troubled = [result for result in run.results if result.status in (Status.FAIL, Status.WARN, Status.ERROR)]
-    if troubled:
+    not_run = [result for result in troubled if result.reason.startswith(NOT_RUN)]
+    troubled = [result for result in troubled if result not in not_run]
+    if troubled or not_run:
         lines.append("Details")
         lines.append("")
         for result in troubled:
             lines += _details(result, evidence=evidence)
             lines.append("")
+    if not_run:  # one reason for all of them: once, not once per check
+        lines.append(f"ERROR {_plural(len(not_run), 'check')} {not_run[0].reason}")
+        lines.append("")
     for note in run.notes:
         lines.append(f"note: {note}")
     lines.append(summary_line(run, strict=strict))
+    lines.append(verdict_line(run, strict=strict))  # last, where a reader and a CI log look first
     return "\n".join(lines) + "\n"
 
 
@@ -82,6 +88,31 @@ def summary_line(run: Run, *, strict: bool = False) -> str:
         f"{counts.get(Status.SKIP, 0)} skipped",
         f"{counts.get(Status.ERROR, 0)} errors",
     ]
-    verdict = "CONFORMANT" if run.exit_code(strict=strict) == 0 else "NOT CONFORMANT"
+    return f"{len(run.results)} checks: {', '.join(parts)} in {run.duration_s:.1f} s"
+
+
+def _plural(count: int, noun: str) -> str:
+    return f"{count} {noun}" if count == 1 else f"{count} {noun}s"
+
+
+def verdict_line(run: Run, *, strict: bool = False) -> str:
+    """The verdict with what it rests on; every report states it the same way."""
+    verdict = run.verdict(strict=strict)
+    total, unjudged = len(run.results), len(run.unjudged())
+    levels = "MUST or SHOULD" if strict else "MUST"
     mode = " (strict: SHOULD counts)" if strict else ""
-    return f"{len(run.results)} checks: {', '.join(parts)} in {run.duration_s:.1f} s: {verdict}{mode}"
+    if verdict is Verdict.CONFORMANT:
+        return f"CONFORMANT: all {_plural(total, 'check')} judged, no {levels} failed{mode}"
+    if verdict is Verdict.INCOMPLETE:
+        return (
+            f"INCOMPLETE: {unjudged} of {_plural(total, 'check')} not judged (ERROR); "
+            f"0 {levels} failures among the rest{mode}"
+        )
+    failed = run.failed(strict=strict)
+    must = sum(1 for result in failed if result.check.level is Level.MUST)
+    text = f"NOT CONFORMANT: {_plural(must, 'MUST failure')}"
+    if strict:
+        text += f", {_plural(len(failed) - must, 'SHOULD failure')}"
+    if unjudged:
+        text += f"; {unjudged} of {_plural(total, 'check')} not judged (ERROR)"
+    return text + mode

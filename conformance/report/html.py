@@ -5,7 +5,7 @@ from __future__ import annotations
 from html import escape
 
 from conformance.model import SUITES, Result, Status
-from conformance.report.console import summary_line
+from conformance.report.console import summary_line, verdict_line
 from conformance.report.evidence import exchange_text
 from conformance.runner import Run
 
@@ -18,6 +18,9 @@ vertical-align:top}th{background:#f5f5f7}
 .ERROR{color:#8250df;font-weight:600}code,pre{font:12px/1.4 ui-monospace,monospace}
 pre{background:#f6f8fa;padding:.6rem;overflow-x:auto;white-space:pre-wrap;word-break:break-all}
 details summary{cursor:pointer}.summary{font-weight:600;margin:1rem 0}
+.verdict{font-size:1.1rem;font-weight:700;padding:.6rem .8rem;border-left:6px solid}
+.verdict.CONFORMANT{color:#1a7f37;background:#dafbe1}.verdict.NOT-CONFORMANT{color:#cf222e;background:#ffebe9}
+.verdict.INCOMPLETE{color:#8250df;background:#fbefff}
 """
 
 
@@ -59,10 +62,13 @@ def render_html(run: Run, *, strict: bool = False) -> str:
             f"<th>Requirement</th></tr></thead><tbody>\n{rows}\n</tbody></table>"
         )
     notes = "".join(f"<li>{escape(note)}</li>" for note in run.notes)
+    verdict = run.verdict(strict=strict).value
     return (
         '<!doctype html>\n<html lang="en"><head><meta charset="utf-8">'
-        f"<title>aup conformance: {escape(run.target)}</title><style>{STYLE}</style></head><body>"
-        f"<h1>aup conformance report</h1><p>Target <code>{escape(run.target)}</code>, run "
+        f"<title>aup conformance {verdict}: {escape(run.target)}</title><style>{STYLE}</style></head><body>"
+        f"<h1>aup conformance report</h1>"
+        f'<p class="verdict {verdict.replace(" ", "-")}">{escape(verdict_line(run, strict=strict))}</p>'
+        f"<p>Target <code>{escape(run.target)}</code>, run "
         f"<code>{escape(run.run_id)}</code>, started {escape(run.started.isoformat(timespec='seconds'))}.</p>"
         f'<p class="summary">{escape(summary_line(run, strict=strict))}</p>'
         + (f"<ul>{notes}</ul>" if notes else "")

@@ -33,6 +33,7 @@ def to_dict(run: Run, *, strict: bool = False) -> dict[str, Any]:
         "finished": run.finished.isoformat() if run.finished else None,
         "duration_s": round(run.duration_s, 3),
         "capabilities": run.capabilities,
+        "verdict": run.verdict(strict=strict).value,
         "summary": summary(run, strict=strict),
         "notes": list(run.notes),
         "results": [result.as_dict() for result in run.results],

@@ -5,8 +5,9 @@ from __future__ import annotations
 import xml.etree.ElementTree as ET
 
 from conformance.model import SUITES, Level, Result, Status
+from conformance.report.console import verdict_line
 from conformance.report.evidence import exchange_text
-from conformance.runner import Run
+from conformance.runner import NETWORK, NOT_RUN, Run
 
 
 def _text(result: Result) -> str:
@@ -21,8 +22,17 @@ def _text(result: Result) -> str:
     return "\n".join(lines)
 
 
+def _error_type(result: Result) -> str:
+    if result.reason.startswith(NOT_RUN):
+        return "not-run"
+    return "network" if result.reason.startswith(NETWORK) else "harness"
+
+
 def render_junit(run: Run, *, strict: bool = False) -> str:
-    """A WARN is a failure only with ``strict`` (and only for SHOULD), mirroring the exit code."""
+    """A WARN is a failure only with ``strict`` (and only for SHOULD), mirroring the exit code; an ERROR (not
+    judged) is an ``error``. Each testsuite carries the run's verdict as properties (``testsuites`` has none)."""
+    verdict = run.verdict(strict=strict).value
+    detail = verdict_line(run, strict=strict)
     root = ET.Element("testsuites", name="aup conformance", tests=str(len(run.results)), time=f"{run.duration_s:.3f}")
     suites = [suite for suite in (*SUITES, "custom") if any(r.check.suite == suite for r in run.results)]
     totals = {"failures": 0, "errors": 0, "skipped": 0}
@@ -31,6 +41,9 @@ def render_junit(run: Run, *, strict: bool = False) -> str:
         node = ET.SubElement(
             root, "testsuite", name=suite, tests=str(len(results)), timestamp=run.started.isoformat(timespec="seconds")
         )
+        run_props = ET.SubElement(node, "properties")
+        ET.SubElement(run_props, "property", name="verdict", value=verdict)
+        ET.SubElement(run_props, "property", name="verdict_detail", value=detail)
         counts = {"failures": 0, "errors": 0, "skipped": 0}
         for result in results:
             case = ET.SubElement(
@@ -49,7 +62,7 @@ def render_junit(run: Run, *, strict: bool = False) -> str:
                 item.text = _text(result)
             elif result.status is Status.ERROR:
                 counts["errors"] += 1
-                item = ET.SubElement(case, "error", message=result.reason, type="harness")
+                item = ET.SubElement(case, "error", message=result.reason, type=_error_type(result))
                 item.text = _text(result)
             elif result.status is Status.SKIP:
                 counts["skipped"] += 1
