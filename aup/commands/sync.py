@@ -123,15 +123,6 @@ def _refuse_other_idps_options(ctx: click.Context, idp: str) -> None:
             raise UsageProblem(f"{flag} is {owner}; it does nothing with --idp {idp}")
 
 
-def _options(options: tuple[Callable[[Any], Any], ...]) -> Callable[[Any], Any]:
-    def apply(fn: Any) -> Any:
-        for option in reversed(options):
-            fn = option(fn)
-        return fn
-
-    return apply
-
-
 @click.group(invoke_without_command=True)
 @click.option("--idp", type=click.Choice(["okta", "entra"]), default="okta", show_default=True, help="IdP to emulate.")
 @click.option(
