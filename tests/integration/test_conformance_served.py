@@ -4,14 +4,17 @@ behind, and no secret in any report."""
 from __future__ import annotations
 
 import json
+import os
+import signal
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import httpx
 import pytest
 
-from tests.integration.conftest import Served
+from tests.integration.conftest import Served, start_server, stop_server, wait_for
 
 pytestmark = pytest.mark.network
 
@@ -54,3 +57,37 @@ def test_wrong_token_is_a_usage_error(served: Served) -> None:
     done = _aup("conformance", "--target", served.base_url, "--token", "not-the-token", "--suite", "rfc")
     assert done.returncode == 2
     assert "refused the credentials (401" in done.stderr and done.stderr.count("\n") == 1
+
+
+def test_a_server_killed_mid_run_makes_the_cli_say_incomplete_and_exit_2(tmp_path: Path) -> None:
+    """The CLI, not only the runner: a server SIGKILLed while checks create users never yields CONFORMANT or 0."""
+    server, lines = start_server(tmp_path / "aup.db")
+    seen: list[str] = []
+    proc = None
+    try:
+        base_url = wait_for(lines, r"SCIM base URL \(default\): (\S+)", seen).group(1)
+        token = wait_for(lines, r"New bearer token for default .*: (\S+)", seen).group(1)
+        wait_for(lines, r"aup serving on", seen)
+        report, html = tmp_path / "report.json", tmp_path / "report.html"
+        cmd = [sys.executable, "-m", "aup", "conformance", "--target", base_url, "--token", token,
+               "--json", str(report), "--html", str(html)]  # fmt: skip
+        proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        headers = {"Authorization": f"Bearer {token}"}
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:  # wait until checks are creating data, then kill the server
+            listed = httpx.get(f"{base_url}/Users", params={"count": 0}, headers=headers, timeout=5).json()
+            if listed["totalResults"] > 0:
+                break
+            time.sleep(0.05)
+        os.kill(server.pid, signal.SIGKILL)
+        out, err = proc.communicate(timeout=180)
+    finally:
+        if proc is not None and proc.poll() is None:
+            proc.kill()
+            proc.wait(timeout=10)
+        assert stop_server(server) == -signal.SIGKILL
+    assert proc.returncode == 2, out + err
+    verdict = [line for line in out.splitlines() if line.startswith(("INCOMPLETE", "CONFORMANT", "NOT CONFORMANT"))]
+    assert verdict and verdict[-1].startswith("INCOMPLETE"), out
+    assert json.loads(report.read_text())["verdict"] == "INCOMPLETE"
+    assert "INCOMPLETE" in html.read_text()
