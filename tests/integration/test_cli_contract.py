@@ -414,3 +414,31 @@ def test_entra_admin_actions_are_refused_with_a_pointer(people: Path) -> None:
     code, out = run("sync", "--idp", "entra", "--directory", str(people), "--target", "http://127.0.0.1:9/scim/v2",
                     "--token", "t", "assign-user", "x")  # fmt: skip
     assert code == 2 and "single admin actions are Okta's" in out and "--on-demand" in out
+
+
+def test_entra_oauth_client_credentials_and_a_token_endpoint_that_answers_404(tmp_path: Path) -> None:
+    people = _entra_people(tmp_path / "people.json")
+    seen: list[str] = []
+
+    def handle(method: str, path: str, body: bytes) -> Answer:
+        if path == "/oauth/token":
+            return scim_json(200, {"access_token": "at-1", "token_type": "Bearer", "expires_in": 3600})
+        if path == "/missing/token":
+            return 404, {"Content-Type": "text/html"}, b"<html>Not Found</html>"
+        seen.append(path)
+        if path.endswith("/ServiceProviderConfig"):
+            return scim_json(200, SPC)
+        if method == "GET":
+            return empty_list()
+        return scim_json(201, {"id": f"id-{len(seen)}", **json.loads(body)})
+
+    with serve(handle) as url:
+        base = ["entra-sync", "--directory", str(people), "--target", f"{url}/scim/v2", "--client-id", "app",
+                "--client-secret", "s3cret"]  # fmt: skip
+        code, out = run(*base, "--token-url", f"{url}/missing/token")
+        assert code == 2 and "token endpoint" in out and "404" in out and len(out.strip().splitlines()) == 1
+        assert seen == []  # nothing reached the SCIM endpoint without a token
+        code, out = run(*base, "--token-url", f"{url}/oauth/token", "--test-connection")
+        assert code == 0 and "test connection succeeded" in out, out
+        code, out = run(*base, "--token-url", f"{url}/oauth/token", "--token", "also-a-token")
+        assert code == 2 and "not both" in out
