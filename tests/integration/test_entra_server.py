@@ -195,13 +195,19 @@ def test_duplicate_target_entries_against_case_insensitive_matches(make_entra: F
 
 @pytest.mark.network
 def test_cli_runs_cycles_against_a_served_server(served: Any, tmp_path: Path) -> None:
-    from aup.commands.entra import run_entra_sync
+    from aup.commands.connection import ConnectionOptions
+    from aup.commands.entra import EntraOptions, run_entra
     from emulators.core.directory import save_directory
 
     path = tmp_path / "people.yaml"
     save_directory(people().core, path)
     lines: list[str] = []
-    reports = run_entra_sync(path, served.base_url + "?aadOptscim062020", served.token, 2, echo=lines.append)
-    assert [r.kind for r in reports] == ["initial", "incremental"]
+    connection = ConnectionOptions(target=served.base_url + "?aadOptscim062020", token=served.token)
+    entries = run_entra(path, connection, EntraOptions(cycles=2), echo=lines.append)
+    assert [line.split(":")[0] for line in lines if line.startswith("cycle ")] == [
+        "cycle 1 (initial)",
+        "cycle 2 (incremental)",
+    ]
     assert any("Create Success" in line for line in lines)
-    assert (tmp_path / "people.links.json").exists()
+    assert {entry.cycle for entry in entries} == {1, 2}
+    assert (tmp_path / "people.entra-links.json").exists() and (tmp_path / "people.entra-job.json").exists()
