@@ -2,7 +2,8 @@
 
 mitmproxy lives in its own environment (its pinned dependencies would downgrade the project's), so this
 command never imports it: it runs ``mitmdump`` as a process with the recorder addon of the ``recording``
-package, located by file without importing it.
+package, located by file without importing it. That environment is found, or made on request, by
+``aup.mitm_env``.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ import re
 import shutil
 import signal
 import subprocess
+import sys
 import tempfile
 import threading
 from pathlib import Path
@@ -23,16 +25,20 @@ from urllib.parse import urlsplit
 
 import click
 
+from aup import mitm_env
+
 START_TIMEOUT_S = 60.0
 STOP_TIMEOUT_S = 30.0
 _LISTENING = re.compile(r"listening at .*?:(\d+)\.?\s*$")
 # mitmdump's per-connection log lines; everything else it prints (warnings, errors) is passed on.
 _CHATTER = re.compile(r"\] ?(client|server) (connect|disconnect)")
-_INSTALL_HINT = (
-    "install mitmproxy 11.0.2 in its own virtualenv "
-    "(python3 -m venv ~/.aup-mitm && ~/.aup-mitm/bin/pip install mitmproxy==11.0.2) "
-    "and pass --mitmdump ~/.aup-mitm/bin/mitmdump or set AUP_MITMDUMP"
-)
+_VERSION = mitm_env.MITMPROXY_VERSION
+
+
+class _UsageError(click.ClickException):
+    """A usage or configuration problem: one line, exit status 2."""
+
+    exit_code = 2
 
 
 def _listen(ctx: click.Context, param: click.Parameter, value: str) -> tuple[str, int]:
@@ -57,13 +63,49 @@ def _reverse_target(upstream: str) -> tuple[str, str]:
     return f"reverse:{parts.scheme}://{host}:{port}", parts.path.rstrip("/")
 
 
-def find_mitmdump(given: str | None) -> str:
-    """The mitmdump executable: ``--mitmdump``/``AUP_MITMDUMP``, else ``mitmdump`` on PATH."""
-    found = shutil.which(given) if given else shutil.which("mitmdump")
-    if not found:
-        where = f"{given!r} is not an executable" if given else "mitmdump is not on PATH"
-        raise click.ClickException(f"{where}: {_INSTALL_HINT}")
-    return found
+def _interactive() -> bool:
+    return sys.stdin.isatty()
+
+
+def find_mitmdump(given: str | None, setup: bool = False) -> str:
+    """The mitmdump to run: ``--mitmdump``/``AUP_MITMDUMP``, else the one in aup's cache, else ``mitmdump`` on
+    PATH, else one created in aup's cache now (``--setup-mitmproxy``, or yes on the terminal)."""
+    if given:
+        found = shutil.which(given)
+        if not found:
+            raise click.ClickException(
+                f"{given!r} is not an executable: point --mitmdump (or AUP_MITMDUMP) at mitmproxy {_VERSION}'s "
+                "mitmdump, or leave both unset and pass --setup-mitmproxy"
+            )
+        return found
+    env = mitm_env.default_env()
+    cached = mitm_env.ready_mitmdump(env)
+    if cached is not None:
+        return str(cached)
+    found = shutil.which("mitmdump")
+    if found:
+        return found
+    if not setup:
+        if not _interactive():
+            raise _UsageError(
+                f"mitmproxy {_VERSION} is not installed: pass --setup-mitmproxy to create it in {env.parent}, "
+                "or --mitmdump PATH"
+            )
+        question = f"mitmproxy {_VERSION} is not installed; create it in {env.parent} now?"
+        if not click.confirm(question, default=False, err=True):
+            raise _UsageError(
+                f"recording needs mitmproxy {_VERSION}: run aup record --setup-mitmproxy, or pass --mitmdump PATH"
+            )
+    return str(_setup(env))
+
+
+def _setup(env: Path) -> Path:
+    """Create (or find) mitmproxy's virtualenv at ``env``; its mitmdump."""
+    try:
+        mitm_env.provision(env, log=lambda message: click.echo(message, err=True))
+    except (mitm_env.ProvisionError, OSError) as exc:
+        raise _UsageError(f"cannot set up mitmproxy {_VERSION}: {exc}") from None
+    return mitm_env.mitmdump_in(env)
 
 
 def addon_file() -> Path:
@@ -98,7 +140,7 @@ def _mitmdump_args(
     callback=_listen,
     help="HOST:PORT the IdP connects to (port 0 picks a free one).",
 )
-@click.option("--out", required=True, type=click.Path(dir_okay=False, path_type=Path), help="Cassette to write.")
+@click.option("--out", type=click.Path(dir_okay=False, path_type=Path), help="Cassette to write (required).")
 @click.option("--append", is_flag=True, help="Add to an existing cassette instead of refusing to touch it.")
 @click.option(
     "--from",
@@ -114,7 +156,17 @@ def _mitmdump_args(
     "password are always redacted.",
 )
 @click.option("--source", help="Label for every exchange [default: from the User-Agent: okta, entra, other].")
-@click.option("--mitmdump", envvar="AUP_MITMDUMP", help="mitmdump of mitmproxy 11 [env AUP_MITMDUMP; default: PATH].")
+@click.option(
+    "--mitmdump",
+    envvar="AUP_MITMDUMP",
+    help=f"mitmdump of mitmproxy {_VERSION} [env AUP_MITMDUMP; default: aup's cache, then PATH].",
+)
+@click.option(
+    "--setup-mitmproxy",
+    is_flag=True,
+    help=f"Create mitmproxy {_VERSION}'s virtualenv in aup's cache if it is needed, without asking; "
+    "alone, just create it and say where.",
+)
 @click.option(
     "--confdir",
     type=click.Path(file_okay=False, path_type=Path),
@@ -124,24 +176,34 @@ def _mitmdump_args(
 def record(
     upstream: str | None,
     listen: tuple[str, int],
-    out: Path,
+    out: Path | None,
     append: bool,
     from_file: Path | None,
     redact_names: tuple[str, ...],
     source: str | None,
     mitmdump: str | None,
+    setup_mitmproxy: bool,
     confdir: Path | None,
     upstream_insecure: bool,
 ) -> None:
     """Record the SCIM traffic an IdP sends to --upstream, redacted, until Ctrl-C; or convert --from FILE."""
+    if setup_mitmproxy and upstream is None and from_file is None and out is None:
+        env = mitm_env.default_env()
+        click.echo(f"mitmproxy {_VERSION} is ready: {_setup(env)}")
+        return
     if (upstream is None) == (from_file is None):
-        raise click.UsageError("give either --upstream URL (record live) or --from FILE (convert a capture)")
+        raise click.UsageError(
+            "give either --upstream URL (record live) or --from FILE (convert a capture); "
+            "or --setup-mitmproxy alone to only create mitmproxy's environment"
+        )
+    if out is None:
+        raise click.UsageError("missing option --out FILE (the cassette to write)")
     if out.exists() and not append:
         raise click.ClickException(f"{out} exists; pass --append to add to it, or choose another --out")
     if not out.parent.is_dir():
         raise click.ClickException(f"directory {out.parent} does not exist")
     mode = _reverse_target(upstream)[0] if upstream else None
-    args = _mitmdump_args(find_mitmdump(mitmdump), out, redact_names, source, confdir)
+    args = _mitmdump_args(find_mitmdump(mitmdump, setup_mitmproxy), out, redact_names, source, confdir)
     if from_file is not None:
         _convert(args, from_file, out)
         return
