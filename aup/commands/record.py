@@ -26,6 +26,7 @@ from urllib.parse import urlsplit
 import click
 
 from aup import mitm_env
+from aup.commands.exits import UsageProblem
 
 START_TIMEOUT_S = 60.0
 STOP_TIMEOUT_S = 30.0
@@ -33,12 +34,6 @@ _LISTENING = re.compile(r"listening at .*?:(\d+)\.?\s*$")
 # mitmdump's per-connection log lines; everything else it prints (warnings, errors) is passed on.
 _CHATTER = re.compile(r"\] ?(client|server) (connect|disconnect)")
 _VERSION = mitm_env.MITMPROXY_VERSION
-
-
-class _UsageError(click.ClickException):
-    """A usage or configuration problem: one line, exit status 2."""
-
-    exit_code = 2
 
 
 def _listen(ctx: click.Context, param: click.Parameter, value: str) -> tuple[str, int]:
@@ -73,7 +68,7 @@ def find_mitmdump(given: str | None, setup: bool = False) -> str:
     if given:
         found = shutil.which(given)
         if not found:
-            raise click.ClickException(
+            raise UsageProblem(
                 f"{given!r} is not an executable: point --mitmdump (or AUP_MITMDUMP) at mitmproxy {_VERSION}'s "
                 "mitmdump, or leave both unset and pass --setup-mitmproxy"
             )
@@ -87,13 +82,13 @@ def find_mitmdump(given: str | None, setup: bool = False) -> str:
         return found
     if not setup:
         if not _interactive():
-            raise _UsageError(
+            raise UsageProblem(
                 f"mitmproxy {_VERSION} is not installed: pass --setup-mitmproxy to create it in {env.parent}, "
                 "or --mitmdump PATH"
             )
         question = f"mitmproxy {_VERSION} is not installed; create it in {env.parent} now?"
         if not click.confirm(question, default=False, err=True):
-            raise _UsageError(
+            raise UsageProblem(
                 f"recording needs mitmproxy {_VERSION}: run aup record --setup-mitmproxy, or pass --mitmdump PATH"
             )
     return str(_setup(env))
@@ -104,7 +99,7 @@ def _setup(env: Path) -> Path:
     try:
         mitm_env.provision(env, log=lambda message: click.echo(message, err=True))
     except (mitm_env.ProvisionError, OSError) as exc:
-        raise _UsageError(f"cannot set up mitmproxy {_VERSION}: {exc}") from None
+        raise UsageProblem(f"cannot set up mitmproxy {_VERSION}: {exc}") from None
     return mitm_env.mitmdump_in(env)
 
 
@@ -114,7 +109,7 @@ def addon_file() -> Path:
     locations = list(spec.submodule_search_locations or ()) if spec else []
     addon = Path(locations[0]) / "recorder.py" if locations else None
     if addon is None or not addon.is_file():
-        raise click.ClickException("the recording addon is missing from this installation; reinstall aup-harness")
+        raise UsageProblem("the recording addon is missing from this installation; reinstall aup-harness")
     return addon
 
 
@@ -199,9 +194,9 @@ def record(
     if out is None:
         raise click.UsageError("missing option --out FILE (the cassette to write)")
     if out.exists() and not append:
-        raise click.ClickException(f"{out} exists; pass --append to add to it, or choose another --out")
+        raise UsageProblem(f"{out} exists; pass --append to add to it, or choose another --out")
     if not out.parent.is_dir():
-        raise click.ClickException(f"directory {out.parent} does not exist")
+        raise UsageProblem(f"directory {out.parent} does not exist")
     mode = _reverse_target(upstream)[0] if upstream else None
     args = _mitmdump_args(find_mitmdump(mitmdump, setup_mitmproxy), out, redact_names, source, confdir)
     if from_file is not None:
@@ -215,7 +210,7 @@ def record(
     existed = out.exists()
     try:
         _run_proxy(args, upstream, out)
-    except click.ClickException:
+    except UsageProblem:
         if not existed and out.exists() and out.stat().st_size == 0:
             out.unlink()  # mitmdump opened it, then failed: leave nothing behind
         raise
@@ -232,7 +227,7 @@ def _convert(args: list[str], from_file: Path, out: Path) -> None:
             [*args, "-n", "-r", str(from_file)], capture_output=True, text=True, check=False, stdin=subprocess.DEVNULL
         )
         if done.returncode != 0:
-            raise click.ClickException(f"cannot convert {from_file}: {_reason(done.stdout + done.stderr)}")
+            raise UsageProblem(f"cannot convert {from_file}: {_reason(done.stdout + done.stderr)}")
         text = partial.read_text(encoding="utf-8")
         with out.open("a", encoding="utf-8") as target:
             target.write(text)
@@ -290,7 +285,7 @@ def _run_proxy(args: list[str], upstream: str, out: Path) -> None:
     except subprocess.TimeoutExpired:
         proc.kill()
         proc.wait()
-        raise click.ClickException("mitmdump did not stop; the cassette keeps every exchange written so far") from None
+        raise UsageProblem("mitmdump did not stop; the cassette keeps every exchange written so far") from None
     finally:
         for sig, handler in previous.items():
             signal.signal(sig, handler)
@@ -299,7 +294,7 @@ def _run_proxy(args: list[str], upstream: str, out: Path) -> None:
             proc.wait(timeout=STOP_TIMEOUT_S)
         reader.join(timeout=STOP_TIMEOUT_S)
     if code != 0 and not stopping.is_set():
-        raise click.ClickException(f"mitmdump exited with status {code}")
+        raise UsageProblem(f"mitmdump exited with status {code}")
     count = sum(1 for text in out.read_text(encoding="utf-8").splitlines() if text.strip()) if out.exists() else 0
     click.echo(f"stopped; {out} holds {count} exchange(s)")
 
@@ -311,12 +306,12 @@ def _await_listening(proc: subprocess.Popen[str], lines: queue.Queue[str | None]
         try:
             line = lines.get(timeout=START_TIMEOUT_S)
         except queue.Empty:
-            raise click.ClickException(f"mitmdump did not start within {START_TIMEOUT_S:.0f} s") from None
+            raise UsageProblem(f"mitmdump did not start within {START_TIMEOUT_S:.0f} s") from None
         if line is None:
             proc.wait(timeout=STOP_TIMEOUT_S)
             if stopping.is_set():
-                raise click.ClickException("stopped before mitmdump was ready; nothing was recorded")
-            raise click.ClickException(f"mitmdump did not start: {_reason(chr(10).join(seen))}")
+                raise UsageProblem("stopped before mitmdump was ready; nothing was recorded")
+            raise UsageProblem(f"mitmdump did not start: {_reason(chr(10).join(seen))}")
         seen.append(line)
         if match := _LISTENING.search(line):
             return int(match.group(1))

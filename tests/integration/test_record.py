@@ -172,7 +172,7 @@ def test_record_from_saved_har_and_flow_files_and_refuses_a_corrupt_one(tmp_path
     corrupt = tmp_path / "broken.mitm"
     corrupt.write_bytes(b"not a flow file")
     failed = runner.invoke(main, ["record", "--from", str(corrupt), "--out", str(tmp_path / "c.jsonl"), *base])
-    assert failed.exit_code == 1 and "cannot convert" in failed.output and len(failed.output.splitlines()) == 1
+    assert failed.exit_code == 2 and "cannot convert" in failed.output and len(failed.output.splitlines()) == 1
     assert not (tmp_path / "c.jsonl").exists()  # whole or nothing
     assert not list(tmp_path.glob("*.partial"))
 
@@ -234,10 +234,10 @@ def test_record_usage_errors_are_one_line_with_exit_2_or_1(tmp_path: Path) -> No
     missing = runner.invoke(
         main, ["record", "--upstream", "http://127.0.0.1:1", "--out", out, "--mitmdump", str(tmp_path / "nope")]
     )
-    assert missing.exit_code == 1 and "mitmproxy 11.0.2" in missing.output
+    assert missing.exit_code == 2 and "mitmproxy 11.0.2" in missing.output
     (tmp_path / "x.jsonl").write_text("")
     exists = runner.invoke(main, ["record", "--upstream", "http://127.0.0.1:1", "--out", out])
-    assert exists.exit_code == 1 and "--append" in exists.output
+    assert exists.exit_code == 2 and "--append" in exists.output
 
 
 @pytest.mark.network
@@ -245,6 +245,6 @@ def test_record_reports_why_mitmdump_could_not_start(served: Served, tmp_path: P
     taken = served.base_url.split("//", 1)[1].split("/", 1)[0]  # the served process holds this port
     args = ["record", "--upstream", served.base_url, "--listen", taken, "--out", str(tmp_path / "x.jsonl")]
     result = CliRunner().invoke(main, [*args, "--confdir", str(confdir), "--mitmdump", mitmdump_path()])
-    assert result.exit_code == 1
+    assert result.exit_code == 2
     assert result.output.startswith("Error: mitmdump did not start:") and len(result.output.splitlines()) == 1
     assert not (tmp_path / "x.jsonl").exists()
