@@ -73,7 +73,7 @@ class EntraEmulator:
         self.profile = profile
         self.settings = settings or EntraSettings()
         self.clock: CycleClock = clock or FakeClock()
-        self.log = log or ProvisioningLog()
+        self.log = log if log is not None else ProvisioningLog()  # an empty log is falsy
         self.links = links or LinkStore()
         self.state = state if state is not None else JobState()
         self.before_cycle = before_cycle
