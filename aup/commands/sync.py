@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import functools
 import json
-from collections import defaultdict
+from collections import Counter, defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -38,6 +38,20 @@ from scimcore.client import Wiretap
 from scimcore.wire import CassetteWriter
 
 _EXAMPLES = 3  # task titles shown per failure cause
+# What each kind of Okta task did to the app, for the summary line of a run.
+_DONE = {
+    "provision_user": "user(s) provisioned",
+    "push_profile": "profile(s) pushed",
+    "deprovision_user": "user(s) deactivated",
+    "activate_user": "user(s) reactivated",
+    "sync_password": "password(s) pushed",
+    "create_push_group": "group(s) created",
+    "link_push_group": "group(s) linked",
+    "push_membership": "membership change(s)",
+    "push_now": "group(s) pushed whole",
+    "rename_group": "group(s) renamed",
+    "delete_push_group": "group(s) deleted",
+}
 # Options only one IdP reads: given for the other, they are refused, never ignored.
 _OKTA_ONLY = ("profile", "tasks_path", "import_groups", "rename_groups", "sync_password", "save")
 _ENTRA_ONLY = (
@@ -284,6 +298,11 @@ def _perform(run: _Run, action: Callable[[], list[Task]], *, changes_directory: 
         click.echo("nothing sent (Okta sends no request for this)")
     else:
         click.echo(f"{len(done)} task(s): {len(done) - len(failed)} done, {len(failed)} failed")
+        kinds = Counter(task.action for task in done if task.status is TaskStatus.DONE and task.action in _DONE)
+        if kinds:
+            click.echo(
+                "done: " + ", ".join(f"{kinds[action]} {what}" for action, what in _DONE.items() if kinds[action])
+            )
     causes: dict[str, list[str]] = defaultdict(list)
     for task in failed:
         causes[task.error].append(task.title)

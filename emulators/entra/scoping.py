@@ -30,6 +30,7 @@ OPERATORS = (
     "INCLUDES",
 )
 _UNARY = ("IS TRUE", "IS FALSE", "IS NULL", "IS NOT NULL")
+SCOPING_DOCS = "https://learn.microsoft.com/en-us/entra/identity/app-provisioning/define-conditional-rules-for-provisioning-user-accounts"
 # reference/entra.md §8: scoping filters cannot use these (nor date attributes).
 FORBIDDEN = frozenset({"appRoleAssignments", "userType", "manager", "createdDateTime", "employeeHireDate"})
 
@@ -44,7 +45,9 @@ class Clause:
         if self.operator not in OPERATORS:
             raise ConfigurationError(f"scoping operator {self.operator!r} is not one of: {', '.join(OPERATORS)}")
         if self.attribute in FORBIDDEN:
-            raise ConfigurationError(f"scoping filters cannot use {self.attribute} (reference/entra.md §8)")
+            raise ConfigurationError(
+                f"scoping filters cannot use {self.attribute} (see 'Scoping filter' limitations: {SCOPING_DOCS})"
+            )
         if self.operator.endswith("REGEX MATCH"):
             try:
                 re.compile(self.value)

@@ -75,7 +75,7 @@ def test_full_sync_provisions_saves_links_and_records_a_redacted_cassette(
     cassette = tmp_path / "run.jsonl"
     result = run(*base(people), "--cassette", str(cassette))
     assert result.exit_code == 0, result.output
-    assert result.output == "2 task(s): 2 done, 0 failed\n"
+    assert result.output == "2 task(s): 2 done, 0 failed\ndone: 1 user(s) provisioned\n"
     links = json.loads((tmp_path / "people.links.json").read_text())
     assert list(links["users"]) == [TEST_USER_ID]
     exchanges = read_cassette(cassette)
@@ -107,7 +107,7 @@ def test_failed_tasks_are_listed_and_retried_in_a_later_run(fake: FakeScim, peop
         "Provision user test.user@okta.local (attempts 1)" in listed.output and "down for maintenance" in listed.output
     )
     retried = run(*base(people), "retry")
-    assert retried.exit_code == 0 and retried.output == "1 task(s): 1 done, 0 failed\n"
+    assert retried.exit_code == 0 and retried.output == "1 task(s): 1 done, 0 failed\ndone: 1 user(s) provisioned\n"
     assert run(*base(people), "tasks").output == "0 failed task(s)\n"
 
 

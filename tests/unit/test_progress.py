@@ -92,7 +92,7 @@ def test_sync_progress_goes_to_stderr_only(fake: object, tmp_path: Path) -> None
     save_directory(directory, people)
     result = CliRunner().invoke(sync, [*base(people), "--progress"], catch_exceptions=False)
     assert result.exit_code == 0, result.output
-    assert result.stdout == "2 task(s): 2 done, 0 failed\n"
+    assert result.stdout == "2 task(s): 2 done, 0 failed\ndone: 1 user(s) provisioned\n"
     assert result.stderr.splitlines()[-1].startswith("objects 1/1 (100%)")
     quiet = CliRunner().invoke(sync, [*base(people), "--no-progress"], catch_exceptions=False)
     assert quiet.stderr == ""
