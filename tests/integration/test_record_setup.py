@@ -169,7 +169,7 @@ def test_yes_to_the_question_creates_the_environment_in_the_cache_and_runs_its_m
     cache = Path(str(bare["AUP_CACHE_DIR"]))
     assert PROMPT.format(cache) in result.output
     assert made == [cache / "mitmproxy-11.0.2"]
-    assert result.exit_code == 1 and "stand-in mitmdump cannot -s" in result.output  # its mitmdump ran
+    assert result.exit_code == 2 and "stand-in mitmdump cannot -s" in result.output  # its mitmdump ran
     assert mitm_env.ready_mitmdump(cache / "mitmproxy-11.0.2") is not None
 
 
