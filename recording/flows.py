@@ -6,7 +6,7 @@ from datetime import UTC, datetime
 
 from mitmproxy import http
 
-from scimcore.wire import Exchange, Headers, decode_body
+from scimcore.wire import Exchange, Headers, decode_body_encoded
 
 OKTA, ENTRA, OTHER = "okta", "entra", "other"
 # Inferred: Entra's User-Agent is undocumented (reference/entra.md §12); these words are what
@@ -35,18 +35,22 @@ def flow_to_exchange(flow: http.HTTPFlow, source: str = "") -> Exchange:
     ended = response.timestamp_end if response is not None else None
     elapsed_ms = (ended - request.timestamp_start) * 1000 if ended else 0.0
     error = flow.error.msg if flow.error else ""
+    request_body, request_encoding = _body(request)
+    response_body, response_encoding = _body(response) if response is not None else (None, "")
     return Exchange(
         method=request.method,
         url=request.path,  # path and query exactly as the client sent them, percent-encoding kept
         request_headers=_headers(request.headers),
-        request_body=_body(request),
+        request_body=request_body,
         status=response.status_code if response is not None else 0,
         response_headers=_headers(response.headers) if response is not None else (),
-        response_body=_body(response) if response is not None else None,
+        response_body=response_body,
         started=started.isoformat(timespec="microseconds").replace("+00:00", "Z"),
         elapsed_ms=round(max(elapsed_ms, 0.0), 3),
         source=source or source_label(request.headers.get("user-agent")),
         error=error if response is None else "",
+        request_encoding=request_encoding,
+        response_encoding=response_encoding,
     )
 
 
@@ -55,7 +59,12 @@ def _headers(headers: http.Headers) -> Headers:
     return tuple((str(name), str(value)) for name, value in headers.items(multi=True))
 
 
-def _body(message: http.Message) -> object:
-    """The body after undoing any Content-Encoding, as scimcore stores bodies (JSON value, text or None)."""
+def _body(message: http.Message) -> tuple[object, str]:
+    """The body after undoing any Content-Encoding, as scimcore stores bodies (JSON value, text or None).
+
+    The bytes are parsed as the server parses them (JSON's own detection of UTF-8, a BOM, UTF-16 and UTF-32),
+    not by the Content-Type charset, so that what the server reads is what gets redacted; the encoding found
+    is kept beside the body.
+    """
     content = message.get_content(strict=False)
-    return decode_body(content or b"")
+    return decode_body_encoded(content or b"")

@@ -42,8 +42,8 @@ class ScimRecorder:
             "aup_redact",
             Sequence[str],
             [],
-            "More header, JSON field or query parameter names to redact (Authorization, cookies and "
-            "password are always redacted).",
+            "More header, JSON field, PATCH path, form field or query parameter names to redact, matched as "
+            "the server matches attribute names (credentials, cookies, password and OAuth tokens always are).",
         )
         loader.add_option(  # type: ignore[attr-defined]
             "aup_source", str, "", "Source label for every exchange; default: from the User-Agent (okta, entra, other)."

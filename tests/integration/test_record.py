@@ -6,6 +6,7 @@ The mitmdump comes from mitmproxy's own virtualenv: ``AUP_MITMDUMP`` (tox provis
 
 from __future__ import annotations
 
+import codecs
 import json
 import os
 import queue
@@ -248,3 +249,45 @@ def test_record_reports_why_mitmdump_could_not_start(served: Served, tmp_path: P
     assert result.exit_code == 2
     assert result.output.startswith("Error: mitmdump did not start:") and len(result.output.splitlines()) == 1
     assert not (tmp_path / "x.jsonl").exists()
+
+
+NASTY = "Nasty-Pw-5530"
+
+
+@pytest.mark.network
+def test_record_hides_passwords_in_every_form_the_server_accepts(
+    recorder: tuple[str, Path, list[str]], served: Served
+) -> None:
+    """Issue #17: the forms that used to leak, sent through the proxy to a real server that accepts each of them."""
+    url, cassette, _ = recorder
+    core = "urn:ietf:params:scim:schemas:core:2.0:User"
+    patch_op = "urn:ietf:params:scim:api:messages:2.0:PatchOp"
+    scim = "application/scim+json"
+    http = make_http(url, BearerAuth(served.token))
+    try:
+        user = {"schemas": [core], "userName": "nasty@example.com", f"{core}:password": NASTY + "-1"}
+        created = http.post(
+            "/Users", content=codecs.BOM_UTF16_BE + json.dumps(user).encode("utf-16-be"), headers={"Content-Type": scim}
+        )
+        assert created.status_code == 201, created.text
+        uid = created.json()["id"]
+        patches = [
+            ({"op": "replace", "path": " password ", "value": NASTY + "-2"}, "utf-8-sig"),
+            ({"Op": "replace", "Path": "PASSWORD", "Value": NASTY + "-3"}, "utf-32-be"),
+            ({"op": "add", "path": f"{core}:password", "value": NASTY + "-4"}, "utf-8"),
+            ({"op": "replace", "value": {f"{core}:PassWord": NASTY + "-5"}}, "utf-16-le"),
+        ]
+        for operation, encoding in patches:
+            body = json.dumps({"schemas": [patch_op], "Operations": [operation]}).encode(encoding)
+            answer = http.patch(f"/Users/{uid}", content=body, headers={"Content-Type": scim})
+            assert answer.status_code in (200, 204), (operation, encoding, answer.text)
+        search = http.get("/Users", params={"filter": f'password eq "{NASTY}-6"', "access_token": NASTY + "-7"})
+        assert search.status_code == 200, search.text
+    finally:
+        http.close()
+    recorded = read_cassette(cassette)
+    assert [ex.status for ex in recorded][:1] == [201] and len(recorded) == 6
+    assert [ex.request_encoding for ex in recorded[:5]] == ["UTF-16BE BOM", "UTF-8 BOM", "UTF-32BE", "", "UTF-16LE"]
+    text = cassette.read_text()
+    assert NASTY not in text, "a password reached the cassette"
+    assert served.token not in text

@@ -205,3 +205,34 @@ def test_saved_flow_and_har_files_read_back_into_the_same_exchanges(
     ]
     assert recorded[0].request_body == {"userName": "ann@example.com", "password": REDACTED}
     assert TOKEN not in (tmp_path / "run.jsonl").read_text()
+
+
+@pytest.mark.parametrize(
+    ("encoding", "label"), [("utf-8-sig", "UTF-8 BOM"), ("utf-16-le", "UTF-16LE"), ("utf-32-be", "UTF-32BE")]
+)
+def test_bodies_are_read_as_the_server_reads_them_whatever_their_json_encoding(
+    recorder: ScimRecorder, tmp_path: Path, encoding: str, label: str
+) -> None:
+    """A BOM, UTF-16 or UTF-32 body is JSON to the server (RFC 8259 §8.1 detection), so it is redacted as JSON."""
+    body = {"userName": "ann", "urn:ietf:params:scim:schemas:core:2.0:User:Password": PASSWORD}
+    flow = scim_flow(body={})
+    flow.request.content = json.dumps(body).encode(encoding)
+    exchange = flow_to_exchange(flow)
+    assert exchange.request_body == body and exchange.request_encoding == label
+    recorder.response(flow)
+    text = (tmp_path / "run.jsonl").read_text()
+    assert PASSWORD not in text and f'"encoding":"{label}"' in text
+
+
+def test_form_bodies_and_patch_operations_in_any_spelling_are_redacted(recorder: ScimRecorder, tmp_path: Path) -> None:
+    token_request = scim_flow("POST", "http://127.0.0.1:5001/oauth2/token", body={})
+    token_request.request.content = f"grant_type=client_credentials&client_secret={PASSWORD}".encode()
+    token_request.request.headers["Content-Type"] = "application/x-www-form-urlencoded"
+    recorder.response(token_request)
+    patch = {"Operations": [{"Op": "replace", "Path": " PASSWORD ", "Value": PASSWORD}]}
+    recorder.response(scim_flow("PATCH", "http://127.0.0.1:5001/scim/v2/Users/42", patch, status=204))
+    text = (tmp_path / "run.jsonl").read_text()
+    assert PASSWORD not in text and len(text.splitlines()) == 2
+    form, patched = read_cassette(tmp_path / "run.jsonl")
+    assert form.request_body == "grant_type=client_credentials&client_secret=%5BREDACTED%5D"
+    assert patched.request_body["Operations"][0]["Value"] == REDACTED

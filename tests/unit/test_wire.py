@@ -10,9 +10,13 @@ from scimcore.wire import (
     CassetteWriter,
     Exchange,
     decode_body,
+    decode_body_encoded,
     from_line,
     read_cassette,
     redact,
+    redact_body,
+    redact_headers,
+    redact_url,
     to_line,
     write_cassette,
 )
@@ -111,3 +115,84 @@ def test_decode_body_keeps_json_text_or_nothing() -> None:
     assert decode_body(b"") is None
     assert decode_body(b'{"a":1}') == {"a": 1}
     assert decode_body(b"<html>404</html>") == "<html>404</html>"
+
+
+# -- issue #17: what the server reads is what gets redacted --------------------------------------------------
+
+CORE_USER = "urn:ietf:params:scim:schemas:core:2.0:User"
+
+
+@pytest.mark.parametrize(
+    "operation",
+    [
+        {"op": "replace", "path": " password ", "value": "pw-leak"},  # the server strips the path
+        {"Op": "replace", "Path": "password", "Value": "pw-leak"},  # op members in any case
+        {"op": "replace", "PATH": "PASSWORD", "VALUE": "pw-leak"},
+        {"op": "add", "path": f"{CORE_USER}:password", "value": "pw-leak"},  # URN-qualified path
+        {"op": "replace", "value": {f"{CORE_USER}:password": "pw-leak"}},  # URN-qualified member, no path
+        {"op": "replace", "Value": {"PassWord": "pw-leak"}},
+    ],
+)
+def test_every_patch_form_the_server_accepts_for_a_password_is_redacted(operation: dict[str, object]) -> None:
+    body = {"schemas": ["urn:ietf:params:scim:api:messages:2.0:PatchOp"], "Operations": [operation]}
+    assert "pw-leak" not in to_line(exchange(method="PATCH", request_body=body))
+
+
+@pytest.mark.parametrize("encoding", ["utf-8-sig", "utf-16", "utf-16-le", "utf-16-be", "utf-32", "utf-32-be"])
+def test_a_body_with_a_bom_or_in_utf16_or_utf32_is_read_as_json_and_its_encoding_kept(encoding: str) -> None:
+    raw = json.dumps({"userName": "ann", f"{CORE_USER}:password": "pw-leak"}).encode(encoding)
+    body, name = decode_body_encoded(raw)
+    assert body == json.loads(raw)  # what the server reads (json.loads on the bytes)
+    line = to_line(exchange(request_body=body, request_encoding=name))
+    assert "pw-leak" not in line and "p\x00w" not in line
+    back = from_line(line)
+    assert back.request_encoding == name and name.startswith("UTF-") and back.request_body["userName"] == "ann"
+    assert ("BOM" in name) == (encoding in ("utf-8-sig", "utf-16", "utf-32"))
+
+
+def test_plain_utf8_has_no_encoding_field_so_old_lines_are_unchanged() -> None:
+    assert decode_body_encoded(b'{"a":1}') == ({"a": 1}, "")
+    record = json.loads(to_line(exchange()))
+    assert "encoding" not in record["request"] and "encoding" not in record["response"]
+
+
+def test_form_bodies_queries_and_filters_hide_passwords_tokens_and_client_secrets() -> None:
+    form = "grant_type=client_credentials&client_id=aup&Client_Secret=cs-leak&scope=scim"
+    assert redact_body(form) == "grant_type=client_credentials&client_id=aup&Client_Secret=%5BREDACTED%5D&scope=scim"
+    url = "/scim/v2/Users?access_token=at-leak&filter=password+eq+%22pw-leak%22&count=2"
+    hidden = redact_url(url)
+    assert "at-leak" not in hidden and "pw-leak" not in hidden and hidden.endswith("&count=2")
+    assert (
+        redact_url("/scim/v2/Users?count=2&filter=userName+eq+%22a%22")
+        == "/scim/v2/Users?count=2&filter=userName+eq+%22a%22"
+    )
+    tokens = {"access_token": "at-leak", "refresh_token": "rt-leak", "token_type": "Bearer", "expires_in": 3600}
+    assert redact_body(tokens) == {**tokens, "access_token": REDACTED, "refresh_token": REDACTED}
+
+
+def test_malformed_json_that_mentions_a_secret_is_hidden_whole_and_other_text_kept() -> None:
+    assert redact_body('{"password": "pw-leak",}') == REDACTED
+    assert redact_body("<html>502 Bad Gateway</html>") == "<html>502 Bad Gateway</html>"
+
+
+def test_only_registered_auth_schemes_keep_their_word() -> None:
+    headers = (("Authorization", "Basic YWxhZGRpbjpvcGVuc2VzYW1l"), ("Proxy-Authorization", "k3y-leak other"))
+    assert redact_headers(headers) == (("Authorization", f"Basic {REDACTED}"), ("Proxy-Authorization", REDACTED))
+
+
+def test_redact_names_follow_the_same_rules() -> None:
+    ext = "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User"
+    body = {
+        "Operations": [
+            {"op": "replace", "Path": f" {ext}:EMPLOYEENUMBER ", "Value": "E-1"},
+            {"op": "replace", "value": {ext: {"employeenumber": "E-2"}, f"{ext}:employeeNumber": "E-3"}},
+        ]
+    }
+    line = to_line(exchange(request_body=body, url="/Users?EmployeeNumber=E-4"), redact_names=["employeeNumber"])
+    assert not any(f"E-{n}" in line for n in range(1, 5))
+
+
+def test_a_lone_surrogate_escape_is_written_escaped_not_lost() -> None:
+    line = to_line(exchange(request_body={"displayName": "\ud800"}))
+    line.encode("utf-8")  # writable as UTF-8
+    assert from_line(line).request_body == {"displayName": "\ud800"}
