@@ -90,6 +90,12 @@ def main() -> None:
     help="Requests per minute per token; more get 429 with Retry-After (off by default).",
 )
 @click.option(
+    "--rate-burst",
+    type=click.IntRange(min=1),
+    default=None,
+    help="Requests a token may send at once before --rate-limit paces it (default: the rate, at most 20).",
+)
+@click.option(
     "--posix/--no-posix",
     default=None,
     help="Turn POSIX identities (uid/gid, SSH keys; docs/posix.md) on or off for the --tenant tenants and keep "
@@ -104,6 +110,7 @@ def serve(
     extensions: tuple[Path, ...],
     nested_groups: bool,
     rate_limit: int | None,
+    rate_burst: int | None,
     posix: bool | None,
 ) -> None:
     """Run the reference SCIM 2.0 server until Ctrl-C or SIGTERM."""
@@ -112,7 +119,13 @@ def serve(
     try:
         items = [item for path in extensions for item in load_extension_file(path)]
         config = ServerConfig.from_mapping(
-            {"db": db, "extensions": items, "allow_nested_groups": nested_groups, "rate_limit_per_minute": rate_limit}
+            {
+                "db": db,
+                "extensions": items,
+                "allow_nested_groups": nested_groups,
+                "rate_limit_per_minute": rate_limit,
+                "rate_limit_burst": rate_burst,
+            }
         )
     except (ValueError, OSError) as exc:
         raise UsageProblem(str(exc)) from None

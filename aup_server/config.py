@@ -28,7 +28,7 @@ class ServerConfig:
     unique_group_names: bool = True
     allow_nested_groups: bool = False  # AUP supports only flat groups (§1.1)
     rate_limit_per_minute: int | None = None  # per token; None turns limiting off (Slack: 180 writes/min, §2.1)
-    rate_limit_burst: int = 20
+    rate_limit_burst: int | None = None  # bucket size; None: the per-minute rate, at most 20 (ratelimit.py)
     extensions: tuple[tuple[str, Schema], ...] = field(default=())
     # POSIX identities for clusters (reference/aup_domain.md §1.3, §4; docs/posix.md).
     posix: bool = True  # serve the POSIX extension; each tenant may still have it off
@@ -60,12 +60,18 @@ class ServerConfig:
             raise ValueError("default_count must be between 1 and max_count")
         if self.rate_limit_per_minute is not None and self.rate_limit_per_minute < 1:
             raise ValueError("rate_limit_per_minute must be positive (or unset to turn limiting off)")
+        if self.rate_limit_burst is not None:
+            if self.rate_limit_per_minute is None:
+                raise ValueError(
+                    "rate_limit_burst needs rate_limit_per_minute (a burst of an unlimited rate means nothing)"
+                )
+            if self.rate_limit_burst < 1:
+                raise ValueError("rate_limit_burst must be positive (or unset for the default)")
         for name in (
             "max_body_bytes",
             "max_filter_nodes",
             "max_patch_operations",
             "max_member_changes",
-            "rate_limit_burst",
         ):
             if getattr(self, name) < 1:
                 raise ValueError(f"{name} must be positive")

@@ -1,7 +1,11 @@
 """Per-token request budgets answered with 429 and an integer Retry-After (reference/aup_domain.md §3 item 13).
 
-A token bucket per (tenant, token name): ``rate`` requests per minute refill continuously up to ``burst``.
-Off unless configured. State is per process, like Slack's per-app limits seen by one front end.
+A token bucket per (tenant, token name): ``rate`` requests per minute refill continuously up to ``burst``,
+and a new bucket starts full. So at most ``burst`` requests pass at once, and any window of ``t`` seconds
+passes at most ``burst + rate * t / 60``. The burst defaults to the per-minute rate, at most
+``DEFAULT_MAX_BURST``: it never exceeds the rate unless configured (``--rate-burst``), so ``--rate-limit 5``
+passes at most 5 at once and 10 in the first minute. Off unless configured. State is per process, like
+Slack's per-app limits seen by one front end.
 """
 
 from __future__ import annotations
@@ -21,10 +25,20 @@ class _Bucket:
     stamp: float
 
 
+DEFAULT_MAX_BURST = 20
+
+
+def default_burst(per_minute: int) -> int:
+    """The burst when none is configured: the per-minute rate, capped at ``DEFAULT_MAX_BURST``."""
+    return max(1, min(per_minute, DEFAULT_MAX_BURST))
+
+
 class RateLimiter:
     """Thread-safe token buckets; ``clock`` is injectable so tests never sleep."""
 
-    def __init__(self, per_minute: int, burst: int, clock: Callable[[], float] = time.monotonic) -> None:
+    def __init__(self, per_minute: int, burst: int | None = None, clock: Callable[[], float] = time.monotonic) -> None:
+        if burst is None:
+            burst = default_burst(per_minute)
         if per_minute < 1 or burst < 1:
             raise ValueError("rate limits must be positive")
         self.rate = per_minute / 60.0
@@ -43,7 +57,7 @@ class RateLimiter:
             if bucket.tokens >= 1.0:
                 bucket.tokens -= 1.0
                 return
-            wait = max(1, math.ceil((1.0 - bucket.tokens) / self.rate))
+            wait = max(1, math.ceil((1.0 - bucket.tokens) / self.rate - 1e-9))
         raise TooManyRequestsError(
             f"rate limit of {round(self.rate * 60)} requests per minute for this token exceeded; retry in {wait} s",
             headers={"Retry-After": str(wait)},

@@ -6,8 +6,10 @@ The views parse HTTP and call exactly one method here; this layer joins the pure
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator, Mapping
-from dataclasses import dataclass, field
+import threading
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from contextlib import contextmanager
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from aup_server.config import ServerConfig
@@ -25,6 +27,8 @@ from aup_server.scim import resource as resources
 from aup_server.scim.pagination import Page, list_response, parse_page
 from aup_server.scim.projection import Projection
 from aup_server.store.base import ResourceKind, Session, Store, StoredResource
+from aup_server.store.names import user_name_key
+from scimcore import urns
 from scimcore.schemas import SchemaRegistry
 
 ENDPOINTS: dict[ResourceKind, str] = {"User": "Users", "Group": "Groups"}
@@ -90,14 +94,66 @@ def _joined(params: Mapping[str, Any], name: str) -> str | None:
     return _text(params, name)
 
 
+# Optimistic tries of a PUT or PATCH before the last one is evaluated under the write lock. Writers of
+# one resource in this process queue on its own lock first, so only another process writing the same
+# file can make a try fail.
+OPTIMISTIC_ATTEMPTS = 4
+
+
+class _ResourceLocks:
+    """One lock per (tenant, kind, id) while someone holds or waits for it; nothing kept for idle resources."""
+
+    def __init__(self) -> None:
+        self._guard = threading.Lock()
+        self._locks: dict[tuple[str, str, str], tuple[threading.Lock, int]] = {}
+
+    @contextmanager
+    def hold(self, tenant: str, kind: str, rid: str) -> Iterator[None]:
+        key = (tenant, kind, rid)
+        with self._guard:
+            lock, users = self._locks.get(key, (threading.Lock(), 0))
+            self._locks[key] = (lock, users + 1)
+        try:
+            with lock:
+                yield
+        finally:
+            with self._guard:
+                lock, users = self._locks[key]
+                if users == 1:
+                    del self._locks[key]
+                else:
+                    self._locks[key] = (lock, users - 1)
+
+
+@dataclass(frozen=True)
+class _Change:
+    """What a PUT or PATCH will write, worked out from one version of the resource."""
+
+    version: int
+    doc: dict[str, Any]
+    password: str | None
+    doc_changed: bool
+    members: list[dict[str, Any]] | None = None  # PUT: the whole member list
+    member_changes: tuple[Any, ...] = ()  # PATCH: row deltas
+
+
 class ResourceService:
-    """Users and Groups of every tenant, over one store."""
+    """Users and Groups of every tenant, over one store.
+
+    Isolation: a PUT or PATCH is worked out (patch evaluation, normalisation, validation) from a read of
+    the resource, outside the store's write lock, and committed under it only if the resource's version
+    is still the one read; otherwise it is worked out again (``OPTIMISTIC_ATTEMPTS``). So no request holds
+    the lock every tenant's writes need for longer than its own short commit. Membership deltas stay row
+    changes applied in the commit, so a membership-only PATCH needs no version check and concurrent
+    member PATCHes never lose an update.
+    """
 
     def __init__(self, store: Store, registry: SchemaRegistry, config: ServerConfig) -> None:
         self.store = store
         self.registry = registry
         self.config = config
         self.posix = PosixRules(posix_settings(config, registry))
+        self._resource_locks = _ResourceLocks()
 
     # -- rendering -----------------------------------------------------------------------------
 
@@ -186,12 +242,18 @@ class ResourceService:
         """A predicate per resource type; with several types, types the filter cannot apply to drop out."""
         if text is None:
             return dict.fromkeys(kinds)
-        node = filters.parse_filter(text, max_nodes=self.config.max_filter_nodes)
+        parsed = filters.parse_filter(text, max_nodes=self.config.max_filter_nodes)
         compiled: dict[ResourceKind, tuple[filters.Filter, filters.Predicate] | None] = {}
         errors: list[InvalidFilterError] = []
         for kind in kinds:
             try:
-                compiled[kind] = (node, filters.compile_filter(node, self.registry, kind))
+                node = parsed
+                predicate = filters.compile_filter(node, self.registry, kind)
+                if kind == "User" and (keyed := _user_name_keys(parsed)) is not parsed:
+                    # userName compares by its identity key (store/names.py) in a filter as in uniqueness.
+                    node, inner = keyed, filters.compile_filter(keyed, self.registry, kind)
+                    predicate = _on_user_name_key(inner)
+                compiled[kind] = (node, predicate)
             except InvalidFilterError as exc:
                 errors.append(exc)
         if not compiled:
@@ -259,18 +321,15 @@ class ResourceService:
         base_url: str,
     ) -> Rendered:
         """PUT (RFC 7644 §3.5.1): readOnly values sent back are ignored; omitted readWrite values are cleared."""
-        with self.store.write(tenant) as session:
-            current = self._existing(session, kind, rid, if_match)
+
+        def work(current: StoredResource) -> _Change:
             normalized = resources.normalize(body, self.registry, kind, existing=current.doc)
             doc, members, password = _split(normalized, kind)
-            # Omitting the writeOnly password never clears it: no IdP sends it on PUT (reference/okta.md §1).
-            self.posix.check(session, kind, doc)
-            session.update(kind, rid, doc, password=password, keep_password=password is None)
-            self.posix.record(session, kind, rid, doc)
-            if kind == "Group":
-                self._set_members(session, rid, members or [])
-            updated = session.get(kind, rid, expand=True)
-        assert updated is not None
+            # POST and PUT carry the whole member list: none sent is none kept.
+            return _Change(current.version, doc, password, True, members=(members or []) if kind == "Group" else None)
+
+        with self._resource_locks.hold(tenant, kind, rid):
+            updated = self._optimistic(tenant, kind, rid, if_match, work, expand=True)
         return self.render(updated, base_url)
 
     def patch(
@@ -291,8 +350,8 @@ class ResourceService:
         """
         projection = self._projection(kind, query.attributes, query.excluded)
         bodiless = kind == "Group" and query.attributes is None and query.excluded is None
-        with self.store.write(tenant) as session:
-            current = self._existing(session, kind, rid, if_match)
+
+        def work(current: StoredResource) -> _Change:
             full = self.render(current, base_url).body
             result = patches.apply_patch(
                 full,
@@ -304,22 +363,79 @@ class ResourceService:
             )
             doc, _, password = _split(result.doc, kind)
             doc_changed = doc != current.doc or password is not None
-            if doc_changed:
-                self.posix.check(session, kind, doc)
-                session.update(kind, rid, doc, password=password, keep_password=password is None)
-                self.posix.record(session, kind, rid, doc)
-            members_changed = self._apply_member_changes(session, rid, result.member_changes)
-            if members_changed and not doc_changed:
-                session.touch(kind, rid)
-            updated = session.get(kind, rid, expand=not bodiless and projection.needs(_EXPANDED[kind]))
-        assert updated is not None
+            return _Change(current.version, doc, password, doc_changed, member_changes=result.member_changes)
+
+        with self._resource_locks.hold(tenant, kind, rid):
+            expand = not bodiless and projection.needs(_EXPANDED[kind])
+            updated = self._optimistic(tenant, kind, rid, if_match, work, expand=expand)
         if bodiless:
             return Acknowledged(etags.etag(updated.version))
         return self.render(updated, base_url, projection)
 
+    def _optimistic(
+        self,
+        tenant: str,
+        kind: ResourceKind,
+        rid: str,
+        if_match: str | None,
+        work: Callable[[StoredResource], _Change],
+        *,
+        expand: bool,
+    ) -> StoredResource:
+        """Work out a change from a read, commit it under the write lock if the version held; else again.
+
+        Returns the resource as committed, read in the commit, except a group's member list (``expand``),
+        which can be 50k rows: that is read after the commit, outside the lock, so it shows the committed
+        state or a later one.
+        """
+        late = expand and kind == "Group"
+        committed: StoredResource | None = None
+        for attempt in range(OPTIMISTIC_ATTEMPTS):
+            last = attempt == OPTIMISTIC_ATTEMPTS - 1
+            change: _Change | None = None
+            if not last:
+                with self.store.read(tenant) as session:
+                    current = self._existing(session, kind, rid, if_match)
+                change = work(current)  # outside any transaction and lock
+            with self.store.write(tenant) as session:
+                if change is None:
+                    # Still contended (another process on the same file): this try is worked out under the lock.
+                    change = work(self._existing(session, kind, rid, if_match))
+                else:
+                    now = session.get(kind, rid)
+                    if now is None:
+                        raise NotFoundError(f"{kind} {rid} not found")
+                    # A membership-only PATCH is row deltas: it holds whatever the document became meanwhile.
+                    needs_version = change.doc_changed or change.members is not None or if_match is not None
+                    if needs_version and now.version != change.version:
+                        continue
+                self._commit(session, kind, rid, change)
+                committed = session.get(kind, rid, expand=expand and not late)
+            break
+        if late:
+            with self.store.read(tenant) as session:
+                committed = session.get(kind, rid, expand=True)
+        if committed is None:
+            raise NotFoundError(f"{kind} {rid} not found")
+        return committed
+
+    def _commit(self, session: Session, kind: ResourceKind, rid: str, change: _Change) -> None:
+        """The short part under the write lock: the document, POSIX ids, membership rows."""
+        if change.doc_changed:
+            self.posix.check(session, kind, change.doc)  # bounded: a userName and at most MAX_SSH_KEYS keys
+            session.update(kind, rid, change.doc, password=change.password, keep_password=change.password is None)
+            self.posix.record(session, kind, rid, change.doc)
+        if change.members is not None:
+            if kind == "Group":
+                self._set_members(session, rid, change.members)
+            return
+        members_changed = self._apply_member_changes(session, rid, change.member_changes)
+        if members_changed and not change.doc_changed:
+            session.touch(kind, rid)
+
     def delete(self, tenant: str, kind: ResourceKind, rid: str, if_match: str | None) -> None:
         """Hard delete: the resource and every membership it had go in one transaction."""
-        with self.store.write(tenant) as session:
+        with self._resource_locks.hold(tenant, kind, rid), self.store.write(tenant) as session:
             self._existing(session, kind, rid, if_match)
             session.delete(kind, rid)
             self.posix.forget(session, kind, rid)
@@ -385,6 +501,39 @@ class ResourceService:
 
 
 _EXPANDED: dict[ResourceKind, str] = {"User": "groups", "Group": "members"}
+
+
+def _is_user_name(path: filters.AttrPath) -> bool:
+    return (
+        path.attr.lower() == "username"
+        and path.sub is None
+        and (path.uri is None or path.uri.lower() == urns.USER.lower())
+    )
+
+
+def _user_name_keys(node: filters.Filter) -> filters.Filter:
+    """The filter with every string compared to userName replaced by its identity key; the same node if none."""
+    if isinstance(node, filters.Compare):
+        if _is_user_name(node.path) and isinstance(node.value, str):
+            return replace(node, value=user_name_key(node.value))
+        return node
+    if isinstance(node, filters.And | filters.Or):
+        left, right = _user_name_keys(node.left), _user_name_keys(node.right)
+        return node if left is node.left and right is node.right else replace(node, left=left, right=right)
+    if isinstance(node, filters.Not):
+        inner = _user_name_keys(node.inner)
+        return node if inner is node.inner else replace(node, inner=inner)
+    return node
+
+
+def _on_user_name_key(predicate: filters.Predicate) -> filters.Predicate:
+    """Evaluate ``predicate`` on a document whose userName is its identity key."""
+
+    def keyed(body: Mapping[str, Any]) -> bool:
+        name = body.get("userName")
+        return predicate({**body, "userName": user_name_key(name)} if isinstance(name, str) else body)
+
+    return keyed
 
 
 def _split(doc: dict[str, Any], kind: ResourceKind) -> tuple[dict[str, Any], list[dict[str, Any]] | None, str | None]:

@@ -17,12 +17,12 @@ from typing import Any
 
 import click
 
-from bench import figures, peer
+from bench import figures, isolation, peer
 from bench.common import machine
 from bench.plan import FULL, QUICK, Plan, sizes, sync_sizes
 from bench.report import markdown, targets
 
-FIGURES = ("floor", "sync", "scale", "served", "peer")
+FIGURES = ("floor", "sync", "scale", "served", "peer", "isolation")
 
 
 def run(plan: Plan, *, only: tuple[str, ...] = FIGURES, with_peer: bool, echo: figures.Echo) -> dict[str, Any]:
@@ -58,6 +58,11 @@ def run(plan: Plan, *, only: tuple[str, ...] = FIGURES, with_peer: bool, echo: f
                 peer_data.update(served_peer)
         if with_peer and "peer" in only:
             peer_data["entra_cycle"] = figures.peer_cycle_figure(plan, workdir, echo)
+        if "isolation" in only:
+            result["isolation"] = isolation.measure(
+                workdir, operations=plan.isolation_operations, emails=plan.isolation_emails
+            )
+            echo(isolation.describe(result["isolation"]))
     result["peer"] = peer_data
     result["targets"] = targets(result)
     return result
@@ -86,6 +91,8 @@ def _plan(quick: bool, overrides: dict[str, Any]) -> Plan:
             "peer_repeats",
             "peer_group_rounds",
             "rss_requests",
+            "isolation_operations",
+            "isolation_emails",
         ):
             if overrides.get(key) is not None:
                 changes[key] = overrides[key]
@@ -122,6 +129,8 @@ def _plan(quick: bool, overrides: dict[str, Any]) -> Plan:
 @click.option("--peer-repeats", type=int)
 @click.option("--peer-group-rounds", type=int)
 @click.option("--rss-requests", type=int)
+@click.option("--isolation-operations", type=int, help="Operations of figure 7's worst-case PATCH (1000).")
+@click.option("--isolation-emails", type=int, help="Emails of the user figure 7's worst-case PATCH filters (50000).")
 def main(
     quick: bool, out: Path, markdown_path: Path | None, with_peer: bool, only: tuple[str, ...], **overrides: Any
 ) -> None:

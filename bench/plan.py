@@ -21,6 +21,8 @@ class Plan:
     peer_repeats: int
     peer_group_rounds: int
     rss_requests: int
+    isolation_operations: int = 1000  # the worst-case PATCH of figure 7: max_patch_operations ...
+    isolation_emails: int = 50_000  # ... over a user this big (its POST and the PATCH stay under 4 MB)
 
     def check(self) -> None:
         """Sizes that cannot work are a one-line error before anything runs."""
@@ -34,6 +36,8 @@ class Plan:
             )
         if min(self.sync_repeats, self.scale_rounds, self.group_rounds, self.peer_repeats) < 1:
             raise ValueError("repeats and rounds must be at least 1")
+        if min(self.isolation_operations, self.isolation_emails) < 1:
+            raise ValueError("the isolation figure needs at least one operation and one email")
 
 
 FULL = Plan(

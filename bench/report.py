@@ -4,10 +4,13 @@ from __future__ import annotations
 
 from typing import Any
 
+from bench import isolation
+
 FLOOR_SHARE = 0.8  # sync throughput at the largest size, as a share of the in-process floor
 SCALE_RATIO = 1.2  # latency at the largest size over the smallest
 GROUP_MS = 5.0  # one-member PATCH and excluded-members GET on the largest group
 RSS_MB = 120.0
+ISOLATION_MS = 100.0  # issue #17: one worst-case PATCH delays another tenant's one-line PATCH by less
 
 
 def targets(result: dict[str, Any]) -> list[dict[str, Any]]:
@@ -48,6 +51,14 @@ def targets(result: dict[str, Any]) -> list[dict[str, Any]]:
             rss["peak_rss_mb"],
             rss["peak_rss_mb"] <= RSS_MB,
             "MB",
+        )
+    if iso := result.get("isolation"):
+        add(
+            f"one worst-case PATCH ({iso['operations']} ops, {iso['emails']} emails) delays another tenant's "
+            f"one-line PATCH < {ISOLATION_MS:g} ms",
+            iso["delay_ms"],
+            iso["delay_ms"] < ISOLATION_MS,
+            "ms",
         )
     peer = result.get("peer") or {}
     if peer.get("entra_cycle"):
@@ -112,6 +123,8 @@ def markdown(result: dict[str, Any]) -> str:
         )
     if rss := result.get("rss"):
         out += [f"Peak RSS of `aup serve` with {rss['users']} users: {rss['peak_rss_mb']:.1f} MB", ""]
+    if iso := result.get("isolation"):
+        out += [isolation.describe(iso), ""]
     out += _peer_tables(result.get("peer") or {})
     if rows := result.get("targets"):
         out += _table(

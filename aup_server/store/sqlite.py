@@ -14,11 +14,13 @@ from contextlib import contextmanager
 from datetime import UTC, datetime
 
 from aup_server.store.base import TokenRecord
+from aup_server.store.names import user_name_key
 from aup_server.store.sqlite_posix import POSIX_DDL, POSIX_MIGRATION_FROM_V1
 from aup_server.store.sqlite_session import SqliteSession
 
 # 1: resources, memberships, tokens. 2: POSIX counters, ids and tombstones (additive).
-SCHEMA_VERSION = 2
+# 3: userName keys are NFKC, case-folded and without invisible characters (store/names.py).
+SCHEMA_VERSION = 3
 
 _DDL = """
 CREATE TABLE IF NOT EXISTS resources (
@@ -65,6 +67,31 @@ CREATE TABLE IF NOT EXISTS tokens (
 """
 
 
+def migrate_user_name_keys(conn: sqlite3.Connection) -> list[tuple[str, str]]:
+    """Re-key every user by the v3 userName rule; returns the (tenant, id) of users it had to keep apart.
+
+    Users stored earlier may already be lookalikes under the new rule. Nothing is deleted or renamed:
+    the oldest keeps the key, each later one's uniqueness key gets its id appended (so it stays a
+    separate row and no new user can take the name), and a ``userName eq`` filter returns them all.
+    """
+    rows = conn.execute(
+        "SELECT seq, tenant, id, json_extract(data, '$.userName') FROM resources WHERE kind = 'User' ORDER BY seq"
+    ).fetchall()
+    conn.execute("UPDATE resources SET unique_key = NULL WHERE kind = 'User'")
+    taken: set[tuple[str, str]] = set()
+    apart: list[tuple[str, str]] = []
+    for seq, tenant, rid, name in rows:
+        key = user_name_key(name) if isinstance(name, str) else None
+        unique = key
+        if key is not None and (tenant, key) in taken:
+            unique = f"{key}\x00{rid}"
+            apart.append((tenant, rid))
+        elif key is not None:
+            taken.add((tenant, key))
+        conn.execute("UPDATE resources SET unique_key = ?, name_key = ? WHERE seq = ?", (unique, key, seq))
+    return apart
+
+
 def utc_now() -> str:
     """RFC 7643 §2.3.5 dateTime in UTC with millisecond precision."""
     return datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
@@ -94,6 +121,7 @@ class SqliteStore:
         self._shared: sqlite3.Connection | None = None
         self._connections: list[sqlite3.Connection] = []
         self._connections_lock = threading.Lock()
+        self.lookalikes: list[tuple[str, str]] = []  # (tenant, id) kept apart by the v3 migration
         with self._connection() as conn:
             self._migrate(conn)
 
@@ -136,6 +164,16 @@ class SqliteStore:
         conn.executescript(_DDL + POSIX_DDL)
         if current == 1:
             conn.executescript(POSIX_MIGRATION_FROM_V1)
+        if 1 <= current < 3:
+            conn.execute("BEGIN IMMEDIATE")
+            try:
+                (again,) = conn.execute("PRAGMA user_version").fetchone()
+                if again < 3:  # another process may have migrated while this one waited
+                    self.lookalikes = migrate_user_name_keys(conn)
+            except BaseException:
+                conn.execute("ROLLBACK")
+                raise
+            conn.execute("COMMIT")
         conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
 
     def close(self) -> None:

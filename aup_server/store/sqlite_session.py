@@ -10,9 +10,10 @@ import uuid
 from collections.abc import Callable, Iterator
 from typing import Any, Protocol
 
-from aup_server.errors import UniquenessError
+from aup_server.errors import InvalidValueError, UniquenessError
 from aup_server.scim.filter import fold_case as fold  # one folding for uniqueness and filters
 from aup_server.store.base import LookupKey, ResourceKind, StoredResource
+from aup_server.store.names import user_name_key, user_name_problem
 from aup_server.store.sqlite_posix import PosixQueries
 
 _COLUMNS = "seq, kind, id, data, version, created, modified"
@@ -81,7 +82,9 @@ class SqliteSession(PosixQueries):
         elif key == "externalId":
             rows = self.conn.execute(base + "external_id = ? ORDER BY seq", (self.tenant, kind, value)).fetchall()
         elif key in ("userName", "displayName"):
-            rows = self.conn.execute(base + "name_key = ? ORDER BY seq", (self.tenant, kind, fold(value))).fetchall()
+            rows = self.conn.execute(
+                base + "name_key = ? ORDER BY seq", (self.tenant, kind, _name_key(kind, value))
+            ).fetchall()
         else:
             rows = self.conn.execute(
                 base + "seq IN (SELECT seq FROM emails WHERE tenant = ? AND value_key = ?) ORDER BY seq",
@@ -144,10 +147,27 @@ class SqliteSession(PosixQueries):
 
     # -- writes --------------------------------------------------------------------------------
 
-    def _keys(self, kind: ResourceKind, doc: dict[str, Any]) -> tuple[str | None, str | None, str | None]:
-        """(unique_key, name_key, display) for a document."""
+    def _keys(
+        self, kind: ResourceKind, doc: dict[str, Any], rid: str | None = None, previous: Any = None
+    ) -> tuple[str | None, str | None, str | None]:
+        """(unique_key, name_key, display) for a document; a userName no key can tell apart is refused.
+
+        A lookalike of a held userName is a 409 (it is that user); otherwise a name with invisible
+        characters or edge whitespace is a 400 (names.py says why), before anything is written. A name
+        stored before this rule (``previous``) stays writable: an update that keeps it is not refused.
+        """
         name = doc.get("userName") if kind == "User" else doc.get("displayName")
-        name_key = fold(name) if isinstance(name, str) else None
+        name_key = _name_key(kind, name) if isinstance(name, str) else None
+        if kind == "User" and isinstance(name, str) and name != previous:
+            problem = user_name_problem(name)
+            if problem is not None:
+                holder = self.conn.execute(
+                    "SELECT 1 FROM resources WHERE tenant = ? AND kind = 'User' AND name_key = ? AND id IS NOT ?",
+                    (self.tenant, name_key, rid),
+                ).fetchone()
+                if holder is not None:
+                    raise self._conflict(kind, doc)
+                raise InvalidValueError(problem)
         unique = name_key if (kind == "User" or self.store.unique_group_names) else None
         return unique, name_key, name if isinstance(name, str) else None
 
@@ -166,7 +186,8 @@ class SqliteSession(PosixQueries):
     def _conflict(self, kind: ResourceKind, doc: dict[str, Any]) -> UniquenessError:
         if kind == "User":
             return UniquenessError(
-                f"userName {doc.get('userName')!r} is already taken in this tenant (compared case-insensitively); "
+                f"userName {doc.get('userName')!r} is already taken in this tenant (compared case-insensitively"
+                " after Unicode NFKC normalisation); "
                 f'find it with filter=userName eq "{doc.get("userName")}"'
             )
         return UniquenessError(
@@ -207,9 +228,14 @@ class SqliteSession(PosixQueries):
     def update(
         self, kind: ResourceKind, rid: str, doc: dict[str, Any], *, password: str | None, keep_password: bool
     ) -> StoredResource:
-        seq = self._seq(kind, rid)
+        seq, previous = self.conn.execute(
+            "SELECT seq, json_extract(data, '$.userName') FROM resources WHERE tenant = ? AND kind = ? AND id = ?",
+            (self.tenant, kind, rid),
+        ).fetchone() or (None, None)
+        if seq is None:
+            raise KeyError(rid)
         now = self.store.clock()
-        unique, name_key, display = self._keys(kind, doc)
+        unique, name_key, display = self._keys(kind, doc, rid, previous)
         secret_sql = "secret" if keep_password else "?"
         args: list[Any] = [unique, name_key, doc.get("externalId"), display, _dump(doc), now]
         if not keep_password:
@@ -279,6 +305,11 @@ class SqliteSession(PosixQueries):
     def clear_members(self, group_id: str) -> int:
         cur = self.conn.execute("DELETE FROM memberships WHERE group_seq = ?", (self._seq("Group", group_id),))
         return cur.rowcount
+
+
+def _name_key(kind: str, name: str) -> str:
+    """How a userName (names.py) or a group's displayName (case folded, RFC 7643 §2.2) is compared."""
+    return user_name_key(name) if kind == "User" else fold(name)
 
 
 def _dump(doc: dict[str, Any]) -> str:

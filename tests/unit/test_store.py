@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import sqlite3
 from pathlib import Path
 
 import pytest
 
-from aup_server.errors import UniquenessError
+from aup_server.errors import InvalidValueError, UniquenessError
 from aup_server.store import SqliteStore
+from aup_server.store.names import user_name_key, user_name_problem
+from aup_server.store.sqlite import SCHEMA_VERSION
 
 
 def _user(name: str, **extra: object) -> dict[str, object]:
@@ -145,3 +148,72 @@ def test_tokens_store_digests_and_revoke() -> None:
     assert not store.revoke_token("okta", "acme")
     found = store.find_token("d" * 64)
     assert found is not None and found.revoked is not None
+
+
+def test_username_keys_fold_lookalikes_and_are_idempotent() -> None:
+    for a, b in [
+        ("jos\u00e9", "JOSE\u0301"),
+        ("bob", "\uff42\uff4f\uff42"),
+        ("strasse", "STRA\u00dfE"),
+        ("file", "\ufb01le"),
+        ("alice", "\u1d2clice"),  # NFKC gives a capital A: folded again
+        ("frank", "fr\u200bank"),
+        ("judy", " judy\u3000"),
+    ]:
+        assert user_name_key(a) == user_name_key(b), (a, b)
+        assert user_name_key(user_name_key(b)) == user_name_key(b)
+    assert user_name_key("ann") != user_name_key("anne")
+    assert user_name_problem("ann.lee@example.com") is None
+    assert user_name_problem("Jos\u00e9 Garc\u00eda") is None  # inner spaces and accents are fine
+    for bad in ("fr\u200bank", "judy ", "\tjudy", "a\u0000b", "a\u202eb", "\u00ad", ""):
+        assert user_name_problem(bad) is not None, repr(bad)
+
+
+def test_a_lookalike_update_is_409_and_an_invisible_name_is_400_but_a_kept_legacy_name_is_not() -> None:
+    store = SqliteStore()
+    with store.write("t") as s:
+        s.insert("User", _user("bob"), password=None)
+        carol = s.insert("User", _user("carol"), password=None)
+    with pytest.raises(UniquenessError), store.write("t") as s:
+        s.update("User", carol.id, _user("\uff42ob"), password=None, keep_password=True)
+    with pytest.raises(InvalidValueError), store.write("t") as s:
+        s.update("User", carol.id, _user("carol\u200b"), password=None, keep_password=True)
+    with store.write("t") as s:  # a name stored before the rule (only a migrated store has one) stays writable
+        s.conn.execute("UPDATE resources SET data = ? WHERE id = ?", ('{"userName":"carol "}', carol.id))
+        s.update("User", carol.id, _user("carol ", active=False), password=None, keep_password=True)
+
+
+def test_version_2_store_is_rekeyed_and_keeps_lookalikes_it_already_holds(tmp_path: Path) -> None:
+    db = tmp_path / "v2.db"
+    store = SqliteStore(str(db))
+    with store.write("t") as s:
+        first = s.insert("User", _user("jos\u00e9"), password=None)
+        s.insert("User", _user("zed"), password=None)
+    with store.write("u") as s:
+        s.insert("User", _user("jose\u0301"), password=None)  # another tenant: not a lookalike pair
+    store.close()
+    with sqlite3.connect(db) as conn:  # what a version 2 store could hold: keys by case folding alone
+        conn.execute("PRAGMA user_version = 2")
+        conn.execute("UPDATE resources SET unique_key = lower(unique_key), name_key = lower(name_key)")
+        conn.execute(
+            "INSERT INTO resources (tenant, kind, id, unique_key, name_key, data, version, created, modified)"
+            " VALUES ('t', 'User', 'legacy', ?, ?, ?, 1, 'x', 'x')",
+            ("jose\u0301", "jose\u0301", '{"userName":"jose\u0301"}'),
+        )
+    upgraded = SqliteStore(str(db))
+    try:
+        assert upgraded.lookalikes == [("t", "legacy")]
+        with sqlite3.connect(db) as conn:
+            assert conn.execute("PRAGMA user_version").fetchone() == (SCHEMA_VERSION,)
+        with upgraded.read("t") as s:
+            found = s.lookup("User", "userName", "JOS\u00c9")
+        assert [r.id for r in found] == [first.id, "legacy"]  # both kept, both found
+        with pytest.raises(UniquenessError), upgraded.write("t") as s:
+            s.insert("User", _user("\uff4aos\u00e9"), password=None)
+        with pytest.raises(UniquenessError), upgraded.write("u") as s:
+            s.insert("User", _user("Jos\u00e9"), password=None)
+    finally:
+        upgraded.close()
+    again = SqliteStore(str(db))  # reopening does not migrate twice
+    assert again.lookalikes == []
+    again.close()
