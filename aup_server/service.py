@@ -135,6 +135,7 @@ class _Change:
     doc_changed: bool
     members: list[dict[str, Any]] | None = None  # PUT: the whole member list
     member_changes: tuple[Any, ...] = ()  # PATCH: row deltas
+    exact: bool = False  # the deltas were resolved against this version's member rows: commit only on it
 
 
 class ResourceService:
@@ -397,6 +398,9 @@ class ResourceService:
                 with self.store.read(tenant) as session:
                     current = self._existing(session, kind, rid, if_match)
                 change = work(current)  # outside any transaction and lock
+                change = self._resolve_member_filters(tenant, rid, change)
+                if change is None:
+                    continue  # the group changed while the patch was worked out
             with self.store.write(tenant) as session:
                 if change is None:
                     # Still contended (another process on the same file): this try is worked out under the lock.
@@ -406,7 +410,9 @@ class ResourceService:
                     if now is None:
                         raise NotFoundError(f"{kind} {rid} not found")
                     # A membership-only PATCH is row deltas: it holds whatever the document became meanwhile.
-                    needs_version = change.doc_changed or change.members is not None or if_match is not None
+                    needs_version = (
+                        change.doc_changed or change.members is not None or change.exact or if_match is not None
+                    )
                     if needs_version and now.version != change.version:
                         continue
                 self._commit(session, kind, rid, change)
@@ -418,6 +424,40 @@ class ResourceService:
         if committed is None:
             raise NotFoundError(f"{kind} {rid} not found")
         return committed
+
+    def _resolve_member_filters(self, tenant: str, group_id: str, change: _Change) -> _Change | None:
+        """``remove members[filter]`` as the ids it selects, evaluated here rather than under the write lock.
+
+        The group's member rows are read at the version the patch was worked out from (None if it moved),
+        and the changes are replayed in request order on a copy, so an earlier add or remove counts as it
+        would in the commit. The commit then happens only on that version (``exact``).
+        """
+        if not any(isinstance(c, patches.MemberRemoveWhere) for c in change.member_changes):
+            return change
+        added = [v for c in change.member_changes if isinstance(c, patches.MemberAdd) for v in c.values]
+        with self.store.read(tenant) as session:
+            now = session.get("Group", group_id)
+            if now is None or now.version != change.version:
+                return None
+            state = {member["value"]: member for member in session.members(group_id)}
+            refs = session.member_refs(added) if added else {}
+        resolved: list[Any] = []
+        for item in change.member_changes:
+            if isinstance(item, patches.MemberAdd):
+                state.update((v, refs[v]) for v in item.values if v in refs and v not in state)
+            elif isinstance(item, patches.MemberRemove):
+                for value in item.values:
+                    state.pop(value, None)
+            elif isinstance(item, patches.MemberClear):
+                state.clear()
+            elif isinstance(item, patches.MemberRemoveWhere):
+                doomed = tuple(value for value, member in state.items() if item.matches(member))
+                for value in doomed:
+                    del state[value]
+                resolved.append(patches.MemberRemove(doomed))
+                continue
+            resolved.append(item)
+        return replace(change, member_changes=tuple(resolved), exact=True)
 
     def _commit(self, session: Session, kind: ResourceKind, rid: str, change: _Change) -> None:
         """The short part under the write lock: the document, POSIX ids, membership rows."""

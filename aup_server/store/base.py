@@ -101,6 +101,10 @@ class Session(Protocol):
 
     def members(self, group_id: str) -> list[dict[str, Any]]: ...
 
+    def member_refs(self, ids: list[str]) -> dict[str, dict[str, Any]]:
+        """``{value, display, type}`` of each existing id, as ``members`` lists a member; unknown ids are absent."""
+        ...
+
     # POSIX identities (aup_server/posix.py applies the rules; the store keeps counters and tombstones)
 
     def posix_setting(self) -> bool | None:

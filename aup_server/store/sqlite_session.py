@@ -135,6 +135,16 @@ class SqliteSession(PosixQueries):
     def members(self, group_id: str) -> list[dict[str, Any]]:
         return self._members_of(self._seq("Group", group_id))
 
+    def member_refs(self, ids: list[str]) -> dict[str, dict[str, Any]]:
+        found: dict[str, dict[str, Any]] = {}
+        for chunk in _chunks(ids):
+            marks = ",".join("?" * len(chunk))
+            for rid, kind, display in self.conn.execute(
+                f"SELECT id, kind, display FROM resources WHERE tenant = ? AND id IN ({marks})", (self.tenant, *chunk)
+            ):
+                found[rid] = {"value": rid, "display": display, "type": _KIND_NAMES.get(kind, kind)}
+        return found
+
     def kinds_of(self, ids: list[str]) -> dict[str, ResourceKind]:
         found: dict[str, ResourceKind] = {}
         for chunk in _chunks(ids):

@@ -180,3 +180,37 @@ def test_a_patch_that_keeps_losing_the_race_is_finally_worked_out_under_the_lock
     body = alpha.get(f"/Users/{uid}").json()
     assert (body["displayName"], body["title"]) == (SLOW, f"t{service.OPTIMISTIC_ATTEMPTS - 1}")
     assert gate.calls == service.OPTIMISTIC_ATTEMPTS
+
+
+def test_a_member_filter_is_evaluated_outside_the_lock_in_request_order(
+    env: tuple[SqliteStore, Flask, Gate], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    store, app, gate = env
+    alpha, beta = _client(app, store, "alpha"), _client(app, store, "beta")
+    ann, bob, cy = _user(alpha, "ann"), _user(alpha, "bob"), _user(alpha, "cy")
+    group = {"schemas": [urns.GROUP], "displayName": "eng", "members": [{"value": ann}, {"value": bob}]}
+    gid = alpha.post("/Groups", json=group).json()["id"]
+    beta_user = _user(beta, "b")
+    original = patches.MemberRemoveWhere.matches
+
+    def slow_matches(self: patches.MemberRemoveWhere, member: dict[str, Any]) -> bool:
+        if SLOW in self.filter and not gate.started.is_set():
+            gate.started.set()
+            assert gate.release.wait(20)
+        return original(self, member)
+
+    monkeypatch.setattr(patches.MemberRemoveWhere, "matches", slow_matches)
+    ops = [
+        {"op": "add", "path": "members", "value": [{"value": cy}]},
+        {"op": "remove", "path": f'members[value eq "{SLOW}" or display eq "ann" or display eq "cy"]'},
+    ]
+    thread, out = _in_thread(
+        lambda: alpha.patch(f"/Groups/{gid}", json={"schemas": [urns.PATCH_OP], "Operations": ops})
+    )
+    assert gate.started.wait(10)
+    assert beta.patch(f"/Users/{beta_user}", json=_replace("active", False)).status_code == 200  # not blocked
+    gate.release.set()
+    thread.join(20)
+    assert out["response"].status_code in (200, 204), out["response"].text
+    members = [m["value"] for m in alpha.get(f"/Groups/{gid}").json()["members"]]
+    assert members == [bob]  # cy was added, then removed by the filter, as in request order
