@@ -25,6 +25,12 @@ class ServerConfig:
     max_filter_nodes: int = 200  # Databricks' cap (§2.1)
     max_patch_operations: int = 1000
     max_member_changes: int = 10_000  # per PATCH; more is 413 (Miro answers 413 past 8000)
+    # Bounded memory (issue #17). A stored resource's JSON (members aside, they are rows) and each
+    # multi-valued attribute's length are capped; a list page carries at most max_list_members members
+    # in all (a bigger group alone on a page is cut there): GET the group itself for all of them.
+    max_resource_bytes: int = 256 * 1024
+    max_multi_valued: int = 1000
+    max_list_members: int = 10_000
     unique_group_names: bool = True
     allow_nested_groups: bool = False  # AUP supports only flat groups (§1.1)
     rate_limit_per_minute: int | None = None  # per token; None turns limiting off (Slack: 180 writes/min, §2.1)
@@ -72,6 +78,9 @@ class ServerConfig:
             "max_filter_nodes",
             "max_patch_operations",
             "max_member_changes",
+            "max_resource_bytes",
+            "max_multi_valued",
+            "max_list_members",
         ):
             if getattr(self, name) < 1:
                 raise ValueError(f"{name} must be positive")
