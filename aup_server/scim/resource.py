@@ -133,6 +133,27 @@ def _check_schemas(body: dict[str, Any], registry: SchemaRegistry, resource_type
         raise InvalidSyntaxError(f'"schemas" must include the core schema "{core}" for a {resource_type}')
 
 
+def extension_fields(urn: str, value: dict[str, Any]) -> dict[str, Any]:
+    """The attributes of an extension object, without the object's own ``schemas`` (RFC 7643 §3).
+
+    ``schemas`` names the schemas that define "the attributes present in the current JSON structure",
+    so an extension object may carry one naming its extension (scim2-models sends it in every extension
+    object). It is checked like a resource's own and never stored: a ``schemas`` that leaves out the
+    extension's URN claims attributes this object cannot hold, and is 400 invalidSyntax.
+    """
+    fields: dict[str, Any] = {}
+    for key, item in value.items():
+        if isinstance(key, str) and key.lower() == "schemas":
+            named = isinstance(item, list) and all(isinstance(u, str) for u in item)
+            if item is not None and not (named and urn.lower() in {u.lower() for u in item}):
+                raise InvalidSyntaxError(
+                    f'{urn}: "schemas" inside an extension object must be a list of schema URNs that includes "{urn}"'
+                )
+            continue
+        fields[key] = item
+    return fields
+
+
 def get_field(body: dict[str, Any], name: str) -> Any:
     """The value of a message attribute, whose name is matched case-insensitively."""
     folded = name.lower()
@@ -185,7 +206,7 @@ class _Normalizer:
             if rest:
                 self._put(block, self._attribute(schema, rest, key), value, key)
             elif isinstance(value, dict):
-                for name, item in value.items():
+                for name, item in extension_fields(schema.id, value).items():
                     self._put(block, self._attribute(schema, name, f"{schema.id}:{name}"), item, f"{schema.id}:{name}")
             elif value is not None:
                 raise InvalidValueError(f"{schema.id} must be an object holding that extension's attributes")

@@ -139,6 +139,32 @@ def test_unknown_schema_uris_without_data_are_ignored() -> None:
     assert doc == {"schemas": [urns.GROUP], "displayName": "G"}
 
 
+def test_an_extension_object_may_name_its_own_schema() -> None:
+    """RFC 7643 §3: ``schemas`` names the schemas of "the current JSON structure"; scim2-models sends one per
+    extension object. It is accepted in any case and never stored."""
+    doc = user(**{E: {"schemas": [E], "employeeNumber": "7"}})
+    assert doc == {"schemas": [urns.USER, E], "userName": "bjensen", E: {"employeeNumber": "7"}}
+    assert user(**{E.lower(): {"SCHEMAS": [E.upper()], "department": "R&D"}})[E] == {"department": "R&D"}
+    assert user(**{E: {"schemas": None, "division": "x"}})[E] == {"division": "x"}
+
+
+def test_an_extension_object_holding_only_its_schemas_adds_nothing() -> None:
+    assert user(**{E: {"schemas": [E]}}) == {"schemas": [urns.USER], "userName": "bjensen"}
+
+
+@pytest.mark.parametrize("schemas", [[urns.USER], [], E, [E, 1], [CUSTOM.id]])
+def test_an_extension_object_whose_schemas_leave_out_its_urn_is_refused(schemas: Any) -> None:
+    """A ``schemas`` that does not name the extension claims attributes the object cannot hold."""
+    with pytest.raises(InvalidSyntaxError, match=f"{E}.*schemas.*includes"):
+        user(**{E: {"schemas": schemas, "employeeNumber": "7"}})
+
+
+def test_schemas_is_still_no_attribute_of_an_extension() -> None:
+    """Only the extension object's own key is ``schemas``; a URN-qualified ``…:User:schemas`` names no attribute."""
+    with pytest.raises(InvalidSyntaxError, match="schemas"):
+        user(**{f"{E}:schemas": [E]})
+
+
 def test_a_non_object_body_is_invalid_syntax() -> None:
     with pytest.raises(InvalidSyntaxError):
         normalize([user_body()], REGISTRY, "User")
