@@ -30,6 +30,8 @@ TINY = [
     "--peer-repeats", "1",
     "--peer-group-rounds", "1",
     "--rss-requests", "30",
+    "--isolation-operations", "10",
+    "--isolation-emails", "100",
 ]  # fmt: skip
 
 

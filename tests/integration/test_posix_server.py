@@ -13,6 +13,7 @@ import pytest
 from aup_server.app import create_app
 from aup_server.auth import issue_token
 from aup_server.store import SqliteStore
+from aup_server.store.sqlite import SCHEMA_VERSION
 from scimcore import urns
 from scimcore.schemas import POSIX_GROUP_URN, POSIX_USER_URN
 from scimcore.schemas.posix import COREWEAVE_USER_URN
@@ -201,7 +202,7 @@ def test_a_version_1_database_is_upgraded_with_posix_off_for_tenants_that_have_d
     upgraded = Server(str(db), token_name="t2")
     try:
         with sqlite3.connect(db) as conn:
-            assert conn.execute("PRAGMA user_version").fetchone() == (2,)
+            assert conn.execute("PRAGMA user_version").fetchone() == (SCHEMA_VERSION,)
         listed = upgraded.client.get("/Users").json()["Resources"]
         assert [POSIX_USER_URN in r for r in listed] == [False]  # off until an admin turns it on
         assert upgraded.app.extensions["aup"].service.posix.set_enabled(upgraded.store, "default", True) == 1
