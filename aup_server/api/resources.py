@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+from typing import Any
+
 from flask import Blueprint, Response, current_app, request
 
 from aup_server.api.http import base_url, json_body, scim_response
 from aup_server.errors import InvalidValueError, NotImplementedScimError
 from aup_server.scim import etag as etags
+from aup_server.scim.projection import Projection
 from aup_server.service import Acknowledged, Query, Rendered, ResourceService
 from aup_server.store.base import ResourceKind
 from scimcore import urns
@@ -37,13 +41,53 @@ def _search_query() -> Query:
     return Query.from_params(body, _service().config)
 
 
+def _listed(tenant: str, kinds: list[ResourceKind], query: Query) -> Response:
+    """A ListResponse whose groups carry at most ``max_list_members`` members in all (issue #17).
+
+    Members are read one group at a time instead of with the whole page, so a page's memory is one
+    group's, not the sum of all of them. The page ends before a group whose members would pass the
+    limit (RFC 7644 §3.4.2.4 lets a page hold fewer than ``count``; ``itemsPerPage`` says how many, so a
+    pager that continues at ``startIndex + itemsPerPage`` reads every group whole). A group with more
+    members than the limit comes alone on its page with only the first ``max_list_members``: its full
+    list is ``GET /Groups/{id}``, or ``attributes=members`` on it (RFC 7644 §3.4.2.5).
+    """
+    svc = _service()
+    projection = Projection.parse(query.attributes, query.excluded, svc.registry, "Group")
+    if "Group" not in kinds or not projection.needs("members"):
+        return scim_response(svc.query(tenant, kinds, query, base_url()))
+    excluded = ",".join(part for part in (query.excluded, "members") if part)
+    page = svc.query(tenant, kinds, replace(query, excluded=excluded), base_url())
+    budget, used = svc.config.max_list_members, 0
+    kept: list[dict[str, Any]] = []
+    with svc.store.read(tenant) as session:
+        for listed in page["Resources"]:
+            if urns.GROUP not in listed.get("schemas", ()):
+                kept.append(listed)
+                continue
+            members = session.members(listed["id"])
+            if kept and used + len(members) > budget:
+                break
+            del members[budget - used :]
+            used += len(members)
+            kept.append(projection.project({**listed, "members": _with_refs(members)}))
+    page["itemsPerPage"], page["Resources"] = len(kept), kept
+    return scim_response(page)
+
+
+def _with_refs(members: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    base = base_url()
+    for member in members:
+        member["$ref"] = f"{base}/{'Groups' if member['type'] == 'Group' else 'Users'}/{member['value']}"
+    return members
+
+
 def register(bp: Blueprint) -> None:
     for endpoint, kind in _KINDS.items():
         _register_kind(bp, endpoint, kind)
 
     @bp.post("/.search")
     def search_all(tenant: str) -> Response:
-        return scim_response(_service().query(tenant, ["User", "Group"], _search_query(), base_url()))
+        return _listed(tenant, ["User", "Group"], _search_query())
 
     @bp.route("/Bulk", methods=["GET", "POST", "PUT", "PATCH", "DELETE"])
     def bulk(tenant: str) -> Response:
@@ -59,10 +103,10 @@ def _register_kind(bp: Blueprint, endpoint: str, kind: ResourceKind) -> None:
     name = endpoint.lower()
 
     def list_resources(tenant: str) -> Response:
-        return scim_response(_service().query(tenant, [kind], _query_from_args(), base_url()))
+        return _listed(tenant, [kind], _query_from_args())
 
     def search_resources(tenant: str) -> Response:
-        return scim_response(_service().query(tenant, [kind], _search_query(), base_url()))
+        return _listed(tenant, [kind], _search_query())
 
     def create_resource(tenant: str) -> Response:
         return _resource_response(_service().create(tenant, kind, json_body(), base_url()), 201)
