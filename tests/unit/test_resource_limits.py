@@ -1,0 +1,39 @@
+"""``check_resource_limits``: a stored resource's size and multi-valued lengths (issue #17)."""
+
+from __future__ import annotations
+
+import pytest
+
+from aup_server.config import ServerConfig
+from aup_server.errors import PayloadTooLargeError
+from aup_server.limits import check_resource_limits
+
+CONFIG = ServerConfig(max_resource_bytes=1000, max_multi_valued=3)
+
+
+def test_a_resource_within_the_limits_passes() -> None:
+    doc = {"userName": "ann", "emails": [{"value": f"a{n}@example.com"} for n in range(3)]}
+    check_resource_limits(doc, CONFIG, "User")
+
+
+def test_too_many_values_is_413_naming_the_attribute_and_limit() -> None:
+    doc = {"userName": "ann", "emails": [{"value": f"a{n}@example.com"} for n in range(4)]}
+    with pytest.raises(PayloadTooLargeError, match=r"emails of the User would hold 4 values; the limit is 3"):
+        check_resource_limits(doc, CONFIG, "User")
+
+
+def test_a_nested_multi_valued_attribute_counts_too() -> None:
+    doc = {"userName": "ann", "urn:example:ext:2.0:User": {"keys": ["k1", "k2", "k3", "k4"]}}
+    with pytest.raises(PayloadTooLargeError, match=r"urn:example:ext:2.0:User\.keys .*\(max_multi_valued\)"):
+        check_resource_limits(doc, CONFIG, "User")
+
+
+def test_a_resource_past_the_size_is_413_naming_the_limit() -> None:
+    with pytest.raises(PayloadTooLargeError, match=r"the limit is 1000 bytes \(max_resource_bytes\)") as raised:
+        check_resource_limits({"userName": "ann", "title": "x" * 1000}, CONFIG, "User")
+    assert raised.value.status == 413
+
+
+def test_members_and_server_owned_attributes_do_not_count() -> None:
+    doc = {"displayName": "g", "members": [{"value": str(n)} for n in range(100)], "meta": {"x": "y" * 2000}}
+    check_resource_limits(doc, CONFIG, "Group")
