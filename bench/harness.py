@@ -17,12 +17,12 @@ from typing import Any
 
 import click
 
-from bench import figures, isolation, peer
+from bench import figures, isolation, memory, peer
 from bench.common import machine
 from bench.plan import FULL, QUICK, Plan, sizes, sync_sizes
 from bench.report import markdown, targets
 
-FIGURES = ("floor", "sync", "scale", "served", "peer", "isolation")
+FIGURES = ("floor", "sync", "scale", "served", "peer", "isolation", "memory")
 
 
 def run(plan: Plan, *, only: tuple[str, ...] = FIGURES, with_peer: bool, echo: figures.Echo) -> dict[str, Any]:
@@ -63,6 +63,12 @@ def run(plan: Plan, *, only: tuple[str, ...] = FIGURES, with_peer: bool, echo: f
                 workdir, operations=plan.isolation_operations, emails=plan.isolation_emails
             )
             echo(isolation.describe(result["isolation"]))
+        if "memory" in only:
+            # The largest scale size and group size: 100k users and 50k-member groups in the full run.
+            result["memory"] = memory.measure(
+                workdir, users=max(plan.scale_sizes), members=min(max(plan.group_sizes), max(plan.scale_sizes))
+            )
+            echo(memory.describe(result["memory"]))
     result["peer"] = peer_data
     result["targets"] = targets(result)
     return result

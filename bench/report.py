@@ -4,13 +4,14 @@ from __future__ import annotations
 
 from typing import Any
 
-from bench import isolation
+from bench import isolation, memory
 
 FLOOR_SHARE = 0.8  # sync throughput at the largest size, as a share of the in-process floor
 SCALE_RATIO = 1.2  # latency at the largest size over the smallest
 GROUP_MS = 5.0  # one-member PATCH and excluded-members GET on the largest group
 RSS_MB = 120.0
 ISOLATION_MS = 100.0  # issue #17: one worst-case PATCH delays another tenant's one-line PATCH by less
+MEMORY_MB = 300.0  # issue #17: peak RSS under eight concurrent worst-case reads, 100k users, 50k members
 
 
 def targets(result: dict[str, Any]) -> list[dict[str, Any]]:
@@ -59,6 +60,14 @@ def targets(result: dict[str, Any]) -> list[dict[str, Any]]:
             iso["delay_ms"],
             iso["delay_ms"] < ISOLATION_MS,
             "ms",
+        )
+    if mem := result.get("memory"):
+        add(
+            f"aup serve peak RSS under {mem['clients']} concurrent worst-case reads ({mem['users']} users, "
+            f"{mem['groups']} groups of {mem['members_per_group']} members) <= {MEMORY_MB:g} MB",
+            mem["peak_rss_mb"],
+            mem["peak_rss_mb"] <= MEMORY_MB,
+            "MB",
         )
     peer = result.get("peer") or {}
     if peer.get("entra_cycle"):
@@ -125,6 +134,8 @@ def markdown(result: dict[str, Any]) -> str:
         out += [f"Peak RSS of `aup serve` with {rss['users']} users: {rss['peak_rss_mb']:.1f} MB", ""]
     if iso := result.get("isolation"):
         out += [isolation.describe(iso), ""]
+    if mem := result.get("memory"):
+        out += [memory.describe(mem), ""]
     out += _peer_tables(result.get("peer") or {})
     if rows := result.get("targets"):
         out += _table(
