@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import json
+import math
 import re
 from collections.abc import Iterator
 from typing import Any
 
 from flask import Response, g, request
 
-from aup_server.errors import InvalidSyntaxError, UnsupportedMediaTypeError
+from aup_server.errors import InvalidSyntaxError, InvalidValueError, UnsupportedMediaTypeError
 from scimcore import urns
 
 _JSON_TYPES = frozenset({urns.MEDIA_TYPE, "application/json"})
@@ -53,6 +54,32 @@ def scim_response(body: dict[str, Any] | None, status: int = 200, headers: dict[
     return resp
 
 
+# RFC 8259 §6 lets a parser limit the range and precision of numbers; Python cannot even convert an
+# integer literal longer than its int-string limit (4,300 digits), so longer ones are refused up front.
+MAX_INT_DIGITS = 1_000
+
+
+def _json_int(literal: str) -> int:
+    if len(literal.lstrip("-")) > MAX_INT_DIGITS:
+        raise InvalidValueError(f"a number in the request body has more than {MAX_INT_DIGITS} digits")
+    return int(literal)
+
+
+def _json_float(literal: str) -> float:
+    """A JSON number with a fraction or exponent; one beyond the range of a double (1e400) is refused."""
+    if len(literal) > MAX_INT_DIGITS:
+        raise InvalidValueError(f"a number in the request body is longer than {MAX_INT_DIGITS} characters")
+    value = float(literal)
+    if not math.isfinite(value):
+        raise InvalidValueError("a number in the request body is out of range (RFC 8259 §6)")
+    return value
+
+
+def _json_constant(name: str) -> Any:
+    """NaN, Infinity and -Infinity are not JSON (RFC 8259 §6), though Python's parser accepts them."""
+    raise InvalidSyntaxError(f"the request body is not valid JSON: {name} is not a JSON value (RFC 8259 §6)")
+
+
 def json_body() -> dict[str, Any]:
     """The request's JSON object; both SCIM and plain JSON media types, any charset (reference/okta.md §10.7)."""
     if request.mimetype not in _JSON_TYPES:
@@ -62,7 +89,7 @@ def json_body() -> dict[str, Any]:
     if not raw.strip():
         raise InvalidSyntaxError("the request body is empty; a JSON object is required")
     try:
-        body = json.loads(raw)
+        body = json.loads(raw, parse_int=_json_int, parse_float=_json_float, parse_constant=_json_constant)
         # A \ud800 escape decodes to a lone surrogate that no UTF-8 store can hold: refuse it here.
         json.dumps(body, ensure_ascii=False).encode("utf-8")
     except (UnicodeDecodeError, json.JSONDecodeError) as exc:

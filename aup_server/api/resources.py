@@ -36,7 +36,10 @@ def _resource_response(rendered: Rendered, status: int = 200) -> Response:
 
 def _search_query() -> Query:
     body = json_body()
-    if urns.SEARCH_REQUEST not in body.get("schemas", []):
+    schemas = body.get("schemas")
+    if not isinstance(schemas, list) or urns.SEARCH_REQUEST.lower() not in {
+        urn.lower() for urn in schemas if isinstance(urn, str)
+    }:
         raise InvalidValueError(f"a search request must list {urns.SEARCH_REQUEST} in schemas (RFC 7644 §3.4.3)")
     return Query.from_params(body, _service().config)
 

@@ -91,6 +91,8 @@ _OPS: dict[str, CompareOp] = {op: op for op in COMPARE_OPS}
 _OP_LIST = "eq, ne, co, sw, ew, gt, ge, lt, le or pr"
 _VALUE_RULE = "must be a quoted JSON string, a number, true, false or null"
 _DECODER = json.JSONDecoder()
+# writeOnly attributes of the core schemas (RFC 7643 §4.1.1); filters are parsed before any schema is known
+_SECRET_NAMES = frozenset({"password"})
 
 
 @dataclass(frozen=True)
@@ -99,6 +101,17 @@ class _Token:
     text: str
     pos: int
     value: CompValue = None
+
+
+def _encodable(value: object) -> bool:
+    """Whether a decoded JSON string is valid Unicode (UTF-8 encodable): RFC 8259 §8.2 allows unpaired escapes."""
+    if not isinstance(value, str):
+        return True
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
 
 
 def _show(token: _Token) -> str:
@@ -145,6 +158,9 @@ class _Parser:
                 except json.JSONDecodeError as exc:
                     reason = exc.msg.removesuffix(" at").removesuffix(" starting").lower()
                     self.fail(f"bad JSON string starting at offset {pos}: {reason} at offset {exc.pos}")
+                if not _encodable(value):
+                    # "\ud800" decodes to a lone surrogate: no stored value (all UTF-8) can equal or contain one.
+                    self.fail(f"the string at offset {pos} has an unpaired UTF-16 surrogate escape")
                 yield _Token("string", text[pos:end], pos, value)
                 pos = end
             elif (number := _NUMBER.match(text, pos)) is not None:
@@ -248,7 +264,17 @@ class _Parser:
 
     def expression(self, nested: bool) -> Filter:
         """attrExp, or valuePath optionally followed by ``.sub op value`` (the form Entra sends)."""
-        path = self.attr_path(self.advance())
+        token = self.advance()
+        path = self.attr_path(token)
+        if path.sub is None and path.attr.lower() in _SECRET_NAMES:
+            # what follows could be a password: say where the expression is wrong, never what it holds
+            try:
+                return self._expression(path, nested)
+            except ScimError:
+                raise self.problem(f"the comparison on '{path}' at offset {token.pos} is malformed") from None
+        return self._expression(path, nested)
+
+    def _expression(self, path: AttrPath, nested: bool) -> Filter:
         if self.peek().kind != "[":
             return self.attr_expression(path)
         if nested:
@@ -346,6 +372,15 @@ def parse_path(text: str) -> PatchPath:
     if token.kind != "word":
         parser.fail(f'expected an attribute path such as members or emails[type eq "work"].value, found {_show(token)}')
     attr = parser.attr_path(token)
+    if attr.sub is None and attr.attr.lower() in _SECRET_NAMES:
+        try:
+            return _path_rest(parser, attr)
+        except ScimError:  # the rest could hold a password: never quote it
+            raise parser.problem(f"the path on '{attr}' is malformed after offset {token.pos}") from None
+    return _path_rest(parser, attr)
+
+
+def _path_rest(parser: _Parser, attr: AttrPath) -> PatchPath:
     if parser.peek().kind != "[":
         parser.end("'[' or the end of the path")
         return PatchPath(AttrPath(attr.uri, attr.attr), None, attr.sub)

@@ -63,6 +63,11 @@ _INDEXED: dict[tuple[str | None, tuple[str, ...]], IndexedKey] = {
 _PREFERENCE: tuple[IndexedKey, ...] = ("id", "userName", "externalId", "displayName", "emails.value")
 
 
+def _secret(attr: Attribute) -> bool:
+    """writeOnly or never returned (RFC 7643 §2.2): no value of it may appear in an error detail."""
+    return attr.mutability == "writeOnly" or attr.returned == "never"
+
+
 def fold_case(text: str) -> str:
     """The form in which caseExact=false strings are compared and sorted (RFC 7643 §2.2); the store agrees."""
     return text.casefold()
@@ -160,7 +165,10 @@ def _compile(node: Filter, resolve: _Resolver, nested: bool) -> Predicate:
             steps = resolve(path).steps
             return lambda doc: any(_is_present(value) for value in _values(doc, steps))
         case Compare(path, op, value):
-            return _compile_compare(resolve(path), op, value, to_text(node))
+            bound = resolve(path)
+            # a comparison value for a writeOnly attribute (password) could be a password: never echo it
+            text = f"{path} {op} …" if _secret(bound.attribute) else to_text(node)
+            return _compile_compare(bound, op, value, text)
         case ValuePath(path, inner):
             if nested:
                 raise InvalidFilterError(f"value filters cannot be nested: '{path}[...]' is inside another [...]")

@@ -253,7 +253,8 @@ class _Patcher:
         predicate = None
         if parsed.value_filter is not None:
             if attr.type != "complex":
-                raise InvalidPathError(f"{text!r}: a [filter] selects values of complex attributes; {attr.name} is not")
+                # the path is not quoted: its filter could hold the value of a writeOnly attribute (password)
+                raise InvalidPathError(f"a [filter] selects values of complex attributes; {attr.name} is not")
             predicate = filters.compile_value_filter(parsed.value_filter, attr)  # invalidFilter (RFC 7644 Table 9)
         return _Target(text, attr, found.extension, sub, parsed.value_filter, predicate)
 

@@ -286,7 +286,8 @@ class _Normalizer:
         for key, item in value.items():
             sub = attr.sub(key) if isinstance(key, str) else None
             if sub is None:
-                raise InvalidSyntaxError(f"{where}: sub-attribute {key!r} is not defined for {attr.name!r}")
+                named = "a key" if is_secret(attr) else f"sub-attribute {key!r}"
+                raise InvalidSyntaxError(f"{where}: {named} is not defined for {attr.name!r}")
             self._put(out, sub, item, f"{where}.{sub.name}")
         return out or None
 
@@ -317,19 +318,37 @@ def _scalar(attr: Attribute, value: Any, where: str) -> Any:
         if isinstance(value, int) and not isinstance(value, bool):
             return value
     elif kind == "decimal":
-        if isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value):
+        # an integer is exact however long (math.isfinite would overflow converting one past 1e308)
+        if (isinstance(value, int) and not isinstance(value, bool)) or (
+            isinstance(value, float) and math.isfinite(value)
+        ):
             return value
     elif kind == "dateTime":
         if isinstance(value, str) and _is_datetime(value):
             return value
-        raise InvalidValueError(f"{where} must be an xsd:dateTime string such as 2024-05-01T12:00:00Z, not {value!r}")
+        raise InvalidValueError(
+            f"{where} must be an xsd:dateTime string such as 2024-05-01T12:00:00Z, not {_shown(attr, value)}"
+        )
     elif kind == "binary" and isinstance(value, str):
         try:
             base64.b64decode(value, validate=True)
         except (binascii.Error, ValueError):
             raise InvalidValueError(f"{where} must be base64-encoded binary data") from None
         return value
-    raise InvalidValueError(f"{where} must be a {kind}, not {_kind(value)} {value!r}")
+    raise InvalidValueError(f"{where} must be a {kind}, not {_shown(attr, value)}")
+
+
+def is_secret(attr: Attribute) -> bool:
+    """Whether no value of ``attr`` may be shown anywhere: writeOnly or never returned (RFC 7643 §2.2, §7)."""
+    return attr.mutability == "writeOnly" or attr.returned == "never"
+
+
+def _shown(attr: Attribute, value: Any) -> str:
+    """A rejected value for an error detail: its JSON type, plus the value itself (cut short) unless secret."""
+    if is_secret(attr):
+        return f"{_kind(value)} (values of {attr.name} are never shown)"
+    text = repr(value)
+    return f"{_kind(value)} {text if len(text) <= 80 else text[:77] + '...'}"
 
 
 def _is_datetime(text: str) -> bool:
@@ -371,4 +390,5 @@ def check_immutable(
             if keep_omitted and attr.name not in new_block:
                 new_block[attr.name] = old
             elif new_block.get(attr.name) != old:
-                raise MutabilityError(f"{attr.name} is immutable: it is {old!r} and cannot be changed")
+                shown = "set" if is_secret(attr) else f"{old!r}"
+                raise MutabilityError(f"{attr.name} is immutable: it is {shown} and cannot be changed")
