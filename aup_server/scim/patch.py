@@ -28,6 +28,7 @@ from aup_server.scim.resource import (
     check_immutable,
     coerce_element,
     coerce_value,
+    extension_fields,
     get_field,
     member_refs,
     resolve,
@@ -235,7 +236,7 @@ class _Patcher:
             return
         if not isinstance(value, dict):
             raise InvalidValueError(f"{where}: the value for {urn} must be an object of that extension's attributes")
-        self._each(op, f"{urn}:", value, where)
+        self._each(op, f"{urn}:", extension_fields(urn, value), where)  # its own "schemas" (RFC 7643 §3)
 
     def _target(self, text: str) -> _Target:
         parsed = filters.parse_path(text)

@@ -87,27 +87,9 @@ EXPECTED_NO_POSIX: dict[Key, tuple[str, str]] = {
     ("check_replace_attribute", "Group", "members"): MEMBER_DISPLAY,
 }
 
-# Until the PATCH applier skips an extension object's own "schemas" as POST and PUT do (RFC 7643 §3 allows
-# it), a PATCH that sets a whole extension the way scim2-models sends it is 400 invalidPath. These entries
-# replace or add to the ones above; empty both once PATCH accepts it.
-EXTENSION_SCHEMAS_IN_PATCH = (
-    "pending: PATCH still refuses an extension object's own schemas (RFC 7643 §3 permits it)",
-    r"schemas' is not an attribute of",
-)
-PENDING_PATCH: dict[Key, tuple[str, str]] = {
-    (check, rtype, urn): EXTENSION_SCHEMAS_IN_PATCH
-    for check in ("check_add_attribute", "check_replace_attribute")
-    for rtype, urn in (("User", ENTERPRISE), ("User", COREWEAVE), ("User", POSIX_USER), ("Group", POSIX_GROUP))
-}
-# ...and without a whole-extension add that works, the sunkSshKeys add finds nothing to append to.
-PENDING_GONE_WITHOUT_POSIX: tuple[Key, ...] = (("check_add_attribute", "User", SSH_KEYS),)
-
 
 def _expected(posix: bool) -> dict[Key, tuple[str, str]]:
-    out = {**(EXPECTED_POSIX if posix else EXPECTED_NO_POSIX), **PENDING_PATCH}
-    for key in () if posix else PENDING_GONE_WITHOUT_POSIX:
-        del out[key]
-    return out
+    return dict(EXPECTED_POSIX if posix else EXPECTED_NO_POSIX)
 
 
 class HttpxSCIMClient(BaseSyncSCIMClient):
