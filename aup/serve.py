@@ -8,8 +8,8 @@ connection slots, not workers. The settings below keep those slots from running 
 - a request's header must arrive within ``HEADER_TIMEOUT_S`` and the whole request within
   ``REQUEST_TIMEOUT_S`` of its first byte, or the connection is closed: a client that dribbles a header
   line every few seconds never resets those clocks, as it does waitress's idle ``channel_timeout``;
-- an idle connection (between requests, or one that stopped reading its answer) closes after
-  ``channel_timeout``;
+- an idle connection (between requests) closes after ``channel_timeout``, and so does one whose answer
+  has not moved for as long (the client stopped reading), even while a worker is still writing it;
 - a body over the app's ``max_body_bytes`` is refused from its Content-Length before any of it is read,
   and a chunked one as soon as its count passes the limit; headers stop at ``MAX_HEADER_BYTES``;
 - what waitress answers itself (malformed HTTP, a header or body too large, an unsupported
@@ -114,6 +114,10 @@ class DeadlineChannel(HTTPChannel):
     _since = 0.0  # when its first byte arrived (the loop looks at least once a second)
 
     def readable(self) -> bool:
+        if self.total_outbufs_len and time.time() - self.last_activity > IDLE_TIMEOUT_S and not self.will_close:
+            # An answer that has not moved for that long: closing also frees a worker that waits for room
+            # in the output buffer (an answer over waitress's 16 MB high watermark to a client not reading).
+            self.will_close = True
         pending = self.request
         if pending is None:
             self._reading = None
