@@ -47,8 +47,8 @@ def _search_query() -> Query:
 def _listed(tenant: str, kinds: list[ResourceKind], query: Query) -> Response:
     """A ListResponse whose groups carry at most ``max_list_members`` members in all (issue #17).
 
-    Members are read one group at a time instead of with the whole page, so a page's memory is one
-    group's, not the sum of all of them. The page ends before a group whose members would pass the
+    The page is read without members, then each group again with them, one at a time: a page's memory
+    is one group's, not the sum of all of them. The page ends before a group whose members would pass the
     limit (RFC 7644 §3.4.2.4 lets a page hold fewer than ``count``; ``itemsPerPage`` says how many, so a
     pager that continues at ``startIndex + itemsPerPage`` reads every group whole). A group with more
     members than the limit comes alone on its page with only the first ``max_list_members``: its full
@@ -67,21 +67,17 @@ def _listed(tenant: str, kinds: list[ResourceKind], query: Query) -> Response:
             if urns.GROUP not in listed.get("schemas", ()):
                 kept.append(listed)
                 continue
-            members = session.members(listed["id"])
+            group = session.get("Group", listed["id"], expand=True)
+            if group is None:  # deleted since the page was read
+                continue
+            members = group.members or []
             if kept and used + len(members) > budget:
                 break
             del members[budget - used :]
             used += len(members)
-            kept.append(projection.project({**listed, "members": _with_refs(members)}))
+            kept.append(svc.render(group, base_url(), projection).body)
     page["itemsPerPage"], page["Resources"] = len(kept), kept
     return scim_response(page)
-
-
-def _with_refs(members: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    base = base_url()
-    for member in members:
-        member["$ref"] = f"{base}/{'Groups' if member['type'] == 'Group' else 'Users'}/{member['value']}"
-    return members
 
 
 def register(bp: Blueprint) -> None:
