@@ -19,6 +19,7 @@ from aup_server.errors import (
     NotFoundError,
     PayloadTooLargeError,
 )
+from aup_server.limits import check_resource_limits
 from aup_server.posix import PosixRules, posix_settings
 from aup_server.scim import etag as etags
 from aup_server.scim import filter as filters
@@ -302,6 +303,7 @@ class ResourceService:
     def create(self, tenant: str, kind: ResourceKind, body: dict[str, Any], base_url: str) -> Rendered:
         normalized = resources.normalize(body, self.registry, kind)
         doc, members, password = _split(normalized, kind)
+        check_resource_limits(doc, self.config, kind)  # before the write lock: nothing oversized is stored
         with self.store.write(tenant) as session:
             self.posix.check(session, kind, doc)
             res = session.insert(kind, doc, password=password)
@@ -326,6 +328,7 @@ class ResourceService:
         def work(current: StoredResource) -> _Change:
             normalized = resources.normalize(body, self.registry, kind, existing=current.doc)
             doc, members, password = _split(normalized, kind)
+            check_resource_limits(doc, self.config, kind)
             # POST and PUT carry the whole member list: none sent is none kept.
             return _Change(current.version, doc, password, True, members=(members or []) if kind == "Group" else None)
 
@@ -364,6 +367,8 @@ class ResourceService:
             )
             doc, _, password = _split(result.doc, kind)
             doc_changed = doc != current.doc or password is not None
+            if doc_changed:
+                check_resource_limits(doc, self.config, kind)
             return _Change(current.version, doc, password, doc_changed, member_changes=result.member_changes)
 
         with self._resource_locks.hold(tenant, kind, rid):

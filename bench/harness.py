@@ -136,7 +136,7 @@ def _plan(quick: bool, overrides: dict[str, Any]) -> Plan:
 @click.option("--peer-group-rounds", type=int)
 @click.option("--rss-requests", type=int)
 @click.option("--isolation-operations", type=int, help="Operations of figure 7's worst-case PATCH (1000).")
-@click.option("--isolation-emails", type=int, help="Emails of the user figure 7's worst-case PATCH filters (50000).")
+@click.option("--isolation-emails", type=int, help="Emails of the user figure 7's worst-case PATCH filters (1000).")
 def main(
     quick: bool, out: Path, markdown_path: Path | None, with_peer: bool, only: tuple[str, ...], **overrides: Any
 ) -> None:

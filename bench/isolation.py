@@ -146,7 +146,7 @@ def describe(row: dict[str, Any]) -> str:
 
 @click.command(context_settings={"help_option_names": ["-h", "--help"]})
 @click.option("--operations", type=click.IntRange(1), default=1000, show_default=True)
-@click.option("--emails", type=click.IntRange(1), default=50_000, show_default=True)
+@click.option("--emails", type=click.IntRange(1), default=1_000, show_default=True)
 @click.option("--probes", type=click.IntRange(1), default=30, show_default=True)
 @click.option("--timeout", "timeout_s", type=float, default=120.0, show_default=True)
 @click.option(

@@ -22,7 +22,7 @@ class Plan:
     peer_group_rounds: int
     rss_requests: int
     isolation_operations: int = 1000  # the worst-case PATCH of figure 7: max_patch_operations ...
-    isolation_emails: int = 50_000  # ... over a user this big (its POST and the PATCH stay under 4 MB)
+    isolation_emails: int = 1_000  # ... over a user this big (max_multi_valued: the most the server stores)
 
     def check(self) -> None:
         """Sizes that cannot work are a one-line error before anything runs."""

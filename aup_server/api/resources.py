@@ -51,8 +51,8 @@ def _listed(tenant: str, kinds: list[ResourceKind], query: Query) -> Response:
     is one group's, not the sum of all of them. The page ends before a group whose members would pass the
     limit (RFC 7644 §3.4.2.4 lets a page hold fewer than ``count``; ``itemsPerPage`` says how many, so a
     pager that continues at ``startIndex + itemsPerPage`` reads every group whole). A group with more
-    members than the limit comes alone on its page with only the first ``max_list_members``: its full
-    list is ``GET /Groups/{id}``, or ``attributes=members`` on it (RFC 7644 §3.4.2.5).
+    members than the limit comes alone on its page, whole: cutting it would silently lose members for a
+    reader that only pages (nsscache does), and one group costs what ``GET /Groups/{id}`` costs.
     """
     svc = _service()
     projection = Projection.parse(query.attributes, query.excluded, svc.registry, "Group")
@@ -73,7 +73,6 @@ def _listed(tenant: str, kinds: list[ResourceKind], query: Query) -> Response:
             members = group.members or []
             if kept and used + len(members) > budget:
                 break
-            del members[budget - used :]
             used += len(members)
             kept.append(svc.render(group, base_url(), projection).body)
     page["itemsPerPage"], page["Resources"] = len(kept), kept

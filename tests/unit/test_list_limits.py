@@ -57,12 +57,14 @@ def test_a_list_page_ends_before_the_group_that_would_pass_the_member_limit(limi
     assert all(page["totalResults"] == 3 for page in pages)
     listed = [group for page in pages for group in page["Resources"]]
     assert [g["id"] for g in listed] == gids
-    assert [len(g["members"]) for g in listed] == [2, 2, LIMIT]  # the 5-member group alone, cut at the limit
+    assert [len(g["members"]) for g in listed] == [2, 2, 5]  # the 5-member group alone on its page, whole
     assert all(m["$ref"].endswith(f"/Users/{m['value']}") for g in listed for m in g["members"])
 
 
-def test_a_whole_big_group_is_read_from_the_group_itself(limited: httpx.Client) -> None:
+def test_a_group_over_the_limit_is_never_cut_anywhere(limited: httpx.Client) -> None:
+    """A reader that only pages (nsscache) must get every member: no page cuts a group."""
     (gid,) = _groups(limited, [5])
+    assert [len(g["members"]) for p in _pages(limited, "/Groups") for g in p["Resources"]] == [5]
     assert len(limited.get(f"/Groups/{gid}").json()["members"]) == 5
     assert len(limited.get(f"/Groups/{gid}", params={"attributes": "members"}).json()["members"]) == 5
 
@@ -75,7 +77,7 @@ def test_projection_applies_to_members_of_a_capped_list(limited: httpx.Client) -
     without = limited.get("/Groups", params={"excludedAttributes": "members"}).json()
     assert without["itemsPerPage"] == 2 and all("members" not in g for g in without["Resources"])
     searched = limited.post("/Groups/.search", json={"schemas": [urns.SEARCH_REQUEST], "startIndex": 2}).json()
-    assert [len(g["members"]) for g in searched["Resources"]] == [LIMIT]
+    assert [len(g["members"]) for g in searched["Resources"]] == [5]
 
 
 def test_a_root_search_caps_members_and_keeps_users(limited: httpx.Client) -> None:

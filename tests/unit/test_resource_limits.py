@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import httpx
 import pytest
 
+from aup_server.app import create_app
 from aup_server.config import ServerConfig
 from aup_server.errors import PayloadTooLargeError
 from aup_server.limits import check_resource_limits
+from aup_server.store import SqliteStore
+from scimcore import urns
 
 CONFIG = ServerConfig(max_resource_bytes=1000, max_multi_valued=3)
 
@@ -37,3 +41,27 @@ def test_a_resource_past_the_size_is_413_naming_the_limit() -> None:
 def test_members_and_server_owned_attributes_do_not_count() -> None:
     doc = {"displayName": "g", "members": [{"value": str(n)} for n in range(100)], "meta": {"x": "y" * 2000}}
     check_resource_limits(doc, CONFIG, "Group")
+
+
+def test_every_write_path_refuses_an_oversized_resource_and_stores_nothing(store: SqliteStore, token: str) -> None:
+    """POST, PUT and PATCH (path-less and with a path) all go through the check before the commit."""
+    app = create_app(CONFIG, store=store)
+    headers = {"Authorization": f"Bearer {token}", "Content-Type": urns.MEDIA_TYPE}
+    emails = [{"value": f"a{n}@example.com"} for n in range(4)]
+    with httpx.Client(
+        transport=httpx.WSGITransport(app=app), base_url="http://scim.test/scim/v2", headers=headers
+    ) as c:
+        refused = c.post("/Users", json={"schemas": [urns.USER], "userName": "ann", "emails": emails})
+        assert refused.status_code == 413 and "max_multi_valued" in refused.json()["detail"]
+        assert c.get("/Users").json()["totalResults"] == 0
+        uid = c.post("/Users", json={"schemas": [urns.USER], "userName": "ann"}).json()["id"]
+        put = c.put(f"/Users/{uid}", json={"schemas": [urns.USER], "userName": "ann", "emails": emails})
+        patch_ops = [
+            {"op": "add", "path": "emails", "value": emails},
+            {"op": "replace", "value": {"emails": emails}},
+            {"op": "replace", "path": "title", "value": "x" * 2000},
+        ]
+        patches = [c.patch(f"/Users/{uid}", json={"schemas": [urns.PATCH_OP], "Operations": [op]}) for op in patch_ops]
+        assert [r.status_code for r in (put, *patches)] == [413, 413, 413, 413]
+        assert "max_resource_bytes" in patches[-1].json()["detail"]
+        assert "emails" not in c.get(f"/Users/{uid}").json()
