@@ -28,24 +28,41 @@ def _dumps(value: Any) -> str:
 
 
 def streamed_json(body: dict[str, Any]) -> Iterator[bytes]:
-    """The same bytes as ``_dumps(body)``, with ``members`` encoded a piece at a time."""
+    """The same bytes as ``_dumps(body)``, with ``members`` encoded a piece at a time, also inside the
+    ``Resources`` of a list page (a page may hold one whole 50k-member group)."""
     yield b"{"
     for index, (key, value) in enumerate(body.items()):
         head = ("," if index else "") + _dumps(key) + ":"
-        if key != "members" or not isinstance(value, list):
+        if key == "members" and isinstance(value, list):
+            yield (head + "[").encode()
+            for start in range(0, len(value), _PIECE):
+                yield (("," if start else "") + _dumps(value[start : start + _PIECE])[1:-1]).encode()
+            yield b"]"
+        elif key == "Resources" and isinstance(value, list):
+            yield (head + "[").encode()
+            for position, item in enumerate(value):
+                if position:
+                    yield b","
+                yield from streamed_json(item) if isinstance(item, dict) else iter((_dumps(item).encode(),))
+            yield b"]"
+        else:
             yield (head + _dumps(value)).encode()
-            continue
-        yield (head + "[").encode()
-        for start in range(0, len(value), _PIECE):
-            yield (("," if start else "") + _dumps(value[start : start + _PIECE])[1:-1]).encode()
-        yield b"]"
     yield b"}"
+
+
+def _members_in(body: dict[str, Any]) -> int:
+    """How many members the body carries, its list page's resources included."""
+    own = body.get("members")
+    count = len(own) if isinstance(own, list) else 0
+    resources = body.get("Resources")
+    if isinstance(resources, list):
+        count += sum(_members_in(item) for item in resources if isinstance(item, dict))
+    return count
 
 
 def scim_response(body: dict[str, Any] | None, status: int = 200, headers: dict[str, str] | None = None) -> Response:
     """A response in ``application/scim+json`` (RFC 7644 §3.1); None gives an empty body (204, 304)."""
-    members = body.get("members") if body is not None else None
-    if body is not None and isinstance(members, list) and len(members) > STREAM_MEMBERS:
+    if body is not None and _members_in(body) > STREAM_MEMBERS:
         resp = Response(streamed_json(body), status=status, headers=headers)
     else:
         resp = Response("" if body is None else _dumps(body), status=status, headers=headers)

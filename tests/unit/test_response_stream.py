@@ -37,3 +37,17 @@ def test_only_large_member_lists_are_streamed() -> None:
     assert large.headers["ETag"] == 'W/"3"'
     assert large.content_type == "application/scim+json; charset=utf-8"
     assert json.loads(large.get_data())["members"][-1]["value"] == f"u{STREAM_MEMBERS}"
+
+
+def test_a_list_page_with_big_groups_is_streamed_byte_for_byte() -> None:
+    page = {
+        "schemas": ["urn:ietf:params:scim:api:messages:2.0:ListResponse"],
+        "totalResults": 3,
+        "Resources": [group(3), group(STREAM_MEMBERS + 5), {"id": "u1", "members": "not a list"}],
+        "startIndex": 1,
+        "itemsPerPage": 3,
+    }
+    expected = json.dumps(page, ensure_ascii=False, separators=(",", ":")).encode()
+    assert b"".join(streamed_json(page)) == expected
+    response = scim_response(page)
+    assert response.is_streamed and response.get_data() == expected
