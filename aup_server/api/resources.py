@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import threading
+from collections.abc import Callable
 from dataclasses import replace
 from typing import Any
 
@@ -44,6 +46,28 @@ def _search_query() -> Query:
     return Query.from_params(body, _service().config)
 
 
+# At most this many answers carrying group members are built and sent at once; more wait for a slot. A
+# 50k-member group is ~40 MB of Python objects while it is rendered and streamed, so eight concurrent
+# readers of big groups would otherwise take the server past its memory target (issue #17, figure 8).
+MEMBER_READ_SLOTS = 4
+_member_reads = threading.BoundedSemaphore(MEMBER_READ_SLOTS)
+
+
+def _in_member_slot(build: Callable[[], Response]) -> Response:
+    """Build an answer that carries members in a slot, held until a streamed answer has been sent."""
+    _member_reads.acquire()
+    try:
+        response = build()
+    except BaseException:
+        _member_reads.release()
+        raise
+    if response.is_streamed:
+        response.call_on_close(_member_reads.release)
+    else:
+        _member_reads.release()
+    return response
+
+
 def _listed(tenant: str, kinds: list[ResourceKind], query: Query) -> Response:
     """A ListResponse whose groups carry at most ``max_list_members`` members in all (issue #17).
 
@@ -58,6 +82,12 @@ def _listed(tenant: str, kinds: list[ResourceKind], query: Query) -> Response:
     projection = Projection.parse(query.attributes, query.excluded, svc.registry, "Group")
     if "Group" not in kinds or not projection.needs("members"):
         return scim_response(svc.query(tenant, kinds, query, base_url()))
+    return _in_member_slot(lambda: _listed_with_members(svc, tenant, kinds, query, projection))
+
+
+def _listed_with_members(
+    svc: ResourceService, tenant: str, kinds: list[ResourceKind], query: Query, projection: Projection
+) -> Response:
     excluded = ",".join(part for part in (query.excluded, "members") if part)
     page = svc.query(tenant, kinds, replace(query, excluded=excluded), base_url())
     budget, used = svc.config.max_list_members, 0
@@ -116,7 +146,10 @@ def _register_kind(bp: Blueprint, endpoint: str, kind: ResourceKind) -> None:
             current = svc.current_etag(tenant, kind, rid)
             if etags.not_modified(if_none_match, current):
                 return scim_response(None, 304, {"ETag": current})
-        return _resource_response(svc.get(tenant, kind, rid, _query_from_args(), base_url()))
+        query = _query_from_args()
+        if kind == "Group" and Projection.parse(query.attributes, query.excluded, svc.registry, kind).needs("members"):
+            return _in_member_slot(lambda: _resource_response(svc.get(tenant, kind, rid, query, base_url())))
+        return _resource_response(svc.get(tenant, kind, rid, query, base_url()))
 
     def replace_resource(tenant: str, rid: str) -> Response:
         body = json_body()
