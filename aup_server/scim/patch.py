@@ -232,6 +232,10 @@ class _Patcher:
 
     def _extension(self, op: str, urn: str, value: Any, where: str) -> None:
         if op == "remove":
+            schema = self.registry.schema(urn)
+            if schema is not None and schema.attributes and all(a.mutability == "readOnly" for a in schema.attributes):
+                # RFC 7644 §3.5.2.2: removing readOnly attributes is 400 mutability (the POSIX extensions)
+                raise MutabilityError(f"{urn} is readOnly: the server sets it, and PATCH cannot remove it")
             self.doc.pop(urn, None)
             return
         if not isinstance(value, dict):

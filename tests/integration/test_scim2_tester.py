@@ -39,8 +39,9 @@ SSH_KEY_REFUSED = (
 )
 POSIX_READ_ONLY = (
     "every POSIX attribute is readOnly and assigned by the server (RFC 7643 §2.2); scim2-tester PATCHes the "
-    "extension with no attribute and expects none back, or expects a remove to take the server's ids away",
-    r"unexpected value|was not (added|replaced|removed)",
+    "extension with no attribute and expects none back, or expects a remove to take the server's ids away "
+    "(refused: 400 mutability, RFC 7644 §3.5.2.2)",
+    r"unexpected value|was not (added|replaced)|is readOnly: the server sets it, and PATCH cannot remove it",
 )
 MEMBER_DISPLAY = (
     "members.display (and, with POSIX on, members.username) are readOnly values the server fills (RFC 7643 §2.2; "

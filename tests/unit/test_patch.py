@@ -33,6 +33,7 @@ from aup_server.scim.patch import (
 )
 from scimcore import urns
 from scimcore.schemas import Attribute, Schema, core_registry
+from scimcore.schemas.posix import POSIX_USER, POSIX_USER_URN
 
 SAMPLES = Path(__file__).parent / "samples"
 REGISTRY = core_registry()
@@ -516,3 +517,12 @@ def test_any_patch_either_succeeds_or_leaves_the_input_untouched(ops: list[dict[
     else:
         assert resource.revalidate(result, REGISTRY, "User") == result
     assert before == snapshot
+
+
+def test_removing_a_read_only_extension_whole_is_mutability() -> None:
+    """RFC 7644 §3.5.2.2: a remove of readOnly attributes is 400 mutability, the POSIX extension's included."""
+    registry = core_registry((("User", POSIX_USER),))
+    doc = {"userName": "ann"}
+    body = {"schemas": [urns.PATCH_OP], "Operations": [{"op": "remove", "path": POSIX_USER_URN}]}
+    with pytest.raises(MutabilityError, match="is readOnly"):
+        apply_patch(doc, body, registry, "User")
