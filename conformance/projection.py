@@ -3,12 +3,12 @@
 It is computed from the directory and the mapping alone, never from the emulator's links or logs, so
 it is an independent oracle for "server state == projection(directory)". Each IdP has its own rules:
 
-- Okta (reference/okta.md §4-§7): a user is in scope when assigned (directly or by an assigned group)
+- Okta (docs/okta.md §4-§7): a user is in scope when assigned (directly or by an assigned group)
   and not deactivated; suspension sends nothing, so a suspended user stays active. Out of scope
   means deactivated, never deleted. Every mapped value is written, an empty one removes the
   attribute. ``externalId`` is the Okta user id. Pushed groups hold exactly their in-scope members;
   a member who left the scope (deactivated on the service provider) may linger until the next Push Now.
-- Entra (reference/entra.md §3, §9): a user is in scope when enabled, not soft-deleted, assigned
+- Entra (docs/entra.md §3, §9): a user is in scope when enabled, not soft-deleted, assigned
   (or "sync all") and admitted by the scoping filter. Out of scope means ``active`` false; a hard
   delete removes the user. Null values are never sent, so an emptied source leaves the target value
   alone (unconstrained here), and a disabled user keeps its other values. Assigned groups hold
@@ -159,7 +159,7 @@ def differences(
     that must not exist. ``tolerated`` maps a userName to target paths whose value is not checked
     (a drift edit the IdP has not overwritten yet). ``members_complete=False`` checks only that no
     group holds a member it should not (Entra adds a member who came into scope later only at the
-    next restart, reference/entra.md §3.4).
+    next restart, docs/entra.md §3.4).
     """
     tolerated = tolerated or {}
     problems: list[str] = []

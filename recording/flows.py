@@ -9,7 +9,7 @@ from mitmproxy import http
 from scimcore.wire import Exchange, Headers, decode_body_encoded
 
 OKTA, ENTRA, OTHER = "okta", "entra", "other"
-# Inferred: Entra's User-Agent is undocumented (reference/entra.md §12); these words are what
+# Inferred: Entra's User-Agent is undocumented (docs/entra.md §12); these words are what
 # Microsoft's services put in theirs.
 _ENTRA_MARKS = ("azure", "microsoft", "aad", "entra")
 
@@ -18,7 +18,7 @@ def source_label(user_agent: str | None) -> str:
     """Which IdP sent a request, from its User-Agent: ``okta``, ``entra`` or ``other``.
 
     Okta sends ``Okta SCIM Client 1.0.0`` and its published test suite ``OKTA SCIM Integration``
-    (reference/okta.md §2, §11a), so the word ``okta`` anywhere is enough.
+    (docs/okta.md §2, §11a), so the word ``okta`` anywhere is enough.
     """
     agent = (user_agent or "").lower()
     if "okta" in agent:

@@ -3,7 +3,7 @@
 Each request is normalised to what an IdP chooses: method, path below the SCIM base, decoded query,
 header set, and body, with the values no two runs share replaced by placeholders: server-assigned
 ids (numbered in order of first appearance, so a request aimed at the wrong resource still shows),
-random GUIDs, timestamps and passwords (Okta sends a random one, reference/okta.md §12). The two
+random GUIDs, timestamps and passwords (Okta sends a random one, docs/okta.md §12). The two
 sequences are aligned like lines of text and every difference is reported per request and field.
 Responses are the server's business and are not compared.
 """
@@ -25,7 +25,7 @@ GUID_MARK, TIMESTAMP_MARK, PASSWORD_MARK, IGNORED_MARK = "<guid>", "<timestamp>"
 GUID = re.compile(r"\b[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}\b")
 TIMESTAMP = re.compile(r"^\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:?\d{2})?$")
 # Set by the transport, the HTTP library or a proxy on the way, not chosen by the IdP. Accept-Encoding
-# depends on which compression packages are installed (reference/toolchain.md §1).
+# depends on which compression packages are installed (httpx adds br and zstd only with brotli and zstandard).
 TRANSPORT_HEADERS = frozenset(
     {"host", "content-length", "connection", "keep-alive", "transfer-encoding", "te", "upgrade", "accept-encoding"}
     | {"via", "forwarded", "x-forwarded-for", "x-forwarded-host", "x-forwarded-proto", "x-real-ip", "date"}
@@ -178,7 +178,7 @@ class Normaliser:
         if isinstance(value, list):
             return [self._json(item) for item in value]
         if isinstance(value, dict):
-            # a PATCH operation on the password carries it in "value" (reference/okta.md §6)
+            # a PATCH operation on the password carries it in "value" (docs/okta.md §6)
             sets_password = str(value.get("path", "")).lower() == "password"
             return {
                 name: PASSWORD_MARK if sets_password and name == "value" else self._json(item, name)

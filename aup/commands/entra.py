@@ -55,7 +55,7 @@ _EXAMPLES = 3  # object names shown per failure cause
 
 @dataclass(frozen=True)
 class OAuthOptions:
-    """OAuth 2.0 client credentials as the admin enters them (reference/entra.md §1)."""
+    """OAuth 2.0 client credentials as the admin enters them (docs/entra.md §1)."""
 
     token_url: str
     client_id: str

@@ -46,7 +46,7 @@ class PosixRecord:
 
 @dataclass(frozen=True)
 class TokenRecord:
-    """A named bearer token: only its digest is ever stored (reference/aup_domain.md §3 item 9)."""
+    """A named bearer token: only its digest is ever stored (docs/aup-domain.md §3 item 9)."""
 
     name: str
     tenant: str

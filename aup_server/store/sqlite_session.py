@@ -1,4 +1,4 @@
-"""Queries of one SQLite transaction: every statement carries the tenant predicate (aup_domain.md §3 item 10)."""
+"""Queries of one SQLite transaction: every statement carries the tenant predicate (docs/aup-domain.md §3 item 10)."""
 
 from __future__ import annotations
 
@@ -19,7 +19,7 @@ from aup_server.store.sqlite_posix import PosixQueries
 _COLUMNS = "seq, kind, id, data, version, created, modified"
 _KIND_NAMES: dict[str, ResourceKind] = {"User": "User", "Group": "Group"}
 
-# Okta sends a (random) password in every POST /Users (reference/okta.md §10.6), so the cost is paid
+# Okta sends a (random) password in every POST /Users (docs/okta.md §10.6), so the cost is paid
 # per create: about 1 ms here keeps bulk provisioning fast while no password is ever kept in clear.
 _SCRYPT_N = 2**9
 
@@ -206,7 +206,7 @@ class SqliteSession(PosixQueries):
         )
 
     def insert(self, kind: ResourceKind, doc: dict[str, Any], *, password: str | None) -> StoredResource:
-        rid = str(uuid.uuid4())  # non-numeric, so no client mistakes an id for a uid (aup_domain.md §1.4)
+        rid = str(uuid.uuid4())  # non-numeric, so no client mistakes an id for a uid (docs/aup-domain.md §1.4)
         now = self.store.clock()
         unique, name_key, display = self._keys(kind, doc)
         secret = hash_password(password) if password is not None else None

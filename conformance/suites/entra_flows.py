@@ -1,5 +1,5 @@
 """What Microsoft Entra ID's provisioning service needs from a service provider: its test query, group
-reads, matching, create, soft and hard delete, throttling (reference/entra.md §2-§8).
+reads, matching, create, soft and hard delete, throttling (docs/entra.md §2-§8).
 
 Flows drive the real Entra cycle engine against the target and judge its provisioning log and the state
 it left; single requests are sent with Entra's headers and form-encoded queries.
@@ -20,7 +20,7 @@ from conformance.suites.rfc_groups import member_ids
 from emulators.entra.session import EXCLUDE_MEMBERS
 from scimcore.client import eq_filter
 
-PROFILE = {  # a user with most default-mapped attributes (entra.md §9)
+PROFILE = {  # a user with most default-mapped attributes (docs/entra.md §9)
     "title": "Analyst",
     "department": "Research",
     "employeeNumber": "100042",
@@ -33,7 +33,7 @@ PROFILE = {  # a user with most default-mapped attributes (entra.md §9)
 
 
 def _search(ctx: CheckContext, user_name: str) -> list[dict[str, Any]]:
-    """Entra's matching query for a userName (form-encoded, entra.md §2)."""
+    """Entra's matching query for a userName (form-encoded, docs/entra.md §2)."""
     doc = ctx.list_response(entra_scim(ctx).get("/Users", [("filter", eq_filter("userName", user_name))]))
     return [item for item in doc.get("Resources") or [] if isinstance(item, dict)]
 
@@ -42,7 +42,7 @@ def _search(ctx: CheckContext, user_name: str) -> list[dict[str, Any]]:
     "entra-test-query-random-guid",
     "Entra's test query (userName, and group displayName, eq a random GUID) gets 200 with an empty ListResponse",
     level=Level.MUST,
-    ref="entra.md §2 and §6 (a 400 or 404 fails Test Connection and quarantines the job); §11.3",
+    ref="docs/entra.md §2 and §6 (a 400 or 404 fails Test Connection and quarantines the job); §11.3",
     tags={"connection", "filter"},
 )
 def test_query(ctx: CheckContext) -> None:
@@ -64,7 +64,7 @@ def test_query(ctx: CheckContext) -> None:
     "entra-match-user-any-case",
     "Entra's matching query finds an existing user whose userName differs only in case, so Entra links it",
     level=Level.MUST,
-    ref="entra.md §3.1 (match, then link and PATCH) and §6 (filters on userName match case-insensitively)",
+    ref="docs/entra.md §3.1 (match, then link and PATCH) and §6 (filters on userName match case-insensitively)",
     tags={"users", "filter", "matching"},
 )
 def match_user(ctx: CheckContext) -> None:
@@ -84,7 +84,7 @@ def match_user(ctx: CheckContext) -> None:
     "entra-match-group",
     "Entra's group matching query (excludedAttributes=members first) finds an existing group of that name",
     level=Level.MUST,
-    ref="entra.md §2 and §3.4 (match by displayName, which must be unique)",
+    ref="docs/entra.md §2 and §3.4 (match by displayName, which must be unique)",
     tags={"groups", "filter", "matching"},
 )
 def match_group(ctx: CheckContext) -> None:
@@ -112,7 +112,7 @@ def match_group(ctx: CheckContext) -> None:
     "entra-excluded-attributes-members",
     "Group reads with excludedAttributes=members (by id and by filter) answer 200 without members",
     level=Level.MUST,
-    ref="entra.md §3.4 (every group read carries it; members in the answer cause MultipleEntriesInResponse); "
+    ref="docs/entra.md §3.4 (every group read carries it; members in the answer cause MultipleEntriesInResponse); "
     "RFC 7644 §3.4.2.5",
     tags={"groups", "projection"},
 )
@@ -139,7 +139,7 @@ def excluded_members(ctx: CheckContext) -> None:
     "entra-create-user",
     "Entra's POST /Users (enterprise URN, meta.resourceType, roles: []) is answered 201 and stores the mapped values",
     level=Level.MUST,
-    ref="entra.md §4 Create User (TUT body) and §6 (201 with id; values stored as sent)",
+    ref="docs/entra.md §4 Create User (TUT body) and §6 (201 with id; values stored as sent)",
     tags={"users", "crud"},
 )
 def create_user(ctx: CheckContext) -> None:
@@ -161,7 +161,7 @@ def create_user(ctx: CheckContext) -> None:
     "entra-create-group",
     "Entra's POST /Groups (listing the ADSCIM schema URI, no members) is answered 201 with an id",
     level=Level.MUST,
-    ref="entra.md §4 Create Group (TUT body with the ADSCIM schema) and §3.4 (members follow by PATCH)",
+    ref="docs/entra.md §4 Create Group (TUT body with the ADSCIM schema) and §3.4 (members follow by PATCH)",
     tags={"groups", "crud"},
 )
 def create_group(ctx: CheckContext) -> None:
@@ -182,7 +182,7 @@ def create_group(ctx: CheckContext) -> None:
     "entra-soft-delete-keeps-user",
     "A soft-deleted Entra user is disabled (active 'False') and is still returned by GET and by Entra's filter",
     level=Level.MUST,
-    ref="entra.md §3.3 (soft delete -> PATCH active false) and §6 (disabled users must still be returned)",
+    ref="docs/entra.md §3.3 (soft delete -> PATCH active false) and §6 (disabled users must still be returned)",
     tags={"users", "lifecycle"},
 )
 def soft_delete(ctx: CheckContext) -> None:
@@ -212,7 +212,7 @@ def soft_delete(ctx: CheckContext) -> None:
     "entra-hard-delete-removes-user",
     "A hard-deleted Entra user (30 days after the soft delete) is DELETEd: 204, then 404 and no filter match",
     level=Level.MUST,
-    ref="entra.md §3.3 (hard delete -> DELETE /Users/{id}) and §6 (DELETE 204; only hard-deleted users disappear)",
+    ref="docs/entra.md §3.3 (hard delete -> DELETE /Users/{id}) and §6 (DELETE 204; only hard-deleted users disappear)",
     tags={"users", "lifecycle", "delete"},
 )
 def hard_delete(ctx: CheckContext) -> None:
@@ -239,7 +239,7 @@ def hard_delete(ctx: CheckContext) -> None:
     "entra-429-retry-after",
     "A throttled request is answered 429 with a Retry-After and a SCIM Error",
     level=Level.SHOULD,
-    ref="entra.md §7 (429 is retried automatically; Retry-After honoured per a 2025 Q&A) and §12",
+    ref="docs/entra.md §7 (429 is retried automatically; Retry-After honoured per a 2025 Q&A) and §12",
     tags={"throttling", "errors"},
 )
 def throttle_entra(ctx: CheckContext) -> None:

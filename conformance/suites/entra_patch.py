@@ -1,4 +1,4 @@
-"""Entra's PATCH dialects against a service provider (reference/entra.md §4-§5): Title-case ops, string
+"""Entra's PATCH dialects against a service provider (docs/entra.md §4-§5): Title-case ops, string
 booleans, the flag's path-less replace, valuePath and manager paths, member Add and Remove.
 
 Each request is built with the Entra dialect profiles and payload builders and sent with Entra's headers.
@@ -24,7 +24,7 @@ EMPLOYEE_NUMBER = TargetPath("employeeNumber", urn=urns.ENTERPRISE_USER)
 
 
 def _patch(ctx: CheckContext, path: str, operations: list[dict[str, Any]], profile: EntraProfile) -> dict[str, Any]:
-    """Send Entra's PATCH; 200 with the resource or 204 are both fine (entra.md §6). Returns the stored resource."""
+    """Send Entra's PATCH; 200 with the resource or 204 are both fine (docs/entra.md §6); the stored resource."""
     response = entra_scim(ctx, profile).patch(path, patch_request(operations))
     ctx.expect_status(response, 200, 204, what=f"Entra's PATCH {json.dumps(operations)[:160]}")
     return ctx.fetch(path)
@@ -46,7 +46,7 @@ def _create_with_enterprise(ctx: CheckContext, enterprise: dict[str, Any]) -> di
     "entra-patch-title-case-ops",
     "PATCH ops spelled 'Replace' and 'Add' (Entra's default dialect) are applied",
     level=Level.MUST,
-    ref="entra.md §5 (default mode capitalises ops; servers must match op case-insensitively)",
+    ref="docs/entra.md §5 (default mode capitalises ops; servers must match op case-insensitively)",
     tags={"users", "patch"},
 )
 def title_case_ops(ctx: CheckContext) -> None:
@@ -63,7 +63,7 @@ def title_case_ops(ctx: CheckContext) -> None:
     "entra-patch-string-booleans",
     'active sent as the strings "False" and "True" (flag off) deactivates and reactivates the user',
     level=Level.MUST,
-    ref="entra.md §5 (default-mode booleans are strings from the Switch expression) [DOC KI-SCIM; MSQA RC21]",
+    ref="docs/entra.md §5 (default-mode booleans are strings from the Switch expression) [DOC KI-SCIM; MSQA RC21]",
     tags={"users", "patch", "lifecycle"},
 )
 def string_booleans(ctx: CheckContext) -> None:
@@ -86,7 +86,7 @@ def string_booleans(ctx: CheckContext) -> None:
     "entra-flag-pathless-replace",
     "With aadOptscim062020, one path-less replace with dotted and URN-qualified keys updates each attribute",
     level=Level.MUST,
-    ref="entra.md §5 (the flag's path-less replace uses keys like name.givenName and urn:...:employeeNumber)",
+    ref="docs/entra.md §5 (the flag's path-less replace uses keys like name.givenName and urn:...:employeeNumber)",
     tags={"users", "patch"},
 )
 def pathless_dotted(ctx: CheckContext) -> None:
@@ -103,7 +103,7 @@ def pathless_dotted(ctx: CheckContext) -> None:
     "entra-valuepath-replace",
     'Replace on emails[type eq "work"].value updates the work email in place, never adding a second one',
     level=Level.MUST,
-    ref="entra.md §4 Update User [multi-valued] and §6 (type values unique within a multi-valued attribute)",
+    ref="docs/entra.md §4 Update User [multi-valued] and §6 (type values unique within a multi-valued attribute)",
     tags={"users", "patch", "valuepath"},
 )
 def valuepath_replace(ctx: CheckContext) -> None:
@@ -126,7 +126,7 @@ def valuepath_replace(ctx: CheckContext) -> None:
     "entra-valuepath-add-merges",
     'Several Adds on addresses[type eq "work"].<sub> create one work address holding every sub-attribute',
     level=Level.MUST,
-    ref="entra.md §5 (filtered paths create a missing element; ops on one element merge) [OBS SDK680, PRANEMS]",
+    ref="docs/entra.md §5 (filtered paths create a missing element; ops on one element merge) [OBS SDK680, PRANEMS]",
     tags={"users", "patch", "valuepath"},
 )
 def valuepath_add(ctx: CheckContext) -> None:
@@ -147,7 +147,7 @@ def valuepath_add(ctx: CheckContext) -> None:
     "entra-group-add-member",
     'Entra\'s member Add (value [{"$ref": null, "value": id}]) adds the member and keeps the others',
     level=Level.MUST,
-    ref="entra.md §4 Add Members and §3.4 (one member per PATCH)",
+    ref="docs/entra.md §4 Add Members and §3.4 (one member per PATCH)",
     tags={"groups", "patch"},
 )
 def group_add_member(ctx: CheckContext) -> None:
@@ -167,7 +167,7 @@ def group_add_member(ctx: CheckContext) -> None:
     "entra-group-remove-member-by-value",
     "Entra's member Remove (path members with a value list) removes only the listed member",
     level=Level.MUST,
-    ref="entra.md §4 Remove Members and §5 (read literally it removes all members) [OBS SDK167, SP959]",
+    ref="docs/entra.md §4 Remove Members and §5 (read literally it removes all members) [OBS SDK167, SP959]",
     tags={"groups", "patch"},
 )
 def group_remove_member(ctx: CheckContext) -> None:
@@ -191,7 +191,7 @@ def _manager(doc: dict[str, Any]) -> Any:
     "entra-manager-bare-string",
     "The manager sent as a bare id on the enterprise URN path comes back as a complex {value: id}",
     level=Level.SHOULD,
-    ref="entra.md §4 Manager [OBS SDK541] and §6 (a bare-string manager in answers breaks Entra's parser)",
+    ref="docs/entra.md §4 Manager [OBS SDK541] and §6 (a bare-string manager in answers breaks Entra's parser)",
     tags={"users", "patch", "manager"},
 )
 def manager_add(ctx: CheckContext) -> None:
@@ -212,7 +212,7 @@ def manager_add(ctx: CheckContext) -> None:
     "entra-manager-remove-filter",
     'Removing the manager with path manager[value eq "<id>"] clears it',
     level=Level.SHOULD,
-    ref="entra.md §4 Manager [OBS SP453] (vendors still answer 'cannot search a mono-valued attribute')",
+    ref="docs/entra.md §4 Manager [OBS SP453] (vendors still answer 'cannot search a mono-valued attribute')",
     tags={"users", "patch", "manager"},
 )
 def manager_remove(ctx: CheckContext) -> None:

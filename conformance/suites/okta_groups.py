@@ -1,4 +1,4 @@
-"""Okta's Group Push against a service provider (reference/okta.md §7, §10): create, membership PATCHes,
+"""Okta's Group Push against a service provider (docs/okta.md §7, §10): create, membership PATCHes,
 rename with id, Push Now. The real Okta emulator pushes; the checks judge its tasks and the groups left.
 """
 
@@ -43,7 +43,7 @@ def _members_are(ctx: CheckContext, okta: Okta, group: Group, people: list[User]
     "okta-group-push-create",
     "Group Push: Okta's name lookup, POST /Groups (201 with id) and member push create the group with its members",
     level=Level.MUST,
-    ref="okta.md §7 (lookup by displayName, POST, 201 with id; 'Create new group returned empty group' otherwise)",
+    ref="docs/okta.md §7 (lookup by displayName, POST, 201 with id; 'Create new group returned empty group' otherwise)",
     tags={"groups", "group-push"},
 )
 def group_push_create(ctx: CheckContext) -> None:
@@ -61,7 +61,7 @@ def group_push_create(ctx: CheckContext) -> None:
     "okta-group-push-add-member",
     "Group Push: a PATCH add of members (value list with display) adds the member, keeping the others",
     level=Level.MUST,
-    ref="okta.md §7 (membership PATCH); §10.3 (add must append, not replace)",
+    ref="docs/okta.md §7 (membership PATCH); §10.3 (add must append, not replace)",
     tags={"groups", "group-push", "patch"},
 )
 def group_push_add(ctx: CheckContext) -> None:
@@ -78,7 +78,7 @@ def group_push_add(ctx: CheckContext) -> None:
     "okta-group-add-existing-member",
     "Group Push: adding a member the group already holds succeeds and lists it once",
     level=Level.MUST,
-    ref="okta.md §7 (Okta may re-send add for existing members: a no-op success) [OBS SID269]",
+    ref="docs/okta.md §7 (Okta may re-send add for existing members: a no-op success) [OBS SID269]",
     tags={"groups", "group-push", "patch"},
 )
 def group_add_existing(ctx: CheckContext) -> None:
@@ -96,7 +96,7 @@ def group_add_existing(ctx: CheckContext) -> None:
     "okta-group-push-remove-member",
     'Group Push: a PATCH remove with path members[value eq "<id>"] and no value removes only that member',
     level=Level.MUST,
-    ref="okta.md §7 (remove by filter path, no value); §10.2 (servers ignored it or removed everyone)",
+    ref="docs/okta.md §7 (remove by filter path, no value); §10.2 (servers ignored it or removed everyone)",
     tags={"groups", "group-push", "patch"},
 )
 def group_push_remove(ctx: CheckContext) -> None:
@@ -109,7 +109,7 @@ def group_push_remove(ctx: CheckContext) -> None:
     "okta-group-rename-with-id",
     "Group Push rename: a path-less replace whose value repeats the group's id renames it and keeps the id",
     level=Level.MUST,
-    ref="okta.md §7 (rename value includes id); §10.4 (immutable-id validators reject it)",
+    ref="docs/okta.md §7 (rename value includes id); §10.4 (immutable-id validators reject it)",
     tags={"groups", "group-push", "patch"},
 )
 def group_rename(ctx: CheckContext) -> None:
@@ -130,7 +130,7 @@ def group_rename(ctx: CheckContext) -> None:
     "okta-push-now-clears",
     "Push Now of an empty group (replace members with []) clears the group",
     level=Level.MUST,
-    ref="okta.md §7 (Push Now is a full overwrite, [] for an empty group); §10.5 [OBS SDK757]",
+    ref="docs/okta.md §7 (Push Now is a full overwrite, [] for an empty group); §10.5 [OBS SDK757]",
     tags={"groups", "group-push", "patch"},
 )
 def push_now_clears(ctx: CheckContext) -> None:

@@ -1,4 +1,4 @@
-"""What Okta needs from a service provider for users, in Okta's own request shapes (reference/okta.md §2-§8).
+"""What Okta needs from a service provider for users, in Okta's own request shapes (docs/okta.md §2-§8).
 
 Flows (lookup-before-create, profile push, lifecycle) drive the real Okta emulator against the target
 and judge the tasks it ran and the state it left; single request shapes are sent with Okta's exact
@@ -31,7 +31,7 @@ def _count_named(ctx: CheckContext, user_name: str) -> int:
     "Okta's connection test (GET /Users?startIndex=1&count=2, /Groups?startIndex=1&count=100) gets a "
     "ListResponse with integer counts",
     level=Level.MUST,
-    ref="okta.md §3 (constant test queries; totalResults, startIndex, itemsPerPage are JSON integers)",
+    ref="docs/okta.md §3 (constant test queries; totalResults, startIndex, itemsPerPage are JSON integers)",
     tags={"connection", "list"},
 )
 def test_connection(ctx: CheckContext) -> None:
@@ -52,7 +52,7 @@ def test_connection(ctx: CheckContext) -> None:
     "okta-content-type-charset",
     "A body sent as 'application/scim+json; charset=utf-8' (Okta's Content-Type) is read",
     level=Level.MUST,
-    ref="okta.md §2 and §10.7 (frameworks that ignore the charset parameter see an empty body)",
+    ref="docs/okta.md §2 and §10.7 (frameworks that ignore the charset parameter see an empty body)",
     tags={"headers", "media-type"},
 )
 def content_type_charset(ctx: CheckContext) -> None:
@@ -72,7 +72,7 @@ def content_type_charset(ctx: CheckContext) -> None:
     "okta-lookup-before-create",
     "Okta's userName lookup finds a user that already exists, so Okta links it instead of creating a duplicate",
     level=Level.MUST,
-    ref="okta.md §4.1-§4.2 (filter userName eq, startIndex=1&count=100); §11c C9335 (linked, not duplicated)",
+    ref="docs/okta.md §4.1-§4.2 (filter userName eq, startIndex=1&count=100); §11c C9335 (linked, not duplicated)",
     tags={"users", "filter", "lookup"},
 )
 def lookup_before_create(ctx: CheckContext) -> None:
@@ -99,7 +99,7 @@ def lookup_before_create(ctx: CheckContext) -> None:
     "okta-create-201-with-id",
     "Okta's POST /Users (with password, groups:[] and externalId) is answered 201 with the full user and its id",
     level=Level.MUST,
-    ref="okta.md §4.3-§4.4 ('Create new user returned empty user' otherwise); §10.6",
+    ref="docs/okta.md §4.3-§4.4 ('Create new user returned empty user' otherwise); §10.6",
     tags={"users", "crud"},
 )
 def create_201(ctx: CheckContext) -> None:
@@ -122,14 +122,14 @@ def create_201(ctx: CheckContext) -> None:
         expected=f'{{"id": "{okta.user_id(user)}", "userName": "{user.login}", ...}}',
         actual=json.dumps(created)[:200],
     )
-    _user(ctx, okta.user_id(user))  # Okta uses the returned id in every later URL (okta.md §4.4)
+    _user(ctx, okta.user_id(user))  # Okta uses the returned id in every later URL (docs/okta.md §4.4)
 
 
 @check(
     "okta-duplicate-409",
     "Okta's POST for a userName that exists is refused with 409 and a SCIM Error with detail",
     level=Level.MUST,
-    ref="okta.md §4.4 and §8 (409 + SCIM Error stops the job; detail is shown in Tasks)",
+    ref="docs/okta.md §4.4 and §8 (409 + SCIM Error stops the job; detail is shown in Tasks)",
     tags={"users", "errors", "uniqueness"},
 )
 def duplicate_409(ctx: CheckContext) -> None:
@@ -148,7 +148,7 @@ def duplicate_409(ctx: CheckContext) -> None:
     "okta-username-case-preserved",
     "A mixed-case userName comes back exactly as sent, and the all-caps lookup still answers 200",
     level=Level.MUST,
-    ref="okta.md §10.9 (SPEC steps 6 and 9: lowercasing userName fails Okta review)",
+    ref="docs/okta.md §10.9 (SPEC steps 6 and 9: lowercasing userName fails Okta review)",
     tags={"users", "case"},
 )
 def username_case(ctx: CheckContext) -> None:
@@ -172,7 +172,7 @@ def username_case(ctx: CheckContext) -> None:
     "okta-profile-put-echo",
     "Okta's profile push (GET, then PUT of the server's own body with id, meta and groups:[]) is applied",
     level=Level.MUST,
-    ref="okta.md §5 and §10.8 (readOnly fields echoed in PUT must be ignored, not refused)",
+    ref="docs/okta.md §5 and §10.8 (readOnly fields echoed in PUT must be ignored, not refused)",
     tags={"users", "put"},
 )
 def profile_put(ctx: CheckContext) -> None:
@@ -205,7 +205,7 @@ def _deactivated(ctx: CheckContext, user_id: str, login: str) -> None:
     "okta-deactivate-patch",
     "Okta's path-less deactivate PATCH {op: replace, value: {active: false}} deactivates and keeps the user",
     level=Level.MUST,
-    ref="okta.md §6 (OIN deactivate); §10.1 (servers that only handle path 'active' break)",
+    ref="docs/okta.md §6 (OIN deactivate); §10.1 (servers that only handle path 'active' break)",
     tags={"users", "patch", "lifecycle"},
 )
 def deactivate_patch(ctx: CheckContext) -> None:
@@ -221,7 +221,7 @@ def deactivate_patch(ctx: CheckContext) -> None:
     "okta-aiw-deactivate-put",
     "An AIW app's deactivation (GET, then PUT with active false) deactivates and keeps the user",
     level=Level.MUST,
-    ref="okta.md §1 and §6 (AIW apps cannot use PATCH: GET then PUT)",
+    ref="docs/okta.md §1 and §6 (AIW apps cannot use PATCH: GET then PUT)",
     tags={"users", "put", "lifecycle"},
 )
 def aiw_deactivate(ctx: CheckContext) -> None:
@@ -237,7 +237,7 @@ def aiw_deactivate(ctx: CheckContext) -> None:
     "okta-reactivation-keeps-id",
     "Reactivating and reassigning a deactivated user finds it again: same id, active, never a duplicate",
     level=Level.MUST,
-    ref="okta.md §6 (CRUD test steps 9-11); §10.14 (deleting on active:false makes Okta POST a new user)",
+    ref="docs/okta.md §6 (CRUD test steps 9-11); §10.14 (deleting on active:false makes Okta POST a new user)",
     tags={"users", "lifecycle"},
 )
 def reactivation(ctx: CheckContext) -> None:
@@ -269,7 +269,7 @@ def reactivation(ctx: CheckContext) -> None:
     "okta-429-retry-after",
     "A throttled request is answered 429 with an integer Retry-After and a SCIM Error",
     level=Level.SHOULD,
-    ref="okta.md §8 (Okta waits Retry-After seconds if an integer, else 5 minutes, doubling, 10 attempts)",
+    ref="docs/okta.md §8 (Okta waits Retry-After seconds if an integer, else 5 minutes, doubling, 10 attempts)",
     tags={"throttling", "errors"},
 )
 def throttle_okta(ctx: CheckContext) -> None:

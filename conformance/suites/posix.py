@@ -2,7 +2,7 @@
 and never changes or hands out again, and group members a group map can be built from.
 
 These checks run when the server advertises the POSIX user extension in /Schemas; otherwise they are
-skipped with that reason. Facts: reference/aup_domain.md §1.3-§1.4 (what nsscache reads) and §4 (uid/gid
+skipped with that reason. Facts: docs/aup-domain.md §1.3-§1.4 (what nsscache reads) and §4 (uid/gid
 practice: allocate once, immutable, never reuse).
 """
 
@@ -18,8 +18,8 @@ from conformance.registry import check
 from scimcore import urns
 from scimcore.schemas.posix import GID, HOME, MEMBER_USERNAME, POSIX_GROUP_URN, POSIX_USER_URN, SHELL, UID, USERNAME
 
-POSIX_REF = "aup_domain.md §4 (allocate once inside a transaction, immutable, never reused)"
-NSS_REF = "aup_domain.md §1.4 (nsscache's passwd and group maps)"
+POSIX_REF = "docs/aup-domain.md §4 (allocate once inside a transaction, immutable, never reused)"
+NSS_REF = "docs/aup-domain.md §1.4 (nsscache's passwd and group maps)"
 _USERNAME = re.compile(r"^[a-z_][a-z0-9_-]*$")
 
 
@@ -115,7 +115,7 @@ def uid_unique(ctx: CheckContext) -> None:
     "posix-uid-stable",
     "A user's uid survives a rename, a deactivation and a reactivation",
     level=Level.MUST,
-    ref=POSIX_REF + "; okta.md §6, entra.md §3.3 (deactivate and reactivate keep the SCIM id)",
+    ref=POSIX_REF + "; docs/okta.md §6, docs/entra.md §3.3 (deactivate and reactivate keep the SCIM id)",
     tags={"posix"},
 )
 def uid_stable(ctx: CheckContext) -> None:

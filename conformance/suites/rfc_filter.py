@@ -194,7 +194,7 @@ CASES = (
         Level.MUST,
         lambda p: f'externalId eq "{p.prefix}-ext-A"',
         ("alpha",),
-        "; okta.md, entra.md (matching)",
+        "; docs/okta.md, docs/entra.md (matching)",
     ),
     Case(
         "no-match",
@@ -232,7 +232,7 @@ for _case in CASES:
     "rfc7644-3.4.2.2-filter-group-display-name",
     "Filter: displayName eq finds a group (IdP group lookup)",
     level=Level.MUST,
-    ref=FILTER_REF + "; okta.md, entra.md (group matching)",
+    ref=FILTER_REF + "; docs/okta.md, docs/entra.md (group matching)",
     tags={"filter", "groups"},
     requires={"filter"},
 )
@@ -245,7 +245,7 @@ def group_display_name(ctx: CheckContext) -> None:
     "rfc7644-3.4.2.2-filter-group-member",
     'Filter: members[value eq "id"] finds the groups a user belongs to',
     level=Level.SHOULD,
-    ref=FILTER_REF + "; entra.md (membership check)",
+    ref=FILTER_REF + "; docs/entra.md (membership check)",
     tags={"filter", "groups"},
     requires={"filter"},
 )

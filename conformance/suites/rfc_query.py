@@ -44,7 +44,7 @@ def list_response(ctx: CheckContext) -> None:
     "rfc7644-3.4.2.4-pagination",
     "startIndex and count page through results: itemsPerPage and startIndex echo the page",
     level=Level.MUST,
-    ref=PAGE_REF + " (itemsPerPage and startIndex REQUIRED when paginating); okta.md, entra.md",
+    ref=PAGE_REF + " (itemsPerPage and startIndex REQUIRED when paginating); docs/okta.md, docs/entra.md",
     tags={"list", "pagination"},
     requires={"filter"},
 )
@@ -78,7 +78,7 @@ def pagination(ctx: CheckContext) -> None:
     "rfc7644-3.4.2.4-pagination-complete",
     "Paging with count=2 returns every resource exactly once",
     level=Level.MUST,
-    ref=PAGE_REF + "; aup_domain.md (nsscache and IdP imports page until totalResults)",
+    ref=PAGE_REF + "; docs/aup-domain.md (nsscache and IdP imports page until totalResults)",
     tags={"list", "pagination"},
     requires={"filter"},
 )
@@ -106,7 +106,7 @@ def pagination_complete(ctx: CheckContext) -> None:
     "rfc7644-3.4.2.4-start-index-only-paging",
     "Paging with startIndex alone (no count), trusting itemsPerPage and totalResults, reads every resource once",
     level=Level.SHOULD,
-    ref=PAGE_REF + " (itemsPerPage, startIndex); aup_domain.md §1.4 (nsscache's SCIM source sends only startIndex "
+    ref=PAGE_REF + " (itemsPerPage, startIndex); docs/aup-domain.md §1.4 (nsscache's SCIM source sends only startIndex "
     "and stops when startIndex + itemsPerPage - 1 >= totalResults)",
     tags={"list", "pagination", "nsscache"},
     requires={"filter"},
@@ -149,7 +149,7 @@ def start_index_only_paging(ctx: CheckContext) -> None:
     "rfc7644-3.4.2.4-stable-order",
     "The same query answers in the same order every time",
     level=Level.SHOULD,
-    ref=PAGE_REF + " (consistent results across pages need a stable order); aup_domain.md (paging imports)",
+    ref=PAGE_REF + " (consistent results across pages need a stable order); docs/aup-domain.md (paging imports)",
     tags={"list", "pagination"},
     requires={"filter"},
 )
@@ -323,7 +323,7 @@ def excluded_attributes(ctx: CheckContext) -> None:
     "rfc7644-3.9-excluded-members",
     "excludedAttributes=members leaves a group's members out",
     level=Level.MUST,
-    ref="RFC 7644 §3.9; entra.md (Entra reads groups with excludedAttributes=members)",
+    ref="RFC 7644 §3.9; docs/entra.md (Entra reads groups with excludedAttributes=members)",
     tags={"projection", "groups"},
 )
 def excluded_members(ctx: CheckContext) -> None:

@@ -154,7 +154,7 @@ def put_user(ctx: CheckContext) -> None:
     "rfc7644-3.5.1-put-ignores-read-only",
     "PUT that echoes readOnly id and meta (as GET returned them) succeeds",
     level=Level.MUST,
-    ref="RFC 7644 §3.5.1 (readOnly values in a PUT SHALL be ignored); okta.md (GET then PUT of the full body)",
+    ref="RFC 7644 §3.5.1 (readOnly values in a PUT SHALL be ignored); docs/okta.md (GET then PUT of the full body)",
     tags={"users", "put"},
 )
 def put_echoes_read_only(ctx: CheckContext) -> None:
@@ -249,7 +249,7 @@ def username_case_unique(ctx: CheckContext) -> None:
     "rfc7643-4.1-username-case-preserved",
     "userName is stored and returned with the case it was sent in",
     level=Level.SHOULD,
-    ref="RFC 7643 §2.1 (case-insensitive comparison, not case folding); okta.md (case-preserving userName)",
+    ref="RFC 7643 §2.1 (case-insensitive comparison, not case folding); docs/okta.md (case-preserving userName)",
     tags={"users", "case"},
 )
 def username_case_preserved(ctx: CheckContext) -> None:
@@ -348,7 +348,7 @@ def response_media_type(ctx: CheckContext) -> None:
     "rfc7644-3.8-accepts-application-json",
     "Requests sent as application/json are accepted like application/scim+json",
     level=Level.SHOULD,
-    ref="RFC 7644 §3.8 (application/json is the generic JSON type clients may send); entra.md",
+    ref="RFC 7644 §3.8 (application/json is the generic JSON type clients may send); docs/entra.md",
     tags={"headers", "media-type"},
 )
 def accepts_application_json(ctx: CheckContext) -> None:

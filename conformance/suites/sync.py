@@ -99,7 +99,7 @@ def _okta_projection(okta: Okta) -> Projection:
     "sync-okta-initial-provisioning",
     "Okta's initial provisioning (users, assigned groups, Group Push) leaves the projection of the directory",
     level=Level.MUST,
-    ref="okta.md §4 and §7; aup_domain.md §1.1 (one-way sync, the IdP is the source of truth)",
+    ref="docs/okta.md §4 and §7; docs/aup-domain.md §1.1 (one-way sync, the IdP is the source of truth)",
     tags={"okta"},
 )
 def okta_initial(ctx: CheckContext) -> None:
@@ -111,7 +111,7 @@ def okta_initial(ctx: CheckContext) -> None:
     "sync-okta-profile-updates",
     "Okta's profile pushes (changed and emptied attributes) leave the projection of the directory",
     level=Level.MUST,
-    ref="okta.md §5 (GET then PUT of the merged body; an emptied mapping removes the value)",
+    ref="docs/okta.md §5 (GET then PUT of the merged body; an emptied mapping removes the value)",
     tags={"okta"},
 )
 def okta_updates(ctx: CheckContext) -> None:
@@ -129,7 +129,7 @@ def okta_updates(ctx: CheckContext) -> None:
     "sync-okta-deactivation",
     "Users deactivated in Okta are inactive on the server (kept, never deleted); the rest is unchanged",
     level=Level.MUST,
-    ref="okta.md §6 (deactivate by PATCH active false; Okta never deletes users)",
+    ref="docs/okta.md §6 (deactivate by PATCH active false; Okta never deletes users)",
     tags={"okta", "lifecycle"},
 )
 def okta_deactivation(ctx: CheckContext) -> None:
@@ -150,7 +150,7 @@ def okta_deactivation(ctx: CheckContext) -> None:
     "sync-okta-reactivation",
     "Users reactivated and reassigned in Okta are active again under the same ids",
     level=Level.MUST,
-    ref="okta.md §6 (CRUD steps 9-11: the same SCIM id comes back active)",
+    ref="docs/okta.md §6 (CRUD steps 9-11: the same SCIM id comes back active)",
     tags={"okta", "lifecycle"},
 )
 def okta_reactivation(ctx: CheckContext) -> None:
@@ -163,7 +163,7 @@ def okta_reactivation(ctx: CheckContext) -> None:
         okta.expect_done(emulator.deactivate_user(user.id), "deactivate users")
     for user in chosen:
         tasks = emulator.reactivate_user(user.id)
-        if user.id in direct:  # deactivation dropped the direct assignment (okta.md §6); the admin reassigns
+        if user.id in direct:  # deactivation dropped the direct assignment (docs/okta.md §6); the admin reassigns
             tasks += emulator.assign_user(user.id)
         okta.expect_done(tasks, "reactivate users")
     moved = [
@@ -190,7 +190,7 @@ def _entra_projection(entra: Entra) -> Projection:
     "sync-entra-initial-cycle",
     "Entra's initial cycle (users, assigned groups, memberships) leaves the projection of the directory",
     level=Level.MUST,
-    ref="entra.md §8 (initial cycle) and §3.1-§3.4",
+    ref="docs/entra.md §8 (initial cycle) and §3.1-§3.4",
     tags={"entra"},
 )
 def entra_initial(ctx: CheckContext) -> None:
@@ -202,7 +202,7 @@ def entra_initial(ctx: CheckContext) -> None:
     "sync-entra-incremental-cycle",
     "Entra's incremental cycle sends attribute changes, membership changes and a group rename",
     level=Level.MUST,
-    ref="entra.md §8 (incremental cycle) and §3.2 (PATCH what differs)",
+    ref="docs/entra.md §8 (incremental cycle) and §3.2 (PATCH what differs)",
     tags={"entra"},
 )
 def entra_incremental(ctx: CheckContext) -> None:
@@ -228,7 +228,7 @@ def entra_incremental(ctx: CheckContext) -> None:
     "sync-entra-scoping-out",
     "Users that leave the scope (unassigned, or failing the scoping filter) are disabled, not deleted",
     level=Level.MUST,
-    ref="entra.md §3.3 (out of scope -> PATCH active false) and §8 (scope, scoping filters)",
+    ref="docs/entra.md §3.3 (out of scope -> PATCH active false) and §8 (scope, scoping filters)",
     tags={"entra", "lifecycle"},
 )
 def entra_scoping_out(ctx: CheckContext) -> None:
@@ -249,7 +249,7 @@ def entra_scoping_out(ctx: CheckContext) -> None:
     "sync-entra-soft-delete",
     "Users soft-deleted in Entra are disabled and stay on the server with their ids",
     level=Level.MUST,
-    ref="entra.md §3.3 (soft delete -> PATCH active false) and §6 (disabled users are still returned)",
+    ref="docs/entra.md §3.3 (soft delete -> PATCH active false) and §6 (disabled users are still returned)",
     tags={"entra", "lifecycle"},
 )
 def entra_soft_delete(ctx: CheckContext) -> None:
@@ -271,7 +271,7 @@ def entra_soft_delete(ctx: CheckContext) -> None:
     "sync-entra-hard-delete",
     "Users hard-deleted in Entra are deleted from the server; everyone else is unchanged",
     level=Level.MUST,
-    ref="entra.md §3.3 (hard delete -> DELETE /Users/{id})",
+    ref="docs/entra.md §3.3 (hard delete -> DELETE /Users/{id})",
     tags={"entra", "lifecycle", "delete"},
 )
 def entra_hard_delete(ctx: CheckContext) -> None:

@@ -1,4 +1,4 @@
-"""One provisioning cycle (reference/entra.md §8): probe, plan, users, managers, groups, memberships, watermark.
+"""One provisioning cycle (docs/entra.md §8): probe, plan, users, managers, groups, memberships, watermark.
 
 The initial cycle evaluates every object; an incremental cycle evaluates only objects whose source
 state changed since the watermark (Entra's Graph delta query, emulated by comparing snapshots), plus
@@ -268,7 +268,7 @@ class CycleRunner:
 
     def _waits_for_members(self, key: ObjectKey) -> bool:
         """A group with a member that failed or sits in escrow stays unwatermarked, so the next cycle
-        sends that membership once the member exists (reference/entra.md §7: escrowed objects are retried)."""
+        sends that membership once the member exists (docs/entra.md §7: escrowed objects are retried)."""
         kind, gid = key
         if kind != "group" or gid not in self.ctx.directory.core.groups:
             return False

@@ -1,6 +1,6 @@
 """The Entra emulator: a provisioning job run in cycles on a clock, driven by the portal's admin actions.
 
-Entra is cycle-based (reference/entra.md §8): directory changes are not sent when they happen but
+Entra is cycle-based (docs/entra.md §8): directory changes are not sent when they happen but
 at the next cycle, about every 40 minutes. Admin actions that change the directory return nothing;
 ``start``, ``run_cycle``, ``restart`` and ``provision_on_demand`` send requests and return what
 they logged. The provisioning log keeps every entry (``log``).

@@ -1,6 +1,6 @@
 """Group flows: match or create without members, update attributes, delete, then membership PATCHes.
 
-reference/entra.md §3.4: every group read carries ``excludedAttributes=members``; members are added
+docs/entra.md §3.4: every group read carries ``excludedAttributes=members``; members are added
 and removed one PATCH at a time by the members' target ids, after all users and groups exist.
 Entra never reads members back, so what it has sent is remembered in the job state.
 """

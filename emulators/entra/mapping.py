@@ -2,7 +2,7 @@
 
 Each row has a target path, "apply this mapping" (always or only during creation), a default value
 used when the source is null (on create only) and an optional matching precedence
-(reference/entra.md §8 Matching, §9). Target paths and expressions are checked by the core mapping
+(docs/entra.md §8 Matching, §9). Target paths and expressions are checked by the core mapping
 engine with the Entra expression compiler, so a bad mapping fails before any request.
 """
 
@@ -113,7 +113,7 @@ class CompiledRule:
     def value(self, attributes: Mapping[str, Any], *, creating: bool) -> Any:
         value = self.expression.evaluate(attributes)
         if is_empty(value) and creating and self.rule.default is not None:
-            return self.rule.default  # reference/entra.md §9: default value if null applies on create only
+            return self.rule.default  # docs/entra.md §9: default value if null applies on create only
         return value
 
 
@@ -152,7 +152,7 @@ def _rule(target: str, source: str, kind: Kind = "direct", **extra: Any) -> Entr
     return EntraRule(target, kind, source, provenance=extra.pop("provenance", _DEFMAP), **extra)
 
 
-_DEFMAP = "reference/entra.md §9 default user mappings [OBS DEFMAP; DOC TUT]"
+_DEFMAP = "docs/entra.md §9 default user mappings [OBS DEFMAP; DOC TUT]"
 _ENTERPRISE = "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User"
 ACTIVE_EXPRESSION = 'Switch([IsSoftDeleted], , "False", "True", "True", "False")'
 
@@ -188,7 +188,7 @@ DEFAULT_USER_MAPPING = EntraMapping(
     ),
 )
 
-_GROUP = "reference/entra.md §9 default group mappings [DOC TUT]"
+_GROUP = "docs/entra.md §9 default group mappings [DOC TUT]"
 DEFAULT_GROUP_MAPPING = EntraMapping(
     "Group",
     (

@@ -1,6 +1,6 @@
 """Entra's two SCIM wire dialects as frozen data: the default ``scim`` template and ``aadOptscim062020``.
 
-Every field has a provenance entry pointing at reference/entra.md. Where the reference marks a
+Every field has a provenance entry pointing at docs/entra.md. Where the reference marks a
 fact as inferred ([INF]) or unknown (§12), the entry says "inferred" or "unknown, documented
 default chosen". Admin-chosen job settings (scope, target actions, thresholds) are ``EntraSettings``.
 """
@@ -21,10 +21,10 @@ FLAG = "aadOptscim062020"
 BooleanEncoding = Literal["string", "boolean"]
 ManagerShape = Literal["string", "legacy-array"]
 
-# The schema URI Entra lists in group creates (reference/entra.md §4, Create Group).
+# The schema URI Entra lists in group creates (docs/entra.md §4, Create Group).
 ADSCIM_GROUP = "http://schemas.microsoft.com/2006/11/ResourceManagement/ADSCIM/2.0/Group"
 
-# reference/entra.md §7 and §12: 429 handling is unknown; Retry-After honoured (2025 Q&A), else 60 s doubling.
+# docs/entra.md §7 and §12: 429 handling is unknown; Retry-After honoured (2025 Q&A), else 60 s doubling.
 ENTRA_RATE_LIMIT = RateLimitPolicy(default_wait=60.0, factor=2.0, max_attempts=5)
 
 
@@ -56,23 +56,22 @@ class EntraProfile:
 
 
 _COMMON_PROVENANCE = {
-    "headers": "reference/entra.md §1 and §12: User-Agent and Accept are unknown, documented default chosen: "
+    "headers": "docs/entra.md §1 and §12: User-Agent and Accept are unknown, documented default chosen: "
     "none sent (Authorization comes from the auth strategy)",
-    "body_headers": "reference/entra.md §1: Content-Type application/scim+json on POST and PATCH [DOC TUT]",
-    "query_space": "reference/entra.md §2: form-encoded queries (+, %22, %40) [OBS AD11784, RC63]",
-    "post_booleans": "reference/entra.md §4 Create User sends active:true [DOC TUT]; §12 lists the string form "
+    "body_headers": "docs/entra.md §1: Content-Type application/scim+json on POST and PATCH [DOC TUT]",
+    "query_space": "docs/entra.md §2: form-encoded queries (+, %22, %40) [OBS AD11784, RC63]",
+    "post_booleans": "docs/entra.md §4 Create User sends active:true [DOC TUT]; §12 lists the string form "
     "(RC21) as a conflict: unknown, documented default chosen",
-    "member_remove_ref": "reference/entra.md §4 Remove Members carries $ref:null [DOC TUT]; §5 shows the value "
+    "member_remove_ref": "docs/entra.md §4 Remove Members carries $ref:null [DOC TUT]; §5 shows the value "
     "alone [DOC KI-SCIM]: conflict, documented default (§4) chosen",
-    "members_per_patch": "reference/entra.md §3.4 and §12: one member per PATCH as documented; no maximum is "
+    "members_per_patch": "docs/entra.md §3.4 and §12: one member per PATCH as documented; no maximum is "
     "known: unknown, documented default chosen",
-    "manager_shape": "reference/entra.md §4 Manager and §12: bare string on the enterprise URN path [OBS SDK541]; "
+    "manager_shape": "docs/entra.md §4 Manager and §12: bare string on the enterprise URN path [OBS SDK541]; "
     "the legacy array is DOC-old: unknown, observed current form chosen",
-    "probe_groups": "reference/entra.md §2: a random user and group are fetched [DOC TUT]; the group query form "
-    "is inferred",
-    "group_schemas": "reference/entra.md §4 Create Group [DOC TUT]",
-    "response_timeout": "reference/entra.md §1 and §7: answer within about 60 s [MSQA Q-409]",
-    "rate_limit": "reference/entra.md §7 and §12: 429 is 'automatically retried'; Retry-After handling is "
+    "probe_groups": "docs/entra.md §2: a random user and group are fetched [DOC TUT]; the group query form is inferred",
+    "group_schemas": "docs/entra.md §4 Create Group [DOC TUT]",
+    "response_timeout": "docs/entra.md §1 and §7: answer within about 60 s [MSQA Q-409]",
+    "rate_limit": "docs/entra.md §7 and §12: 429 is 'automatically retried'; Retry-After handling is "
     "unknown, documented default chosen: honour an integer Retry-After, else 60 s doubling, 5 attempts per "
     "cycle, then retried next cycle (never dropped)",
 }
@@ -100,11 +99,11 @@ ENTRA_DEFAULT = EntraProfile(
     provenance=MappingProxyType(
         {
             **_COMMON_PROVENANCE,
-            "ops": "reference/entra.md §5: capitalised Add, Replace, Remove without the flag [DOC KI-SCIM, TUT]",
-            "patch_booleans": "reference/entra.md §5: 'False'/'True' strings from the Switch expression "
+            "ops": "docs/entra.md §5: capitalised Add, Replace, Remove without the flag [DOC KI-SCIM, TUT]",
+            "patch_booleans": "docs/entra.md §5: 'False'/'True' strings from the Switch expression "
             "[DOC KI-SCIM; MSQA RC21]",
-            "pathless_replace": "reference/entra.md §5: one op per attribute, each with a path [DOC KI-SCIM]",
-            "member_remove_by_filter": "reference/entra.md §4-§5: Remove with path members and a value array [DOC]",
+            "pathless_replace": "docs/entra.md §5: one op per attribute, each with a path [DOC KI-SCIM]",
+            "member_remove_by_filter": "docs/entra.md §4-§5: Remove with path members and a value array [DOC]",
         }
     ),
 )
@@ -122,12 +121,11 @@ ENTRA_SCIM062020 = replace(
     provenance=MappingProxyType(
         {
             **_COMMON_PROVENANCE,
-            "ops": "reference/entra.md §5: the flag makes ops lowercase [DOC KI-SCIM]",
-            "patch_booleans": "reference/entra.md §5: disable sends value false (boolean) [DOC KI-SCIM]",
-            "pathless_replace": "reference/entra.md §5: filter paths keep their own op, the rest go into one "
+            "ops": "docs/entra.md §5: the flag makes ops lowercase [DOC KI-SCIM]",
+            "patch_booleans": "docs/entra.md §5: disable sends value false (boolean) [DOC KI-SCIM]",
+            "pathless_replace": "docs/entra.md §5: filter paths keep their own op, the rest go into one "
             "path-less replace with dotted and URN keys [DOC KI-SCIM; OBS KC26]",
-            "member_remove_by_filter": "reference/entra.md §5: remove by members[value eq ...] with no value "
-            "[DOC KI-SCIM]",
+            "member_remove_by_filter": "docs/entra.md §5: remove by members[value eq ...] with no value [DOC KI-SCIM]",
         }
     ),
 )
@@ -145,7 +143,7 @@ def profile_named(name: str) -> EntraProfile:
 def split_tenant_url(url: str) -> tuple[str, EntraProfile | None]:
     """The Tenant URL without feature flags, and the dialect a ``?aadOptscim062020`` flag selects.
 
-    reference/entra.md §1: admins append the flag as a query string; whether it reaches the server is
+    docs/entra.md §1: admins append the flag as a query string; whether it reaches the server is
     unknown, so it is stripped before sending (inferred). Other query parameters are kept.
     """
     parts = urlsplit(url)
@@ -161,7 +159,7 @@ Scope = Literal["assigned", "all"]
 
 @dataclass(frozen=True)
 class EscrowPolicy:
-    """When a failed object is tried again, and when its escrow is dropped (reference/entra.md §7).
+    """When a failed object is tried again, and when its escrow is dropped (docs/entra.md §7).
 
     The QUAR schedule is chosen: first retry 6 h after the failure, then 12 h and 24 h after the
     first failure, then every 24 h, up to 28 days. MSQA Q-QUAR describes another schedule; the two
@@ -182,7 +180,7 @@ class EscrowPolicy:
 
 @dataclass(frozen=True)
 class QuarantinePolicy:
-    """reference/entra.md §7: escrow proportion thresholds, the slowed cycle, and the 4-week disable."""
+    """docs/entra.md §7: escrow proportion thresholds, the slowed cycle, and the 4-week disable."""
 
     evaluate_from: int = 5000
     proportion: float = 0.40
@@ -194,7 +192,7 @@ class QuarantinePolicy:
 
 @dataclass(frozen=True)
 class EntraSettings:
-    """The provisioning job as an admin configures it (reference/entra.md §3.3, §8, §9)."""
+    """The provisioning job as an admin configures it (docs/entra.md §3.3, §8, §9)."""
 
     scope: Scope = "assigned"
     create: bool = True

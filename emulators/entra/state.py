@@ -1,7 +1,7 @@
 """The provisioning job's state between cycles: watermark, escrows, quarantine, memberships sent.
 
 Restart clears the watermark, escrows and quarantine but keeps links; a full reset also drops the
-links (reference/entra.md §8). Everything here is plain data so the engine stays testable.
+links (docs/entra.md §8). Everything here is plain data so the engine stays testable.
 """
 
 from __future__ import annotations

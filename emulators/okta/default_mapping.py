@@ -1,15 +1,15 @@
-"""Okta's default Okta-to-app attribute mapping for a SCIM 2.0 app (reference/okta.md §9), as data.
+"""Okta's default Okta-to-app attribute mapping for a SCIM 2.0 app (docs/okta.md §9), as data.
 
 ``active``, ``externalId``, ``groups`` and ``password`` are not mapping rows: the payload builders
-add them (reference/okta.md §4, §9).
+add them (docs/okta.md §4, §9).
 """
 
 from __future__ import annotations
 
 from emulators.core.mapping import AttributeMapping, MappingRule
 
-_MAP = "reference/okta.md §9 default mappings [OBS MAP; LAB]"
-_SAMPLE = "reference/okta.md §4 create body [DOC S20]"
+_MAP = "docs/okta.md §9 default mappings [OBS MAP; LAB]"
+_SAMPLE = "docs/okta.md §4 create body [DOC S20]"
 _VALUE_ROW = "inferred: §9 lists only the type row; the value row it implies is added"
 
 

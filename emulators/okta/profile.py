@@ -17,7 +17,7 @@ from scimcore import urns
 
 Method = Literal["patch", "put"]
 
-# reference/okta.md §8: Retry-After if an integer, else 5 minutes; double each time; 10 attempts.
+# docs/okta.md §8: Retry-After if an integer, else 5 minutes; double each time; 10 attempts.
 OKTA_RATE_LIMIT = RateLimitPolicy(default_wait=300.0, factor=2.0, max_attempts=10)
 
 
@@ -57,17 +57,17 @@ _HEADERS = (
 )
 
 _COMMON_PROVENANCE = {
-    "headers": "reference/okta.md §2 and §12 [DOC CON19 samples, S20 UA; OBS FZ]",
-    "body_headers": "reference/okta.md §2: Content-Type only when there is a body [DOC CON19; OBS LAB]",
-    "filter_space": "reference/okta.md §4.1 and §7: S20 encodes spaces as %20 [DOC S20]",
-    "connection_test_users": "reference/okta.md §3: GET /Users?startIndex=1&count=2 [DOC S11; OBS DEL, LAB]",
-    "connection_test_groups": "reference/okta.md §3: GET /Groups?startIndex=1&count=100 with group import [DOC S11]",
-    "lookup_page": "reference/okta.md §4.1 and §7: filter then startIndex=1&count=100 [DOC S20]",
-    "import_page_size": "reference/okta.md §3: pages of count=100 [DOC S20]",
-    "rename_sends_id": "reference/okta.md §7: rename value includes id [DOC S20]",
-    "put_sends_empty_groups": "reference/okta.md §5: PUT carries Okta's groups:[] [OBS FZ]",
-    "user_keys": "reference/okta.md §2: key order of the S20/CON19 samples [DOC]",
-    "rate_limit": "reference/okta.md §8: the HTTP 429 algorithm [DOC CON 2026]; '10 attempts' read as 10 requests "
+    "headers": "docs/okta.md §2 and §12 [DOC CON19 samples, S20 UA; OBS FZ]",
+    "body_headers": "docs/okta.md §2: Content-Type only when there is a body [DOC CON19; OBS LAB]",
+    "filter_space": "docs/okta.md §4.1 and §7: S20 encodes spaces as %20 [DOC S20]",
+    "connection_test_users": "docs/okta.md §3: GET /Users?startIndex=1&count=2 [DOC S11; OBS DEL, LAB]",
+    "connection_test_groups": "docs/okta.md §3: GET /Groups?startIndex=1&count=100 with group import [DOC S11]",
+    "lookup_page": "docs/okta.md §4.1 and §7: filter then startIndex=1&count=100 [DOC S20]",
+    "import_page_size": "docs/okta.md §3: pages of count=100 [DOC S20]",
+    "rename_sends_id": "docs/okta.md §7: rename value includes id [DOC S20]",
+    "put_sends_empty_groups": "docs/okta.md §5: PUT carries Okta's groups:[] [OBS FZ]",
+    "user_keys": "docs/okta.md §2: key order of the S20/CON19 samples [DOC]",
+    "rate_limit": "docs/okta.md §8: the HTTP 429 algorithm [DOC CON 2026]; '10 attempts' read as 10 requests "
     "in total (inferred)",
 }
 
@@ -93,18 +93,18 @@ OKTA_OIN = OktaProfile(
     provenance=MappingProxyType(
         {
             **_COMMON_PROVENANCE,
-            "user_active": "reference/okta.md §1 and §6: path-less PATCH replace {active} [DOC S20; OBS KC95]; "
+            "user_active": "docs/okta.md §1 and §6: path-less PATCH replace {active} [DOC S20; OBS KC95]; "
             "the reactivation body is inferred by symmetry",
-            "credential_update": "reference/okta.md §1 and §6: PATCH [DOC S20]; the body shape is inferred",
-            "group_update": "reference/okta.md §1 and §7: membership and rename by PATCH [DOC S20]",
-            "group_members_in_post": "reference/okta.md §7 and §12: POST with members [] [DOC S20], then the "
+            "credential_update": "docs/okta.md §1 and §6: PATCH [DOC S20]; the body shape is inferred",
+            "group_update": "docs/okta.md §1 and §7: membership and rename by PATCH [DOC S20]",
+            "group_members_in_post": "docs/okta.md §7 and §12: POST with members [] [DOC S20], then the "
             "provisioned members by the membership PATCH, as any membership update; §12's canonical sequence, "
             "itself inferred",
         }
     ),
 )
 
-# The observed OIN variant (reference/okta.md §7): the POST lists the provisioned members, and the add
+# The observed OIN variant (docs/okta.md §7): the POST lists the provisioned members, and the add
 # PATCH that follows repeats them, which a server must accept as a no-op (§10.3).
 OKTA_OIN_MEMBERS_IN_POST = replace(
     OKTA_OIN,
@@ -113,7 +113,7 @@ OKTA_OIN_MEMBERS_IN_POST = replace(
     provenance=MappingProxyType(
         {
             **OKTA_OIN.provenance,
-            "group_members_in_post": "reference/okta.md §7: POST lists provisioned members [DOC CON19; OBS SID269], "
+            "group_members_in_post": "docs/okta.md §7: POST lists provisioned members [DOC CON19; OBS SID269], "
             "then an add of members already listed [OBS SID269]",
         }
     ),
@@ -130,11 +130,11 @@ OKTA_AIW = replace(
     provenance=MappingProxyType(
         {
             **_COMMON_PROVENANCE,
-            "user_active": "reference/okta.md §1 and §6: GET then PUT with active [DOC S20; OBS FZ, LAB]; "
+            "user_active": "docs/okta.md §1 and §6: GET then PUT with active [DOC S20; OBS FZ, LAB]; "
             "reactivation by PUT is inferred from the same pattern",
-            "credential_update": "reference/okta.md §1 and §6: password sync by PUT [DOC S20]",
-            "group_update": "reference/okta.md §7: GET then PUT of the whole group [OBS LAB, SID247]",
-            "group_members_in_post": "reference/okta.md §7: POST with members [] then GET and PUT with the "
+            "credential_update": "docs/okta.md §1 and §6: password sync by PUT [DOC S20]",
+            "group_update": "docs/okta.md §7: GET then PUT of the whole group [OBS LAB, SID247]",
+            "group_members_in_post": "docs/okta.md §7: POST with members [] then GET and PUT with the "
             "members [OBS LAB]",
         }
     ),
@@ -147,7 +147,7 @@ PROFILES: Mapping[str, OktaProfile] = MappingProxyType(
 
 @dataclass(frozen=True)
 class OktaSettings:
-    """The app's provisioning settings as an Okta admin sets them (reference/okta.md §1, §3, §7, §11c)."""
+    """The app's provisioning settings as an Okta admin sets them (docs/okta.md §1, §3, §7, §11c)."""
 
     create_users: bool = True
     update_users: bool = True

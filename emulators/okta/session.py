@@ -1,7 +1,7 @@
 """The SCIM calls Okta makes, with its headers, encodings, 429 handling and error rules.
 
 Every request goes through ``OktaSession.call``: the profile's exact header set, ``%20`` filters,
-the 429 algorithm through the injected clock (reference/okta.md §8), and any other non-2xx answer
+the 429 algorithm through the injected clock (docs/okta.md §8), and any other non-2xx answer
 turned into a ``ScimCallError`` that fails the task.
 """
 
@@ -41,7 +41,7 @@ class ScimCallError(Exception):
 
 
 def _json(response: httpx.Response) -> Any:
-    """Okta parses any JSON whatever the media type (reference/okta.md §8)."""
+    """Okta parses any JSON whatever the media type (docs/okta.md §8)."""
     if not response.content:
         return None
     try:
@@ -51,7 +51,7 @@ def _json(response: httpx.Response) -> Any:
 
 
 def _field(doc: dict[str, Any], name: str) -> Any:
-    """A ListResponse field; Okta also accepts lowercase spellings (reference/okta.md §3)."""
+    """A ListResponse field; Okta also accepts lowercase spellings (docs/okta.md §3)."""
     return doc[name] if name in doc else doc.get(name.lower())
 
 
@@ -85,7 +85,7 @@ class OktaSession:
         return _json(response)
 
     def find(self, endpoint: str, attribute: str, value: str) -> dict[str, Any] | None:
-        """The first resource matching ``attribute eq "value"`` (reference/okta.md §4.1, §7), or None.
+        """The first resource matching ``attribute eq "value"`` (docs/okta.md §4.1, §7), or None.
 
         A no-match may be an empty ListResponse or a 404; both mean "not found" (§4.1).
         """

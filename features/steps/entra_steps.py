@@ -111,7 +111,7 @@ def patch_dialect(world: World, ops: str, encoding: str) -> None:
     assert_patch_dialect(world.entra.tap.exchanges, {op.strip() for op in ops.split(",")}, encoding)
 
 
-# -- failures: escrow and quarantine (reference/entra.md §7) ------------------------------------------
+# -- failures: escrow and quarantine (docs/entra.md §7) ------------------------------------------
 
 
 @given(parsers.parse("the service provider fails the next {count:d} user creations with status {status:d}"))

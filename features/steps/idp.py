@@ -140,7 +140,7 @@ class OktaIdp(Idp):
         self._ran(self.emulator.update_profile(user_id, changes))
 
     def deactivate(self, user_id: str) -> None:
-        """Okta also drops the direct assignment (reference/okta.md §6); ``reactivate`` gives it back."""
+        """Okta also drops the direct assignment (docs/okta.md §6); ``reactivate`` gives it back."""
         if user_id in self.directory.app.users:
             self._reassign.add(user_id)
         self._ran(self.emulator.deactivate_user(user_id))
@@ -167,7 +167,7 @@ class OktaIdp(Idp):
         self._ran(self.emulator.rename_group(group_id, name))
 
     def sync(self) -> None:
-        """Nothing is pending: Okta sent each change when it happened (reference/okta.md §4-§7)."""
+        """Nothing is pending: Okta sent each change when it happened (docs/okta.md §4-§7)."""
 
     def unresolved_failures(self) -> list[str]:
         return [f"{task.title}: {task.error}" for task in self.emulator.tasks.failed()]

@@ -1,7 +1,7 @@
 """For each check of the ``okta``, ``entra`` and ``sync`` suites, the one fault that must make it fail.
 
-Each breaker is a server bug that IdP provisioning meets in the field (reference/okta.md §10,
-reference/entra.md §5-§6, reference/aup_domain.md §3): it breaks the requirement, not the check.
+Each breaker is a server bug that IdP provisioning meets in the field (docs/okta.md §10,
+docs/entra.md §5-§6, docs/aup-domain.md §3): it breaks the requirement, not the check.
 """
 
 from __future__ import annotations
@@ -93,14 +93,14 @@ def _lowercase_user_name(body: Any) -> Any:
 
 
 def _delete_on_deactivate(req: Request) -> Request | None:
-    """The server deletes a user deactivated by PATCH (reference/okta.md §10.14)."""
+    """The server deletes a user deactivated by PATCH (docs/okta.md §10.14)."""
     if any(_pathless_active(False)(op) for op in _ops(req)):
         return clone(req, b"", REQUEST_METHOD="DELETE")
     return None
 
 
 def _drop_active(body: Any) -> Any:
-    """The server does not read ``active`` from a PUT (okta.md §6: AIW deactivates by PUT)."""
+    """The server does not read ``active`` from a PUT (docs/okta.md §6: AIW deactivates by PUT)."""
     if isinstance(body, dict):
         body.pop("active", None)
     return body
@@ -123,7 +123,7 @@ def _re_add_conflicts() -> Breaker:
 
 
 def _filtered_remove_removes_all(ops: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """``members[value eq "x"]`` read as ``members``: the remove empties the group (okta.md §10.2)."""
+    """``members[value eq "x"]`` read as ``members``: the remove empties the group (docs/okta.md §10.2)."""
     filtered = _op("remove")
     return [
         {"op": op["op"], "path": "members"} if filtered(op) and str(op.get("path", "")).startswith("members[") else op
@@ -161,7 +161,7 @@ def _not_lowercase(req: Request) -> bool:
 
 
 def _false_is_truthy(ops: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """A non-empty string is true: "False" activates (entra.md §5)."""
+    """A non-empty string is true: "False" activates (docs/entra.md §5)."""
     return [dict(op, value=True) if op.get("value") == "False" else op for op in ops]
 
 
@@ -206,7 +206,7 @@ def _bare_string_manager(body: Any) -> None:
 
 
 def _hide_inactive() -> Breaker:
-    """Deactivated users disappear from GET and filters (entra.md §6: they must still be returned)."""
+    """Deactivated users disappear from GET and filters (docs/entra.md §6: they must still be returned)."""
 
     def hook(req: Request, resp: Response, state: State) -> Response | None:
         body = body_of(resp)

@@ -54,7 +54,7 @@ def scim_flow(
 
 @pytest.fixture
 def context() -> Iterator[taddons.context]:
-    """A test context; its event loop is closed afterwards (taddons leaves it open, reference/toolchain.md §2)."""
+    """A test context; its event loop is closed afterwards (mitmproxy 11's taddons leaves it open)."""
     tctx = taddons.context()
     try:
         yield tctx

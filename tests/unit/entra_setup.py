@@ -1,5 +1,5 @@
 """Shared setup for the Entra flow tests: the TUT sample user, and an emulator wired to a SCIM fake
-that also applies the PATCH shapes Entra sends (reference/entra.md §4-§5)."""
+that also applies the PATCH shapes Entra sends (docs/entra.md §4-§5)."""
 
 from __future__ import annotations
 
@@ -17,7 +17,7 @@ from emulators.entra import ENTRA_DEFAULT, EntraDirectory, EntraEmulator, EntraP
 from scimcore.client import BearerAuth, make_http
 from tests.unit.scim_fake import BASE_URL, FakeScim
 
-# reference/entra.md §4, Create User: the documented values.
+# docs/entra.md §4, Create User: the documented values.
 TUT_USER = "u-tut"
 MANAGER = "u-mgr"
 GROUP = "g-team"
