@@ -154,6 +154,16 @@ def make_http(
     return client
 
 
+def response_json(response: httpx.Response) -> Any:
+    """The JSON of an answer whatever its media type; None when the body is empty or not JSON."""
+    if not response.content:
+        return None
+    try:
+        return response.json()
+    except ValueError:
+        return None
+
+
 def encode_query(params: Sequence[tuple[str, str | int]], *, space: str = "%20") -> str:
     """A query string with every reserved character percent-encoded; spaces as ``%20`` or ``+``."""
     if space not in ("%20", "+"):

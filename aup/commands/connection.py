@@ -22,7 +22,7 @@ import httpx
 
 from aup.commands.exits import UsageProblem
 from scimcore import urns
-from scimcore.client import BearerAuth, EventHooks, HeaderTokenAuth, basic_auth, make_http
+from scimcore.client import BearerAuth, EventHooks, HeaderTokenAuth, basic_auth, make_http, response_json
 
 AuthKind = Literal["bearer", "header", "basic", "none"]
 AUTH_KINDS: tuple[AuthKind, ...] = ("bearer", "header", "basic", "none")
@@ -207,7 +207,7 @@ def preflight(connection: Connection, auth: httpx.Auth | None, *, url: str | Non
     result = Preflight()
     with connection.http(auth, url=base, headers=(("Accept", urns.MEDIA_TYPE),)) as http:
         spc = _ask(http, base, "/ServiceProviderConfig")
-        body = _json(spc)
+        body = response_json(spc)
         if spc.is_success:
             if not isinstance(body, dict):
                 raise UsageProblem(f"{base} is not a SCIM endpoint: GET /ServiceProviderConfig answered {_what(spc)}")
@@ -215,7 +215,7 @@ def preflight(connection: Connection, auth: httpx.Auth | None, *, url: str | Non
         else:
             result.notes.append(f"GET /ServiceProviderConfig answered {spc.status_code}")
         users = _ask(http, base, "/Users", (("startIndex", "1"), ("count", "1")))
-        listing = _json(users)
+        listing = response_json(users)
         if users.status_code == 404 and result.capabilities is None:
             hint = _suggest_base(connection, auth, base)
             raise UsageProblem(f"{base} is not a SCIM base URL: /ServiceProviderConfig and /Users answer 404" + hint)
@@ -261,21 +261,12 @@ def _reason(exc: httpx.TransportError) -> str:
     return text
 
 
-def _json(response: httpx.Response) -> Any:
-    if not response.content:
-        return None
-    try:
-        return response.json()
-    except ValueError:
-        return None
-
-
 def _scim_error(body: Any) -> bool:
     return isinstance(body, dict) and urns.ERROR in (body.get("schemas") or ())
 
 
 def _detail(response: httpx.Response) -> str:
-    body = _json(response)
+    body = response_json(response)
     return str(body.get("detail") or "")[:160] if isinstance(body, dict) else ""
 
 
@@ -284,7 +275,7 @@ def _what(response: httpx.Response) -> str:
     media = response.headers.get("Content-Type", "no Content-Type").split(";")[0].strip()
     text = response.text[:300].lower()
     looks = " (an HTML page: a login page, proxy or web app, not the SCIM API)" if "<html" in text else ""
-    if not looks and response.content and _json(response) is None:
+    if not looks and response.content and response_json(response) is None:
         looks = " (not JSON)"
     return f"{response.status_code} {media}{looks}"
 
@@ -301,6 +292,6 @@ def _suggest_base(connection: Connection, auth: httpx.Auth | None, base: str) ->
                 answer = http.get("/ServiceProviderConfig")
         except httpx.HTTPError:
             continue
-        if answer.is_success and isinstance(_json(answer), dict):
+        if answer.is_success and isinstance(response_json(answer), dict):
             return f"; did you mean {candidate}?"
     return ""

@@ -15,7 +15,7 @@ import httpx
 from emulators.core.clock import Clock
 from emulators.core.retry import send_with_rate_limit
 from emulators.okta.profile import OktaProfile
-from scimcore.client import ScimClient, eq_filter
+from scimcore.client import ScimClient, eq_filter, response_json
 
 Query = Sequence[tuple[str, str | int]]
 
@@ -31,23 +31,13 @@ class ScimCallError(Exception):
     @classmethod
     def from_response(cls, response: httpx.Response) -> ScimCallError:
         detail = ""
-        body = _json(response)
+        body = response_json(response)  # Okta parses any JSON whatever the media type (docs/okta.md §8)
         if isinstance(body, dict):
             detail = str(body.get("detail") or body.get("Detail") or "")
         elif response.text:
             detail = response.text[:200]
         request = response.request
         return cls(request.method, request.url.raw_path.decode("ascii"), response.status_code, detail)
-
-
-def _json(response: httpx.Response) -> Any:
-    """Okta parses any JSON whatever the media type (docs/okta.md §8)."""
-    if not response.content:
-        return None
-    try:
-        return response.json()
-    except ValueError:
-        return None
 
 
 def _field(doc: dict[str, Any], name: str) -> Any:
@@ -82,7 +72,7 @@ class OktaSession:
             return None
         if not response.is_success:
             raise ScimCallError.from_response(response)
-        return _json(response)
+        return response_json(response)
 
     def find(self, endpoint: str, attribute: str, value: str) -> dict[str, Any] | None:
         """The first resource matching ``attribute eq "value"`` (docs/okta.md §4.1, §7), or None.
