@@ -13,9 +13,9 @@ from typing import Any
 
 import pytest
 
+from conformance import select
 from conformance.model import Level, Result, Status
-from conformance.registry import select
-from conformance.report.console import _details  # one rendering of a failure, shared with the console
+from conformance.report.console import failure_details  # one rendering of a failure, shared with the console
 from conformance.runner import Runner, Target, TargetUnreachable
 
 _RUNNER = pytest.StashKey[Runner]()
@@ -86,7 +86,7 @@ class ConformanceItem(pytest.Item):
 
     def repr_failure(self, excinfo: pytest.ExceptionInfo[BaseException], style: Any = None) -> str:
         if isinstance(excinfo.value, ConformanceFailure):
-            return "\n".join(_details(excinfo.value.result, evidence=3))
+            return "\n".join(failure_details(excinfo.value.result, evidence=3))
         return super().repr_failure(excinfo)  # type: ignore[return-value]
 
     def reportinfo(self) -> tuple[str, int, str]:

@@ -33,7 +33,7 @@ def _table(results: list[Result], width: int) -> list[str]:
     return lines
 
 
-def _details(result: Result, *, evidence: int) -> list[str]:
+def failure_details(result: Result, *, evidence: int) -> list[str]:
     lines = [f"{MARK[result.status].strip()} {result.check.id} [{result.check.level.value}] {result.check.title}"]
     lines.append(f"  requirement: {result.check.ref}")
     lines.append(f"  problem:     {result.reason}")
@@ -67,7 +67,7 @@ def render_console(run: Run, *, strict: bool = False, width: int = 110, evidence
         lines.append("Details")
         lines.append("")
         for result in troubled:
-            lines += _details(result, evidence=evidence)
+            lines += failure_details(result, evidence=evidence)
             lines.append("")
     if not_run:  # one reason for all of them: once, not once per check
         lines.append(f"ERROR {_plural(len(not_run), 'check')} {not_run[0].reason}")

@@ -1,24 +1,45 @@
-"""The suites; importing this package registers every check, in run order (the order of model.SUITES,
-and within the RFC suite from discovery through CRUD, queries and PATCH to versioning)."""
+"""The built-in suites. Importing them only defines checks; ``default_registry`` composes them in run order:
+the order of model.SUITES, and within the RFC suite from discovery through CRUD, queries and PATCH to versioning."""
 
-# isort: off
-from conformance.suites import rfc_discovery, rfc_users, rfc_groups, rfc_filter, rfc_query, rfc_patch, rfc_etag
-from conformance.suites import okta_users, okta_groups, entra_flows, entra_patch, sync, posix
+from __future__ import annotations
 
-# isort: on
+from conformance.registry import Registry
+from conformance.suites import (
+    entra_flows,
+    entra_patch,
+    okta_groups,
+    okta_users,
+    posix,
+    rfc_discovery,
+    rfc_etag,
+    rfc_filter,
+    rfc_groups,
+    rfc_patch,
+    rfc_query,
+    rfc_users,
+    sync,
+)
 
-__all__ = [
-    "entra_flows",
-    "entra_patch",
-    "okta_groups",
-    "okta_users",
-    "posix",
-    "rfc_discovery",
-    "rfc_etag",
-    "rfc_filter",
-    "rfc_groups",
-    "rfc_patch",
-    "rfc_query",
-    "rfc_users",
-    "sync",
-]
+
+def default_registry() -> Registry:
+    """A new registry of every built-in check, in run order; each call builds an independent one."""
+    return Registry(
+        (
+            rfc_discovery.SUITE,
+            rfc_users.SUITE,
+            rfc_groups.SUITE,
+            rfc_filter.SUITE,
+            rfc_query.SUITE,
+            rfc_patch.SUITE,
+            rfc_etag.SUITE,
+            okta_users.SUITE,
+            okta_groups.SUITE,
+            entra_flows.SUITE,
+            entra_patch.SUITE,
+            sync.SUITE,
+            posix.SUITE,
+        )
+    )
+
+
+__all__ = ["default_registry"]

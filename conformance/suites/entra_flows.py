@@ -12,13 +12,15 @@ import uuid
 from typing import Any
 
 from conformance.context import CheckContext
+from conformance.helpers import member_ids
 from conformance.idp import Entra, burst, directory, entra_scim, person, recover, retry_after_seconds, team
 from conformance.model import Level
 from conformance.projection import differences, entra_projection
-from conformance.registry import check
-from conformance.suites.rfc_groups import member_ids
+from conformance.registry import Suite
 from emulators.entra.session import EXCLUDE_MEMBERS
 from scimcore.client import eq_filter
+
+SUITE = Suite("entra")
 
 PROFILE = {  # a user with most default-mapped attributes (docs/entra.md §9)
     "title": "Analyst",
@@ -38,7 +40,7 @@ def _search(ctx: CheckContext, user_name: str) -> list[dict[str, Any]]:
     return [item for item in doc.get("Resources") or [] if isinstance(item, dict)]
 
 
-@check(
+@SUITE.check(
     "entra-test-query-random-guid",
     "Entra's test query (userName, and group displayName, eq a random GUID) gets 200 with an empty ListResponse",
     level=Level.MUST,
@@ -60,7 +62,7 @@ def test_query(ctx: CheckContext) -> None:
         )
 
 
-@check(
+@SUITE.check(
     "entra-match-user-any-case",
     "Entra's matching query finds an existing user whose userName differs only in case, so Entra links it",
     level=Level.MUST,
@@ -80,7 +82,7 @@ def match_user(ctx: CheckContext) -> None:
     )
 
 
-@check(
+@SUITE.check(
     "entra-match-group",
     "Entra's group matching query (excludedAttributes=members first) finds an existing group of that name",
     level=Level.MUST,
@@ -108,7 +110,7 @@ def match_group(ctx: CheckContext) -> None:
     )
 
 
-@check(
+@SUITE.check(
     "entra-excluded-attributes-members",
     "Group reads with excludedAttributes=members (by id and by filter) answer 200 without members",
     level=Level.MUST,
@@ -135,7 +137,7 @@ def excluded_members(ctx: CheckContext) -> None:
         )
 
 
-@check(
+@SUITE.check(
     "entra-create-user",
     "Entra's POST /Users (enterprise URN, meta.resourceType, roles: []) is answered 201 and stores the mapped values",
     level=Level.MUST,
@@ -157,7 +159,7 @@ def create_user(ctx: CheckContext) -> None:
     )
 
 
-@check(
+@SUITE.check(
     "entra-create-group",
     "Entra's POST /Groups (listing the ADSCIM schema URI, no members) is answered 201 with an id",
     level=Level.MUST,
@@ -178,7 +180,7 @@ def create_group(ctx: CheckContext) -> None:
     )
 
 
-@check(
+@SUITE.check(
     "entra-soft-delete-keeps-user",
     "A soft-deleted Entra user is disabled (active 'False') and is still returned by GET and by Entra's filter",
     level=Level.MUST,
@@ -208,7 +210,7 @@ def soft_delete(ctx: CheckContext) -> None:
     )
 
 
-@check(
+@SUITE.check(
     "entra-hard-delete-removes-user",
     "A hard-deleted Entra user (30 days after the soft delete) is DELETEd: 204, then 404 and no filter match",
     level=Level.MUST,
@@ -235,7 +237,7 @@ def hard_delete(ctx: CheckContext) -> None:
     ctx.expect(not _search(ctx, user.login), "the deleted user is still found", expected="[]", actual="a match")
 
 
-@check(
+@SUITE.check(
     "entra-429-retry-after",
     "A throttled request is answered 429 with a Retry-After and a SCIM Error",
     level=Level.SHOULD,

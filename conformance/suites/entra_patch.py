@@ -10,14 +10,16 @@ import json
 from typing import Any
 
 from conformance.context import CheckContext
+from conformance.helpers import member_ids
 from conformance.idp import entra_scim
 from conformance.model import Level
-from conformance.registry import check
-from conformance.suites.rfc_groups import member_ids
+from conformance.registry import Suite
 from emulators.core.mapping import TargetPath
 from emulators.core.payloads import patch_request
 from emulators.entra import ENTRA_DEFAULT, ENTRA_SCIM062020, EntraProfile, payloads
 from scimcore import urns
+
+SUITE = Suite("entra")
 
 WORK_EMAIL = TargetPath.parse('emails[type eq "work"].value')
 EMPLOYEE_NUMBER = TargetPath("employeeNumber", urn=urns.ENTERPRISE_USER)
@@ -42,7 +44,7 @@ def _create_with_enterprise(ctx: CheckContext, enterprise: dict[str, Any]) -> di
     return ctx.create("/Users", body)
 
 
-@check(
+@SUITE.check(
     "entra-patch-title-case-ops",
     "PATCH ops spelled 'Replace' and 'Add' (Entra's default dialect) are applied",
     level=Level.MUST,
@@ -59,7 +61,7 @@ def title_case_ops(ctx: CheckContext) -> None:
     _expect_value(ctx, doc, title, "Rear Admiral", "the 'Add' op was not applied")
 
 
-@check(
+@SUITE.check(
     "entra-patch-string-booleans",
     'active sent as the strings "False" and "True" (flag off) deactivates and reactivates the user',
     level=Level.MUST,
@@ -82,7 +84,7 @@ def string_booleans(ctx: CheckContext) -> None:
         )
 
 
-@check(
+@SUITE.check(
     "entra-flag-pathless-replace",
     "With aadOptscim062020, one path-less replace with dotted and URN-qualified keys updates each attribute",
     level=Level.MUST,
@@ -99,7 +101,7 @@ def pathless_dotted(ctx: CheckContext) -> None:
         _expect_value(ctx, doc, path, wanted, f"the path-less replace did not update {path}")
 
 
-@check(
+@SUITE.check(
     "entra-valuepath-replace",
     'Replace on emails[type eq "work"].value updates the work email in place, never adding a second one',
     level=Level.MUST,
@@ -122,7 +124,7 @@ def valuepath_replace(ctx: CheckContext) -> None:
     _expect_value(ctx, doc, family, "Hopper", "name.familyName was not replaced")
 
 
-@check(
+@SUITE.check(
     "entra-valuepath-add-merges",
     'Several Adds on addresses[type eq "work"].<sub> create one work address holding every sub-attribute',
     level=Level.MUST,
@@ -143,7 +145,7 @@ def valuepath_add(ctx: CheckContext) -> None:
     )
 
 
-@check(
+@SUITE.check(
     "entra-group-add-member",
     'Entra\'s member Add (value [{"$ref": null, "value": id}]) adds the member and keeps the others',
     level=Level.MUST,
@@ -163,7 +165,7 @@ def group_add_member(ctx: CheckContext) -> None:
     )
 
 
-@check(
+@SUITE.check(
     "entra-group-remove-member-by-value",
     "Entra's member Remove (path members with a value list) removes only the listed member",
     level=Level.MUST,
@@ -187,7 +189,7 @@ def _manager(doc: dict[str, Any]) -> Any:
     return (doc.get(urns.ENTERPRISE_USER) or {}).get("manager")
 
 
-@check(
+@SUITE.check(
     "entra-manager-bare-string",
     "The manager sent as a bare id on the enterprise URN path comes back as a complex {value: id}",
     level=Level.SHOULD,
@@ -208,7 +210,7 @@ def manager_add(ctx: CheckContext) -> None:
     )
 
 
-@check(
+@SUITE.check(
     "entra-manager-remove-filter",
     'Removing the manager with path manager[value eq "<id>"] clears it',
     level=Level.SHOULD,

@@ -8,13 +8,15 @@ import json
 from typing import Any
 
 from conformance.context import CheckContext
+from conformance.helpers import member_ids
 from conformance.idp import Okta, directory, okta_scim, person, team
 from conformance.model import Level
-from conformance.registry import check
-from conformance.suites.rfc_groups import member_ids
+from conformance.registry import Suite
 from emulators.core.directory import Group, User
 from emulators.core.payloads import member_ref
 from emulators.okta import payloads
+
+SUITE = Suite("okta")
 
 
 def _pushed_group(ctx: CheckContext, size: int) -> tuple[Okta, list[User], Group]:
@@ -39,7 +41,7 @@ def _members_are(ctx: CheckContext, okta: Okta, group: Group, people: list[User]
     return doc
 
 
-@check(
+@SUITE.check(
     "okta-group-push-create",
     "Group Push: Okta's name lookup, POST /Groups (201 with id) and member push create the group with its members",
     level=Level.MUST,
@@ -57,7 +59,7 @@ def group_push_create(ctx: CheckContext) -> None:
     )
 
 
-@check(
+@SUITE.check(
     "okta-group-push-add-member",
     "Group Push: a PATCH add of members (value list with display) adds the member, keeping the others",
     level=Level.MUST,
@@ -74,7 +76,7 @@ def group_push_add(ctx: CheckContext) -> None:
     _members_are(ctx, okta, group, [*people, joiner], "the added member is missing, or others were dropped")
 
 
-@check(
+@SUITE.check(
     "okta-group-add-existing-member",
     "Group Push: adding a member the group already holds succeeds and lists it once",
     level=Level.MUST,
@@ -92,7 +94,7 @@ def group_add_existing(ctx: CheckContext) -> None:
     ctx.expect(len(listed) == 1, "the member is listed twice", expected="1 entry", actual=json.dumps(listed))
 
 
-@check(
+@SUITE.check(
     "okta-group-push-remove-member",
     'Group Push: a PATCH remove with path members[value eq "<id>"] and no value removes only that member',
     level=Level.MUST,
@@ -105,7 +107,7 @@ def group_push_remove(ctx: CheckContext) -> None:
     _members_are(ctx, okta, group, people[:1], "the filtered remove did not remove exactly that member")
 
 
-@check(
+@SUITE.check(
     "okta-group-rename-with-id",
     "Group Push rename: a path-less replace whose value repeats the group's id renames it and keeps the id",
     level=Level.MUST,
@@ -126,7 +128,7 @@ def group_rename(ctx: CheckContext) -> None:
     )
 
 
-@check(
+@SUITE.check(
     "okta-push-now-clears",
     "Push Now of an empty group (replace members with []) clears the group",
     level=Level.MUST,

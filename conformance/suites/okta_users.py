@@ -13,9 +13,11 @@ from typing import Any
 from conformance.context import CheckContext
 from conformance.idp import Okta, burst, directory, okta_scim, person, recover, retry_after_seconds
 from conformance.model import Level
-from conformance.registry import check
+from conformance.registry import Suite
 from emulators.okta import OKTA_AIW, OKTA_OIN, payloads
 from scimcore.client import eq_filter
+
+SUITE = Suite("okta")
 
 
 def _user(ctx: CheckContext, scim_id: str) -> dict[str, Any]:
@@ -26,7 +28,7 @@ def _count_named(ctx: CheckContext, user_name: str) -> int:
     return len(ctx.ids(ctx.search("/Users", eq_filter("userName", user_name))))
 
 
-@check(
+@SUITE.check(
     "okta-test-connection",
     "Okta's connection test (GET /Users?startIndex=1&count=2, /Groups?startIndex=1&count=100) gets a "
     "ListResponse with integer counts",
@@ -48,7 +50,7 @@ def test_connection(ctx: CheckContext) -> None:
             )
 
 
-@check(
+@SUITE.check(
     "okta-content-type-charset",
     "A body sent as 'application/scim+json; charset=utf-8' (Okta's Content-Type) is read",
     level=Level.MUST,
@@ -68,7 +70,7 @@ def content_type_charset(ctx: CheckContext) -> None:
     )
 
 
-@check(
+@SUITE.check(
     "okta-lookup-before-create",
     "Okta's userName lookup finds a user that already exists, so Okta links it instead of creating a duplicate",
     level=Level.MUST,
@@ -95,7 +97,7 @@ def lookup_before_create(ctx: CheckContext) -> None:
     _user(ctx, okta.user_id(fresh))
 
 
-@check(
+@SUITE.check(
     "okta-create-201-with-id",
     "Okta's POST /Users (with password, groups:[] and externalId) is answered 201 with the full user and its id",
     level=Level.MUST,
@@ -125,7 +127,7 @@ def create_201(ctx: CheckContext) -> None:
     _user(ctx, okta.user_id(user))  # Okta uses the returned id in every later URL (docs/okta.md §4.4)
 
 
-@check(
+@SUITE.check(
     "okta-duplicate-409",
     "Okta's POST for a userName that exists is refused with 409 and a SCIM Error with detail",
     level=Level.MUST,
@@ -144,7 +146,7 @@ def duplicate_409(ctx: CheckContext) -> None:
     ctx.expect(doc.get("detail"), "the 409 Error has no detail", expected='"detail": "..."', actual=json.dumps(doc))
 
 
-@check(
+@SUITE.check(
     "okta-username-case-preserved",
     "A mixed-case userName comes back exactly as sent, and the all-caps lookup still answers 200",
     level=Level.MUST,
@@ -168,7 +170,7 @@ def username_case(ctx: CheckContext) -> None:
     ctx.list_response(okta_scim(ctx).get("/Users", query))
 
 
-@check(
+@SUITE.check(
     "okta-profile-put-echo",
     "Okta's profile push (GET, then PUT of the server's own body with id, meta and groups:[]) is applied",
     level=Level.MUST,
@@ -201,7 +203,7 @@ def _deactivated(ctx: CheckContext, user_id: str, login: str) -> None:
     )
 
 
-@check(
+@SUITE.check(
     "okta-deactivate-patch",
     "Okta's path-less deactivate PATCH {op: replace, value: {active: false}} deactivates and keeps the user",
     level=Level.MUST,
@@ -217,7 +219,7 @@ def deactivate_patch(ctx: CheckContext) -> None:
     _deactivated(ctx, scim_id, user.login)
 
 
-@check(
+@SUITE.check(
     "okta-aiw-deactivate-put",
     "An AIW app's deactivation (GET, then PUT with active false) deactivates and keeps the user",
     level=Level.MUST,
@@ -233,7 +235,7 @@ def aiw_deactivate(ctx: CheckContext) -> None:
     _deactivated(ctx, scim_id, user.login)
 
 
-@check(
+@SUITE.check(
     "okta-reactivation-keeps-id",
     "Reactivating and reassigning a deactivated user finds it again: same id, active, never a duplicate",
     level=Level.MUST,
@@ -265,7 +267,7 @@ def reactivation(ctx: CheckContext) -> None:
     )
 
 
-@check(
+@SUITE.check(
     "okta-429-retry-after",
     "A throttled request is answered 429 with an integer Retry-After and a SCIM Error",
     level=Level.SHOULD,

@@ -14,9 +14,11 @@ from typing import Any
 
 from conformance.context import CheckContext
 from conformance.model import Level
-from conformance.registry import check
+from conformance.registry import Suite
 from scimcore import urns
 from scimcore.schemas.posix import GID, HOME, MEMBER_USERNAME, POSIX_GROUP_URN, POSIX_USER_URN, SHELL, UID, USERNAME
+
+SUITE = Suite("posix")
 
 POSIX_REF = "docs/aup-domain.md §4 (allocate once inside a transaction, immutable, never reused)"
 NSS_REF = "docs/aup-domain.md §1.4 (nsscache's passwd and group maps)"
@@ -62,7 +64,7 @@ def _patch(ctx: CheckContext, path: str, *operations: dict[str, Any]) -> None:
     ctx.expect_status(response, 200, 204)
 
 
-@check(
+@SUITE.check(
     "posix-user-identity",
     "A created user gets an integer uidNumber and gidNumber, a valid username, a home directory and a shell",
     level=Level.MUST,
@@ -97,7 +99,7 @@ def user_identity(ctx: CheckContext) -> None:
         )
 
 
-@check(
+@SUITE.check(
     "posix-uid-unique",
     "Two users get two different uids",
     level=Level.MUST,
@@ -111,7 +113,7 @@ def uid_unique(ctx: CheckContext) -> None:
     ctx.expect(uids[0] != uids[1], "two users share a uid", expected="two different uids", actual=json.dumps(uids))
 
 
-@check(
+@SUITE.check(
     "posix-uid-stable",
     "A user's uid survives a rename, a deactivation and a reactivation",
     level=Level.MUST,
@@ -136,7 +138,7 @@ def uid_stable(ctx: CheckContext) -> None:
     )
 
 
-@check(
+@SUITE.check(
     "posix-uid-read-only",
     "A uidNumber sent by the client in a PUT is ignored: the server's uid stays",
     level=Level.MUST,
@@ -159,7 +161,7 @@ def uid_read_only(ctx: CheckContext) -> None:
     )
 
 
-@check(
+@SUITE.check(
     "posix-uid-never-reused",
     "A deleted user's uid is not handed to the next user, even one with the same userName",
     level=Level.MUST,
@@ -180,7 +182,7 @@ def uid_never_reused(ctx: CheckContext) -> None:
     )
 
 
-@check(
+@SUITE.check(
     "posix-group-gid-and-member-usernames",
     "A group gets a gidNumber and its members carry the username a group map is built from",
     level=Level.SHOULD,

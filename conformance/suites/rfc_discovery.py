@@ -7,8 +7,10 @@ from typing import Any
 
 from conformance.context import SPC_FEATURES, CheckContext
 from conformance.model import Level
-from conformance.registry import check
+from conformance.registry import Suite
 from scimcore import urns
+
+SUITE = Suite("rfc")
 
 
 def _listed(ctx: CheckContext, path: str) -> list[dict[str, Any]]:
@@ -19,7 +21,7 @@ def _listed(ctx: CheckContext, path: str) -> list[dict[str, Any]]:
     return items
 
 
-@check(
+@SUITE.check(
     "rfc7644-4-spc",
     "GET /ServiceProviderConfig describes every feature with a boolean 'supported'",
     level=Level.MUST,
@@ -51,7 +53,7 @@ def service_provider_config(ctx: CheckContext) -> None:
     )
 
 
-@check(
+@SUITE.check(
     "rfc7644-4-resource-types",
     "GET /ResourceTypes lists User and Group with their endpoints and schemas",
     level=Level.MUST,
@@ -84,7 +86,7 @@ def resource_types(ctx: CheckContext) -> None:
         )
 
 
-@check(
+@SUITE.check(
     "rfc7644-4-schemas",
     "GET /Schemas defines the core User and Group schemas with their attributes",
     level=Level.MUST,
@@ -112,7 +114,7 @@ def schemas(ctx: CheckContext) -> None:
         )
 
 
-@check(
+@SUITE.check(
     "rfc7644-4-schema-by-id",
     "GET /Schemas/{urn} returns that one schema",
     level=Level.SHOULD,
@@ -129,7 +131,7 @@ def schema_by_id(ctx: CheckContext) -> None:
     )
 
 
-@check(
+@SUITE.check(
     "rfc7644-4-resource-type-by-id",
     "GET /ResourceTypes/User returns that one resource type",
     level=Level.SHOULD,
@@ -146,7 +148,7 @@ def resource_type_by_id(ctx: CheckContext) -> None:
     )
 
 
-@check(
+@SUITE.check(
     "rfc7644-4-discovery-read-only",
     "Writes to the discovery endpoints are refused with 405",
     level=Level.SHOULD,
@@ -168,7 +170,7 @@ def discovery_read_only(ctx: CheckContext) -> None:
         ctx.expect_status(response, 405, what=f"{method} {path}")
 
 
-@check(
+@SUITE.check(
     "rfc7644-4-discovery-schema-definitions",
     "Each attribute definition in /Schemas carries type, multiValued and mutability",
     level=Level.SHOULD,

@@ -6,8 +6,10 @@ import json
 
 from conformance.context import CheckContext
 from conformance.model import Level
-from conformance.registry import check
+from conformance.registry import Suite
 from scimcore import urns
+
+SUITE = Suite("rfc")
 
 ETAG_REF = "RFC 7644 §3.14"
 
@@ -27,7 +29,7 @@ def _versioned(ctx: CheckContext) -> tuple[str, str]:
     return path, etag
 
 
-@check(
+@SUITE.check(
     "rfc7644-3.14-etag",
     "A resource carries its version in the ETag header and meta.version",
     level=Level.MUST,
@@ -48,7 +50,7 @@ def etag_present(ctx: CheckContext) -> None:
     )
 
 
-@check(
+@SUITE.check(
     "rfc7644-3.14-if-none-match-304",
     "GET with If-None-Match of the current version answers 304",
     level=Level.SHOULD,
@@ -61,7 +63,7 @@ def if_none_match(ctx: CheckContext) -> None:
     ctx.expect_status(ctx.raw("GET", path, headers={"If-None-Match": etag}), 304)
 
 
-@check(
+@SUITE.check(
     "rfc7644-3.14-if-match-412",
     "PUT with a stale If-Match is refused with 412 and changes nothing",
     level=Level.MUST,
@@ -85,7 +87,7 @@ def if_match_stale(ctx: CheckContext) -> None:
     )
 
 
-@check(
+@SUITE.check(
     "rfc7644-3.14-if-match-current",
     "PUT with the current If-Match succeeds",
     level=Level.MUST,

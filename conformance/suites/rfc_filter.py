@@ -12,8 +12,10 @@ from dataclasses import dataclass
 
 from conformance.context import CheckContext
 from conformance.model import Level
-from conformance.registry import check
+from conformance.registry import Suite
 from scimcore import urns
+
+SUITE = Suite("rfc")
 
 FILTER_REF = "RFC 7644 §3.4.2.2"
 
@@ -214,7 +216,7 @@ def _register(case: Case) -> None:
         expect_matches(ctx, "/Users", flt, expected)
 
     run.__name__ = f"filter_{case.slug.replace('-', '_')}"
-    check(
+    SUITE.check(
         f"rfc7644-3.4.2.2-filter-{case.slug}",
         f"Filter: {case.title}",
         level=case.level,
@@ -228,7 +230,7 @@ for _case in CASES:
     _register(_case)
 
 
-@check(
+@SUITE.check(
     "rfc7644-3.4.2.2-filter-group-display-name",
     "Filter: displayName eq finds a group (IdP group lookup)",
     level=Level.MUST,
@@ -241,7 +243,7 @@ def group_display_name(ctx: CheckContext) -> None:
     expect_matches(ctx, "/Groups", f'displayName eq "{group["displayName"]}"', {group["id"]: "group"})
 
 
-@check(
+@SUITE.check(
     "rfc7644-3.4.2.2-filter-group-member",
     'Filter: members[value eq "id"] finds the groups a user belongs to',
     level=Level.SHOULD,
@@ -257,7 +259,7 @@ def group_member(ctx: CheckContext) -> None:
     expect_matches(ctx, "/Groups", flt, {group["id"]: "group"})
 
 
-@check(
+@SUITE.check(
     "rfc7644-3.4.2.2-filter-invalid-400",
     "A malformed filter is refused with 400 invalidFilter",
     level=Level.MUST,

@@ -3,19 +3,16 @@
 from __future__ import annotations
 
 import json
-from typing import Any
 
 from conformance.context import CheckContext
+from conformance.helpers import MISSING_ID, member_ids
 from conformance.model import Level
-from conformance.registry import check
-from conformance.suites.rfc_users import MISSING_ID
+from conformance.registry import Suite
+
+SUITE = Suite("rfc")
 
 
-def member_ids(doc: dict[str, Any]) -> set[str]:
-    return {str(item.get("value")) for item in doc.get("members") or [] if isinstance(item, dict)}
-
-
-@check(
+@SUITE.check(
     "rfc7644-3.3-create-group",
     "POST /Groups with members creates the group: 201 with id and the members sent",
     level=Level.MUST,
@@ -41,7 +38,7 @@ def create_group(ctx: CheckContext) -> None:
     )
 
 
-@check(
+@SUITE.check(
     "rfc7643-4.2-member-ref",
     "Group members carry value and the member's $ref or display",
     level=Level.SHOULD,
@@ -62,7 +59,7 @@ def member_reference(ctx: CheckContext) -> None:
     )
 
 
-@check(
+@SUITE.check(
     "rfc7644-3.5.1-put-group-members",
     "PUT /Groups/{id} replaces the member list",
     level=Level.MUST,
@@ -87,7 +84,7 @@ def put_group(ctx: CheckContext) -> None:
     )
 
 
-@check(
+@SUITE.check(
     "rfc7644-3.6-delete-group",
     "DELETE /Groups/{id} answers 204, the group is gone and its members remain",
     level=Level.MUST,
@@ -104,7 +101,7 @@ def delete_group(ctx: CheckContext) -> None:
     ctx.fetch(f"/Users/{user['id']}")
 
 
-@check(
+@SUITE.check(
     "rfc7644-3.6-deleted-user-leaves-groups",
     "A deleted user no longer appears among a group's members",
     level=Level.SHOULD,
@@ -125,7 +122,7 @@ def deleted_member(ctx: CheckContext) -> None:
     )
 
 
-@check(
+@SUITE.check(
     "rfc7644-3.12-group-missing-404",
     "GET of an unknown group answers 404 with a SCIM Error",
     level=Level.MUST,
@@ -136,7 +133,7 @@ def group_missing(ctx: CheckContext) -> None:
     ctx.expect_error(ctx.scim.get(f"/Groups/{MISSING_ID}"), 404)
 
 
-@check(
+@SUITE.check(
     "rfc7643-4.1.2-user-groups",
     "A user's read-only 'groups' lists the groups it is a member of",
     level=Level.SHOULD,

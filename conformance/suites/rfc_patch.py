@@ -6,11 +6,12 @@ import json
 from typing import Any
 
 from conformance.context import CheckContext
+from conformance.helpers import MISSING_ID, member_ids
 from conformance.model import Level
-from conformance.registry import check
-from conformance.suites.rfc_groups import member_ids
-from conformance.suites.rfc_users import MISSING_ID
+from conformance.registry import Suite
 from scimcore import urns
+
+SUITE = Suite("rfc")
 
 PATCH_REF = "RFC 7644 §3.5.2"
 
@@ -39,9 +40,9 @@ def _register_simple(slug: str, title: str, ref: str, build: Any, verify: Any) -
         verify(ctx, user, doc)
 
     run.__name__ = f"patch_{slug.replace('-', '_')}"
-    check(f"rfc7644-3.5.2-{slug}", f"PATCH: {title}", level=Level.MUST, ref=ref, tags={"patch"}, requires={"patch"})(
-        run
-    )
+    SUITE.check(
+        f"rfc7644-3.5.2-{slug}", f"PATCH: {title}", level=Level.MUST, ref=ref, tags={"patch"}, requires={"patch"}
+    )(run)
 
 
 def _expect_value(ctx: CheckContext, doc: dict[str, Any], key: str, wanted: Any, what: str) -> bool:
@@ -147,7 +148,7 @@ _register_simple(
 )
 
 
-@check(
+@SUITE.check(
     "rfc7644-3.5.2-members-add-remove",
     "PATCH add and remove of group members changes exactly those members",
     level=Level.MUST,
@@ -177,7 +178,7 @@ def members_add_remove(ctx: CheckContext) -> None:
     )
 
 
-@check(
+@SUITE.check(
     "rfc7644-3.5.2-members-add-duplicate",
     "Adding a member who is already a member keeps a single membership",
     level=Level.MUST,
@@ -198,7 +199,7 @@ def members_add_duplicate(ctx: CheckContext) -> None:
     )
 
 
-@check(
+@SUITE.check(
     "rfc7644-3.5.2-members-replace-empty",
     "replace members with [] empties the group",
     level=Level.MUST,
@@ -215,7 +216,7 @@ def members_replace_empty(ctx: CheckContext) -> None:
     )
 
 
-@check(
+@SUITE.check(
     "rfc7644-3.5.2-remove-no-path-400",
     "remove without a path is refused with 400 noTarget",
     level=Level.MUST,
@@ -229,7 +230,7 @@ def remove_without_path(ctx: CheckContext) -> None:
     ctx.expect_error(ctx.scim.patch(f"/Users/{user['id']}", body), 400, "noTarget")
 
 
-@check(
+@SUITE.check(
     "rfc7644-3.5.2-invalid-op-400",
     "An unknown op is refused with 400",
     level=Level.MUST,
@@ -243,7 +244,7 @@ def invalid_op(ctx: CheckContext) -> None:
     ctx.expect_error(ctx.scim.patch(f"/Users/{user['id']}", body), 400)
 
 
-@check(
+@SUITE.check(
     "rfc7644-3.5.2-atomic",
     "A PATCH whose later operation fails changes nothing",
     level=Level.MUST,
@@ -272,7 +273,7 @@ def atomic(ctx: CheckContext) -> None:
     )
 
 
-@check(
+@SUITE.check(
     "rfc7644-3.5.2-read-only-400",
     "Replacing the readOnly id is refused with 400 mutability",
     level=Level.SHOULD,
@@ -286,7 +287,7 @@ def read_only(ctx: CheckContext) -> None:
     ctx.expect_error(ctx.scim.patch(f"/Users/{user['id']}", body), 400, "mutability")
 
 
-@check(
+@SUITE.check(
     "rfc7644-3.5.2-missing-404",
     "PATCH of an unknown id answers 404",
     level=Level.MUST,

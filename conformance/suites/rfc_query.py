@@ -7,8 +7,10 @@ from typing import Any
 
 from conformance.context import CheckContext
 from conformance.model import Level
-from conformance.registry import check
+from conformance.registry import Suite
 from scimcore import urns
+
+SUITE = Suite("rfc")
 
 PAGE_REF = "RFC 7644 §3.4.2.4"
 
@@ -22,7 +24,7 @@ def _page(ctx: CheckContext, prefix: str, **params: str | int) -> dict[str, Any]
     return ctx.search("/Users", f'userName sw "{prefix}"', **params)
 
 
-@check(
+@SUITE.check(
     "rfc7644-3.4.2-list-response",
     "GET /Users answers a ListResponse with totalResults and Resources",
     level=Level.MUST,
@@ -40,7 +42,7 @@ def list_response(ctx: CheckContext) -> None:
     )
 
 
-@check(
+@SUITE.check(
     "rfc7644-3.4.2.4-pagination",
     "startIndex and count page through results: itemsPerPage and startIndex echo the page",
     level=Level.MUST,
@@ -74,7 +76,7 @@ def pagination(ctx: CheckContext) -> None:
     )
 
 
-@check(
+@SUITE.check(
     "rfc7644-3.4.2.4-pagination-complete",
     "Paging with count=2 returns every resource exactly once",
     level=Level.MUST,
@@ -102,7 +104,7 @@ def pagination_complete(ctx: CheckContext) -> None:
     )
 
 
-@check(
+@SUITE.check(
     "rfc7644-3.4.2.4-start-index-only-paging",
     "Paging with startIndex alone (no count), trusting itemsPerPage and totalResults, reads every resource once",
     level=Level.SHOULD,
@@ -145,7 +147,7 @@ def start_index_only_paging(ctx: CheckContext) -> None:
     )
 
 
-@check(
+@SUITE.check(
     "rfc7644-3.4.2.4-stable-order",
     "The same query answers in the same order every time",
     level=Level.SHOULD,
@@ -165,7 +167,7 @@ def stable_order(ctx: CheckContext) -> None:
     )
 
 
-@check(
+@SUITE.check(
     "rfc7644-3.4.2.4-count-zero",
     "count=0 returns totalResults and no resources",
     level=Level.MUST,
@@ -190,7 +192,7 @@ def count_zero(ctx: CheckContext) -> None:
     )
 
 
-@check(
+@SUITE.check(
     "rfc7644-3.4.2.4-start-index-below-one",
     "startIndex below 1 is read as 1",
     level=Level.MUST,
@@ -210,7 +212,7 @@ def start_index_below_one(ctx: CheckContext) -> None:
     )
 
 
-@check(
+@SUITE.check(
     "rfc7644-3.4.2.4-negative-count",
     "A negative count is read as 0",
     level=Level.MUST,
@@ -229,7 +231,7 @@ def negative_count(ctx: CheckContext) -> None:
     )
 
 
-@check(
+@SUITE.check(
     "rfc7644-3.4.2.3-sort-ascending",
     "sortBy=userName returns users in ascending order",
     level=Level.MUST,
@@ -251,7 +253,7 @@ def sort_ascending(ctx: CheckContext) -> None:
     )
 
 
-@check(
+@SUITE.check(
     "rfc7644-3.4.2.3-sort-descending",
     "sortOrder=descending reverses the order",
     level=Level.MUST,
@@ -271,7 +273,7 @@ def sort_descending(ctx: CheckContext) -> None:
     )
 
 
-@check(
+@SUITE.check(
     "rfc7644-3.9-attributes",
     "attributes=userName returns userName and id, and nothing of name",
     level=Level.MUST,
@@ -295,7 +297,7 @@ def attributes_param(ctx: CheckContext) -> None:
     )
 
 
-@check(
+@SUITE.check(
     "rfc7644-3.9-excluded-attributes",
     "excludedAttributes=name,emails leaves them out and keeps the rest",
     level=Level.MUST,
@@ -319,7 +321,7 @@ def excluded_attributes(ctx: CheckContext) -> None:
     )
 
 
-@check(
+@SUITE.check(
     "rfc7644-3.9-excluded-members",
     "excludedAttributes=members leaves a group's members out",
     level=Level.MUST,
@@ -339,7 +341,7 @@ def excluded_members(ctx: CheckContext) -> None:
     )
 
 
-@check(
+@SUITE.check(
     "rfc7644-3.9-attributes-on-list",
     "attributes applies to every resource of a list",
     level=Level.MUST,
@@ -359,7 +361,7 @@ def attributes_on_list(ctx: CheckContext) -> None:
         )
 
 
-@check(
+@SUITE.check(
     "rfc7644-3.4.3-search",
     "POST /Users/.search with a SearchRequest filters like GET",
     level=Level.SHOULD,
@@ -392,7 +394,7 @@ def post_search(ctx: CheckContext) -> None:
     )
 
 
-@check(
+@SUITE.check(
     "rfc7644-3.4.3-root-search",
     "POST /.search at the root searches across resource types",
     level=Level.MAY,

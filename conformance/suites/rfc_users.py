@@ -6,14 +6,15 @@ from __future__ import annotations
 import json
 
 from conformance.context import JSON_TYPES, CheckContext
+from conformance.helpers import MISSING_ID
 from conformance.model import Level
-from conformance.registry import check
+from conformance.registry import Suite
 from scimcore import urns
 
-MISSING_ID = "aup-conformance-missing-2c8d4e1f"
+SUITE = Suite("rfc")
 
 
-@check(
+@SUITE.check(
     "rfc7644-3.3-create-user",
     "POST /Users creates the user: 201 with id, meta and the attributes sent",
     level=Level.MUST,
@@ -48,7 +49,7 @@ def create_user(ctx: CheckContext) -> None:
     )
 
 
-@check(
+@SUITE.check(
     "rfc7644-3.3-create-location",
     "A 201 names the new resource in the Location header and meta.location",
     level=Level.MUST,
@@ -78,7 +79,7 @@ def create_location(ctx: CheckContext) -> None:
     )
 
 
-@check(
+@SUITE.check(
     "rfc7644-3.4.1-get-user",
     "GET /Users/{id} returns the user",
     level=Level.MUST,
@@ -108,7 +109,7 @@ def get_user(ctx: CheckContext) -> None:
     )
 
 
-@check(
+@SUITE.check(
     "rfc7644-3.12-get-missing-404",
     "GET of an unknown id answers 404 with a SCIM Error",
     level=Level.MUST,
@@ -119,7 +120,7 @@ def get_missing(ctx: CheckContext) -> None:
     ctx.expect_error(ctx.scim.get(f"/Users/{MISSING_ID}"), 404)
 
 
-@check(
+@SUITE.check(
     "rfc7644-3.5.1-put-user",
     "PUT /Users/{id} replaces the user and returns it",
     level=Level.MUST,
@@ -150,7 +151,7 @@ def put_user(ctx: CheckContext) -> None:
     )
 
 
-@check(
+@SUITE.check(
     "rfc7644-3.5.1-put-ignores-read-only",
     "PUT that echoes readOnly id and meta (as GET returned them) succeeds",
     level=Level.MUST,
@@ -170,7 +171,7 @@ def put_echoes_read_only(ctx: CheckContext) -> None:
     )
 
 
-@check(
+@SUITE.check(
     "rfc7644-3.12-put-missing-404",
     "PUT of an unknown id answers 404",
     level=Level.MUST,
@@ -181,7 +182,7 @@ def put_missing(ctx: CheckContext) -> None:
     ctx.expect_error(ctx.scim.put(f"/Users/{MISSING_ID}", ctx.user_body()), 404)
 
 
-@check(
+@SUITE.check(
     "rfc7644-3.6-delete-user",
     "DELETE /Users/{id} answers 204 and the user is gone",
     level=Level.MUST,
@@ -204,7 +205,7 @@ def delete_user(ctx: CheckContext) -> None:
     )
 
 
-@check(
+@SUITE.check(
     "rfc7644-3.6-delete-missing-404",
     "DELETE of an unknown id answers 404",
     level=Level.MUST,
@@ -215,7 +216,7 @@ def delete_missing(ctx: CheckContext) -> None:
     ctx.expect_error(ctx.scim.delete(f"/Users/{MISSING_ID}"), 404)
 
 
-@check(
+@SUITE.check(
     "rfc7644-3.3-duplicate-409",
     "A second user with the same userName is refused with 409 uniqueness",
     level=Level.MUST,
@@ -230,7 +231,7 @@ def duplicate_user(ctx: CheckContext) -> None:
     ctx.expect_error(response, 409, "uniqueness")
 
 
-@check(
+@SUITE.check(
     "rfc7643-2.1-username-case-insensitive-unique",
     "userName uniqueness ignores case: 'Ann' and 'ann' are the same user",
     level=Level.MUST,
@@ -245,7 +246,7 @@ def username_case_unique(ctx: CheckContext) -> None:
     ctx.expect_error(response, 409, "uniqueness")
 
 
-@check(
+@SUITE.check(
     "rfc7643-4.1-username-case-preserved",
     "userName is stored and returned with the case it was sent in",
     level=Level.SHOULD,
@@ -264,7 +265,7 @@ def username_case_preserved(ctx: CheckContext) -> None:
     )
 
 
-@check(
+@SUITE.check(
     "rfc7644-3.3-missing-required-400",
     "A user without userName is refused with 400",
     level=Level.MUST,
@@ -280,7 +281,7 @@ def missing_user_name(ctx: CheckContext) -> None:
     ctx.expect_error(response, 400)
 
 
-@check(
+@SUITE.check(
     "rfc7644-3.12-malformed-json-400",
     "A body that is not JSON is refused with 400 invalidSyntax",
     level=Level.MUST,
@@ -292,7 +293,7 @@ def malformed_json(ctx: CheckContext) -> None:
     ctx.expect_error(response, 400, "invalidSyntax")
 
 
-@check(
+@SUITE.check(
     "rfc7644-2-unauthenticated-401",
     "A request without credentials is refused with 401",
     level=Level.MUST,
@@ -305,7 +306,7 @@ def unauthenticated(ctx: CheckContext) -> None:
     ctx.expect_error(ctx.raw("GET", "/Users", authenticated=False), 401)
 
 
-@check(
+@SUITE.check(
     "rfc7644-2-bad-token-401",
     "A request with a wrong bearer token is refused with 401",
     level=Level.MUST,
@@ -321,7 +322,7 @@ def bad_token(ctx: CheckContext) -> None:
     ctx.expect_error(response, 401)
 
 
-@check(
+@SUITE.check(
     "rfc7644-3.8-response-media-type",
     "Responses with a body are application/scim+json",
     level=Level.SHOULD,
@@ -344,7 +345,7 @@ def response_media_type(ctx: CheckContext) -> None:
         )
 
 
-@check(
+@SUITE.check(
     "rfc7644-3.8-accepts-application-json",
     "Requests sent as application/json are accepted like application/scim+json",
     level=Level.SHOULD,
@@ -359,7 +360,7 @@ def accepts_application_json(ctx: CheckContext) -> None:
     ctx.expect_status(response, 201)
 
 
-@check(
+@SUITE.check(
     "rfc7643-3.1-meta",
     "Resources carry meta.created, meta.lastModified and meta.location",
     level=Level.SHOULD,
@@ -380,7 +381,7 @@ def meta_attributes(ctx: CheckContext) -> None:
     )
 
 
-@check(
+@SUITE.check(
     "rfc7643-3.1-client-id-ignored",
     "An id sent by the client on create is not used: the server assigns ids",
     level=Level.MUST,

@@ -16,10 +16,12 @@ from conformance.context import CheckContext
 from conformance.idp import DOMAIN, Entra, Okta, run_resources
 from conformance.model import Level
 from conformance.projection import Projection, differences, entra_projection, okta_projection
-from conformance.registry import check
+from conformance.registry import Suite
 from emulators.core.directory import Directory, Status, User
 from emulators.core.generator import generate_directory
 from emulators.entra import Clause, ScopingFilter
+
+SUITE = Suite("sync")
 
 SEED = 6  # a fixed seed: a failure names the same generated people on every run
 USERS, GROUPS = 10, 3
@@ -95,7 +97,7 @@ def _okta_projection(okta: Okta) -> Projection:
     return okta_projection(okta.emulator.directory, okta.emulator.users.mapping)
 
 
-@check(
+@SUITE.check(
     "sync-okta-initial-provisioning",
     "Okta's initial provisioning (users, assigned groups, Group Push) leaves the projection of the directory",
     level=Level.MUST,
@@ -107,7 +109,7 @@ def okta_initial(ctx: CheckContext) -> None:
     expect_projection(ctx, prefix, _okta_projection(okta), "Okta's initial provisioning")
 
 
-@check(
+@SUITE.check(
     "sync-okta-profile-updates",
     "Okta's profile pushes (changed and emptied attributes) leave the projection of the directory",
     level=Level.MUST,
@@ -125,7 +127,7 @@ def okta_updates(ctx: CheckContext) -> None:
     expect_projection(ctx, prefix, _okta_projection(okta), "Okta's profile updates")
 
 
-@check(
+@SUITE.check(
     "sync-okta-deactivation",
     "Users deactivated in Okta are inactive on the server (kept, never deleted); the rest is unchanged",
     level=Level.MUST,
@@ -146,7 +148,7 @@ def okta_deactivation(ctx: CheckContext) -> None:
     expect_projection(ctx, prefix, _okta_projection(okta), "Okta's deactivations", extra=missing)
 
 
-@check(
+@SUITE.check(
     "sync-okta-reactivation",
     "Users reactivated and reassigned in Okta are active again under the same ids",
     level=Level.MUST,
@@ -186,7 +188,7 @@ def _entra_projection(entra: Entra) -> Projection:
     return entra_projection(entra.directory, emulator.ctx.users, emulator.settings, emulator.ctx.scoping)
 
 
-@check(
+@SUITE.check(
     "sync-entra-initial-cycle",
     "Entra's initial cycle (users, assigned groups, memberships) leaves the projection of the directory",
     level=Level.MUST,
@@ -198,7 +200,7 @@ def entra_initial(ctx: CheckContext) -> None:
     expect_projection(ctx, prefix, _entra_projection(entra), "Entra's initial cycle")
 
 
-@check(
+@SUITE.check(
     "sync-entra-incremental-cycle",
     "Entra's incremental cycle sends attribute changes, membership changes and a group rename",
     level=Level.MUST,
@@ -224,7 +226,7 @@ def entra_incremental(ctx: CheckContext) -> None:
     expect_projection(ctx, prefix, _entra_projection(entra), "Entra's incremental cycle")
 
 
-@check(
+@SUITE.check(
     "sync-entra-scoping-out",
     "Users that leave the scope (unassigned, or failing the scoping filter) are disabled, not deleted",
     level=Level.MUST,
@@ -245,7 +247,7 @@ def entra_scoping_out(ctx: CheckContext) -> None:
     expect_projection(ctx, prefix, _entra_projection(entra), "users left the scope")
 
 
-@check(
+@SUITE.check(
     "sync-entra-soft-delete",
     "Users soft-deleted in Entra are disabled and stay on the server with their ids",
     level=Level.MUST,
@@ -267,7 +269,7 @@ def entra_soft_delete(ctx: CheckContext) -> None:
     expect_projection(ctx, prefix, _entra_projection(entra), "Entra's soft deletes", extra=missing)
 
 
-@check(
+@SUITE.check(
     "sync-entra-hard-delete",
     "Users hard-deleted in Entra are deleted from the server; everyone else is unchanged",
     level=Level.MUST,
