@@ -1,4 +1,8 @@
-"""The embedded reference server, in process: what CLI commands use when no --target is given."""
+"""The embedded reference server, in process: what CLI commands use when no --target is given.
+
+It is the one door through which front-ends (the CLI, bench/) build the server in process; ``aup serve``
+builds it for waitress in ``aup.cli``. See docs/architecture.md.
+"""
 
 from __future__ import annotations
 
@@ -10,15 +14,18 @@ from aup_server.app import create_app
 from aup_server.auth import issue_token
 from aup_server.config import ServerConfig
 from aup_server.store import SqliteStore
-from scimcore.client import IN_PROCESS_BASE_URL, WSGIApp
+from scimcore.client import IN_PROCESS_SCIM_URL, WSGIApp
 
-EMBEDDED_BASE_URL = f"{IN_PROCESS_BASE_URL}/scim/v2"
+EMBEDDED_BASE_URL = IN_PROCESS_SCIM_URL
 
 
 @dataclass(frozen=True)
 class Embedded:
+    """The app, a bearer token for it, and its store (bench/ fills it directly before measuring over HTTP)."""
+
     app: WSGIApp
     token: str
+    store: SqliteStore
     base_url: str = EMBEDDED_BASE_URL
 
 
@@ -30,6 +37,6 @@ def embedded_server(
     store = SqliteStore(db)
     try:
         app = create_app(config, store=store)
-        yield Embedded(app=app, token=issue_token(store, name))
+        yield Embedded(app=app, token=issue_token(store, name), store=store)
     finally:
         store.close()

@@ -10,17 +10,17 @@ from __future__ import annotations
 import random
 import time
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import httpx
 
-from aup_server.app import create_app
+from aup.embedded import Embedded, embedded_server
 from aup_server.store import SqliteStore
 from bench.common import expect, median
-from bench.population import fill_users, new_store
+from bench.population import fill_users
 from scimcore import urns
 from scimcore.client import BearerAuth, make_http
 
@@ -29,41 +29,46 @@ OPERATIONS = ("filter userName eq", "GET by id", "PATCH active")
 
 @dataclass
 class Directory:
-    """A filled store with its in-process client; ``ids[i]`` is user number ``i``."""
+    """A filled embedded server with its in-process client; ``ids[i]`` is user number ``i``."""
 
     path: Path
-    store: SqliteStore
-    token: str
+    server: Embedded
     ids: list[str]
     fill_s: float
     client: httpx.Client = field(init=False)
 
     def __post_init__(self) -> None:
-        app = create_app(store=self.store)
-        self.client = make_http(app, BearerAuth(self.token), base_url="http://scim.test/scim/v2")
+        self.client = make_http(self.server.app, BearerAuth(self.token), base_url="http://scim.test/scim/v2")
+
+    @property
+    def store(self) -> SqliteStore:
+        return self.server.store
+
+    @property
+    def token(self) -> str:
+        return self.server.token
 
     def close(self) -> None:
         self.client.close()
-        self.store.close()
 
 
-def filled(path: Path, users: int) -> Directory:
-    store, token = new_store(path)
+def filled(path: Path, server: Embedded, users: int) -> Directory:
+    """Fill ``server``'s store (a SQLite file at ``path``) with ``users`` users, timed."""
     start = time.perf_counter()
-    ids = fill_users(store, users)
-    return Directory(path, store, token, ids, time.perf_counter() - start)
+    ids = fill_users(server.store, users)
+    return Directory(path, server, ids, time.perf_counter() - start)
 
 
 @contextmanager
 def directories(workdir: Path, sizes: list[int]) -> Iterator[dict[int, Directory]]:
     made: dict[int, Directory] = {}
-    try:
+    with ExitStack() as stack:
         for size in sizes:
-            made[size] = filled(workdir / f"users-{size}.db", size)
+            path = workdir / f"users-{size}.db"
+            server = stack.enter_context(embedded_server(db=str(path), name="bench"))
+            made[size] = filled(path, server, users=size)
+            stack.callback(made[size].close)
         yield made
-    finally:
-        for directory in made.values():
-            directory.close()
 
 
 def _operation(name: str, directory: Directory, rng: random.Random) -> Callable[[], Any]:

@@ -15,9 +15,9 @@ from pathlib import Path
 
 import httpx
 
-from aup_server.app import create_app
+from aup.embedded import embedded_server
 from bench.common import CountingTransport
-from bench.population import bench_directory, for_entra, for_okta, new_store
+from bench.population import bench_directory, for_entra, for_okta
 from emulators.core.cycle_clock import SkippingClock
 from emulators.entra import ENTRA_DEFAULT, FLAG, EntraEmulator, profile_named
 from emulators.entra.log import Outcome
@@ -87,11 +87,10 @@ def rfc_entra_profile() -> EntraProfile:
 
 def in_process(idp: str, users: int, groups: int, workdir: Path | None = None) -> SyncRun:
     """One sync against the embedded server on a fresh SQLite file, through ``httpx.WSGITransport``."""
-    with tempfile.TemporaryDirectory(dir=workdir) as tmp:
-        store, token = new_store(Path(tmp) / "sync.db")
-        try:
-            transport = httpx.WSGITransport(app=create_app(store=store))
-            run = okta_sync if idp == "okta" else entra_sync
-            return run(users, groups, transport, IN_PROCESS_BASE, token)
-        finally:
-            store.close()
+    with (
+        tempfile.TemporaryDirectory(dir=workdir) as tmp,
+        embedded_server(db=str(Path(tmp) / "sync.db"), name="bench") as server,
+    ):
+        transport = httpx.WSGITransport(app=server.app)
+        run = okta_sync if idp == "okta" else entra_sync
+        return run(users, groups, transport, IN_PROCESS_BASE, server.token)
