@@ -1,1 +1,1 @@
-"""The readable spec of one-way sync: Gherkin features, their thin steps, and the projection they check."""
+"""The readable spec of one-way sync: Gherkin features, their thin steps, and the expected state they check."""

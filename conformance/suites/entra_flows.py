@@ -15,8 +15,9 @@ from conformance.context import CheckContext
 from conformance.helpers import member_ids
 from conformance.idp import Entra, burst, directory, entra_scim, person, recover, retry_after_seconds, team
 from conformance.model import Level
-from conformance.projection import differences, entra_projection
 from conformance.registry import Suite
+from emulators.core.expected import differences
+from emulators.entra.expected import expected_state as entra_expected_state
 from emulators.entra.session import EXCLUDE_MEMBERS
 from scimcore.client import eq_filter
 
@@ -149,7 +150,7 @@ def create_user(ctx: CheckContext) -> None:
     entra = Entra(ctx, directory([user], assigned=[user]))
     entra.cycle("create the user")
     doc = ctx.fetch(f"/Users/{entra.user_id(user)}")
-    expected = entra_projection(entra.directory, entra.emulator.ctx.users)
+    expected = entra_expected_state(entra.directory, entra.emulator.ctx.users)
     problems = differences(expected, [doc], [])
     ctx.expect(
         not problems,

@@ -1,6 +1,6 @@
 """One-way sync semantics: the emulators provision a small generated directory to the target, and the
-server's state must equal the projection of the directory through the IdP's mapping
-(conformance/projection.py: the expected state is computed from the directory, never hard-coded).
+server's state must equal the expected state of the directory through the IdP's mapping
+(emulators/core/expected.py: computed from the directory, never hard-coded).
 
 Each scenario uses its own name prefix under the run id, so scenarios never see each other's data;
 every divergence is reported (a few in ``actual``), never only the first.
@@ -15,11 +15,13 @@ from collections.abc import Collection, Sequence
 from conformance.context import CheckContext
 from conformance.idp import DOMAIN, Entra, Okta, run_resources
 from conformance.model import Level
-from conformance.projection import Projection, differences, entra_projection, okta_projection
 from conformance.registry import Suite
 from emulators.core.directory import Directory, Status, User
+from emulators.core.expected import ExpectedState, differences
 from emulators.core.generator import generate_directory
 from emulators.entra import Clause, ScopingFilter
+from emulators.entra.expected import expected_state as entra_expected_state
+from emulators.okta.expected import expected_state as okta_expected_state
 
 SUITE = Suite("sync")
 
@@ -64,24 +66,24 @@ def in_scope(people: Directory, count: int, *, exclude: Collection[str] = ()) ->
     return chosen[:count]
 
 
-def expect_projection(
+def expect_state(
     ctx: CheckContext,
     prefix: str,
-    projection: Projection,
+    expected: ExpectedState,
     what: str,
     *,
     absent: Sequence[str] = (),
     extra: Sequence[str] = (),
 ) -> None:
-    """The server's resources under ``prefix`` equal ``projection``; every divergence is reported."""
+    """The server's resources under ``prefix`` equal ``expected``; every divergence is reported."""
     users = run_resources(ctx, "/Users", "userName", prefix)
     groups = run_resources(ctx, "/Groups", "displayName", prefix)
-    problems = [*differences(projection, users, groups, absent=absent), *extra]
+    problems = [*differences(expected, users, groups, absent=absent), *extra]
     more = f" (+{len(problems) - SHOWN} more)" if len(problems) > SHOWN else ""
     ctx.expect(
         not problems,
-        f"after {what} the server differs from the projection of the directory in {len(problems)} place(s)",
-        expected=f"{len(projection.users)} users and {len(projection.groups)} groups as projected",
+        f"after {what} the server differs from the expected state of the directory in {len(problems)} place(s)",
+        expected=f"{len(expected.users)} users and {len(expected.groups)} groups as expected",
         actual="; ".join(problems[:SHOWN]) + more,
     )
 
@@ -93,25 +95,25 @@ def _sync_okta(ctx: CheckContext, stem: str) -> tuple[str, Okta]:
     return prefix, okta
 
 
-def _okta_projection(okta: Okta) -> Projection:
-    return okta_projection(okta.emulator.directory, okta.emulator.users.mapping)
+def _okta_expected(okta: Okta) -> ExpectedState:
+    return okta_expected_state(okta.emulator.directory, okta.emulator.users.mapping)
 
 
 @SUITE.check(
     "sync-okta-initial-provisioning",
-    "Okta's initial provisioning (users, assigned groups, Group Push) leaves the projection of the directory",
+    "Okta's initial provisioning (users, assigned groups, Group Push) leaves the expected state of the directory",
     level=Level.MUST,
     ref="docs/okta.md §4 and §7; docs/aup-domain.md §1.1 (one-way sync, the IdP is the source of truth)",
     tags={"okta"},
 )
 def okta_initial(ctx: CheckContext) -> None:
     prefix, okta = _sync_okta(ctx, "oi")
-    expect_projection(ctx, prefix, _okta_projection(okta), "Okta's initial provisioning")
+    expect_state(ctx, prefix, _okta_expected(okta), "Okta's initial provisioning")
 
 
 @SUITE.check(
     "sync-okta-profile-updates",
-    "Okta's profile pushes (changed and emptied attributes) leave the projection of the directory",
+    "Okta's profile pushes (changed and emptied attributes) leave the expected state of the directory",
     level=Level.MUST,
     ref="docs/okta.md §5 (GET then PUT of the merged body; an emptied mapping removes the value)",
     tags={"okta"},
@@ -124,7 +126,7 @@ def okta_updates(ctx: CheckContext) -> None:
         if number == 0:
             changes["locale"] = None  # an emptied attribute: Okta's PUT leaves it out
         okta.expect_done(okta.emulator.update_profile(user.id, changes), "push profile updates")
-    expect_projection(ctx, prefix, _okta_projection(okta), "Okta's profile updates")
+    expect_state(ctx, prefix, _okta_expected(okta), "Okta's profile updates")
 
 
 @SUITE.check(
@@ -145,7 +147,7 @@ def okta_deactivation(ctx: CheckContext) -> None:
         for user in gone
         if ctx.scim.get(f"/Users/{kept[user.id]}").status_code != 200
     ]
-    expect_projection(ctx, prefix, _okta_projection(okta), "Okta's deactivations", extra=missing)
+    expect_state(ctx, prefix, _okta_expected(okta), "Okta's deactivations", extra=missing)
 
 
 @SUITE.check(
@@ -173,7 +175,7 @@ def okta_reactivation(ctx: CheckContext) -> None:
         for user in chosen
         if emulator.links.scim_id("user", user.id) != before[user.id]
     ]
-    expect_projection(ctx, prefix, _okta_projection(okta), "Okta's reactivations", extra=moved)
+    expect_state(ctx, prefix, _okta_expected(okta), "Okta's reactivations", extra=moved)
 
 
 def _entra(ctx: CheckContext, stem: str, *, scoping: ScopingFilter | None = None) -> tuple[str, Entra]:
@@ -183,21 +185,21 @@ def _entra(ctx: CheckContext, stem: str, *, scoping: ScopingFilter | None = None
     return prefix, entra
 
 
-def _entra_projection(entra: Entra) -> Projection:
+def _entra_expected(entra: Entra) -> ExpectedState:
     emulator = entra.emulator
-    return entra_projection(entra.directory, emulator.ctx.users, emulator.settings, emulator.ctx.scoping)
+    return entra_expected_state(entra.directory, emulator.ctx.users, emulator.settings, emulator.ctx.scoping)
 
 
 @SUITE.check(
     "sync-entra-initial-cycle",
-    "Entra's initial cycle (users, assigned groups, memberships) leaves the projection of the directory",
+    "Entra's initial cycle (users, assigned groups, memberships) leaves the expected state of the directory",
     level=Level.MUST,
     ref="docs/entra.md §8 (initial cycle) and §3.1-§3.4",
     tags={"entra"},
 )
 def entra_initial(ctx: CheckContext) -> None:
     prefix, entra = _entra(ctx, "ei")
-    expect_projection(ctx, prefix, _entra_projection(entra), "Entra's initial cycle")
+    expect_state(ctx, prefix, _entra_expected(entra), "Entra's initial cycle")
 
 
 @SUITE.check(
@@ -223,7 +225,7 @@ def entra_incremental(ctx: CheckContext) -> None:
         emulator.remove_group_member(staff.id, leaver)
     emulator.rename_group(staff.id, f"{prefix} renamed staff")
     entra.cycle("the incremental cycle")
-    expect_projection(ctx, prefix, _entra_projection(entra), "Entra's incremental cycle")
+    expect_state(ctx, prefix, _entra_expected(entra), "Entra's incremental cycle")
 
 
 @SUITE.check(
@@ -244,7 +246,7 @@ def entra_scoping_out(ctx: CheckContext) -> None:
     if unassigned is not None:
         emulator.remove_group_member(staff.id, unassigned)
     entra.cycle("the cycle after the scope changes")
-    expect_projection(ctx, prefix, _entra_projection(entra), "users left the scope")
+    expect_state(ctx, prefix, _entra_expected(entra), "users left the scope")
 
 
 @SUITE.check(
@@ -266,7 +268,7 @@ def entra_soft_delete(ctx: CheckContext) -> None:
         for user in chosen
         if ctx.scim.get(f"/Users/{kept[user.id]}").status_code != 200
     ]
-    expect_projection(ctx, prefix, _entra_projection(entra), "Entra's soft deletes", extra=missing)
+    expect_state(ctx, prefix, _entra_expected(entra), "Entra's soft deletes", extra=missing)
 
 
 @SUITE.check(
@@ -283,4 +285,4 @@ def entra_hard_delete(ctx: CheckContext) -> None:
     for user in chosen:
         entra.emulator.hard_delete_user(user.id)
     entra.cycle("the cycle after the hard deletes")
-    expect_projection(ctx, prefix, _entra_projection(entra), "Entra's hard deletes", absent=logins)
+    expect_state(ctx, prefix, _entra_expected(entra), "Entra's hard deletes", absent=logins)

@@ -247,3 +247,23 @@ def load_mapping(path: str | Path, base: AttributeMapping) -> AttributeMapping:
         raise ConfigurationError(f"cannot read mapping file {path}: {exc}") from None
     rules, replace = rules_from_data(data, str(path))
     return AttributeMapping(()).merged(rules) if replace else base.merged(rules)
+
+
+def folded(container: Any, name: str) -> Any:
+    """``container[name]`` with the name compared case-insensitively (SCIM attribute names, RFC 7643 §2.1)."""
+    if not isinstance(container, dict):
+        return None
+    return next((value for key, value in container.items() if key.lower() == name.lower()), None)
+
+
+def get_value(doc: dict[str, Any], path: TargetPath) -> Any:
+    """The value at ``path`` in a returned resource, or None (names compared case-insensitively)."""
+    container = doc if path.urn is None else folded(doc, path.urn)
+    current = folded(container, path.attribute)
+    if path.selector is not None:
+        key, wanted = path.selector
+        items = current if isinstance(current, list) else []
+        current = next((item for item in items if isinstance(item, dict) and folded(item, key) == wanted), None)
+    if path.sub is not None:
+        current = folded(current, path.sub)
+    return current

@@ -1,5 +1,6 @@
 """The Entra emulator: Microsoft Entra ID's provisioning service as a SCIM client, cycle by cycle."""
 
+from emulators.entra.console import EntraConsole
 from emulators.entra.cycle import CycleReport
 from emulators.entra.directory import AppRole, EntraDirectory, load_entra_directory
 from emulators.entra.engine import ConnectionTest, EntraEmulator
@@ -18,6 +19,21 @@ from emulators.entra.profile import (
     split_tenant_url,
 )
 from emulators.entra.scoping import Clause, ScopingFilter
+from emulators.registry import IdpSpec
+
+# Entra's entry in the IdP registry (emulators/registry.py).
+SPEC = IdpSpec(
+    name="entra",
+    label="Entra",
+    profiles=PROFILES,
+    default_profile=ENTRA_DEFAULT.name,
+    console=EntraConsole,
+    # Inferred: Entra's User-Agent is undocumented (docs/entra.md §12); these words are in Microsoft's services' ones
+    agent_marks=("azure", "microsoft", "aad", "entra"),
+    variants={FLAG: FLAG},
+    docs="docs/entra.md",
+    console_checks=False,  # conformance/suites/sync.py and entra_*.py hold Entra's hand-written checks
+)
 
 __all__ = [
     "DEFAULT_GROUP_MAPPING",
@@ -26,12 +42,14 @@ __all__ = [
     "ENTRA_SCIM062020",
     "FLAG",
     "PROFILES",
+    "SPEC",
     "Action",
     "AppRole",
     "Clause",
     "Code",
     "ConnectionTest",
     "CycleReport",
+    "EntraConsole",
     "EntraDirectory",
     "EntraEmulator",
     "EntraMapping",

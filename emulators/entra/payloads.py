@@ -6,7 +6,7 @@ import json
 from collections.abc import Sequence
 from typing import Any
 
-from emulators.core.mapping import TargetPath, set_value
+from emulators.core.mapping import TargetPath, folded, get_value, set_value
 from emulators.core.payloads import ordered, patch_request
 from emulators.entra.profile import BooleanEncoding, EntraProfile
 from scimcore import urns
@@ -24,25 +24,6 @@ def path_text(path: TargetPath) -> str:
     if path.sub:
         text += f".{path.sub}"
     return f"{path.urn}:{text}" if path.urn else text
-
-
-def _folded(container: Any, name: str) -> Any:
-    if not isinstance(container, dict):
-        return None
-    return next((value for key, value in container.items() if key.lower() == name.lower()), None)
-
-
-def get_value(doc: dict[str, Any], path: TargetPath) -> Any:
-    """The value at ``path`` in a returned resource, or None (names compared case-insensitively)."""
-    container = doc if path.urn is None else _folded(doc, path.urn)
-    current = _folded(container, path.attribute)
-    if path.selector is not None:
-        key, wanted = path.selector
-        items = current if isinstance(current, list) else []
-        current = next((item for item in items if isinstance(item, dict) and _folded(item, key) == wanted), None)
-    if path.sub is not None:
-        current = _folded(current, path.sub)
-    return current
 
 
 def is_boolean(path: TargetPath, resource_type: str = "User") -> bool:
@@ -67,7 +48,7 @@ def same(current: Any, wanted: Any, path: TargetPath, resource_type: str = "User
     if is_boolean(path, resource_type):
         return str(current).lower() == str(wanted).lower()
     if path.attribute.lower() == "roles" and isinstance(wanted, dict):
-        return isinstance(current, list) and any(_folded(item, "value") == wanted.get("value") for item in current)
+        return isinstance(current, list) and any(folded(item, "value") == wanted.get("value") for item in current)
     return bool(current == wanted)
 
 
@@ -158,9 +139,9 @@ def manager_operation(current: str | None, manager_id: str | None, profile: Entr
 
 def current_manager(doc: dict[str, Any]) -> str | None:
     """The manager id a server returned: ``{"value": id}`` or a bare string (§4 Manager, §6)."""
-    manager = _folded(_folded(doc, urns.ENTERPRISE_USER), "manager")
+    manager = folded(folded(doc, urns.ENTERPRISE_USER), "manager")
     if isinstance(manager, dict):
-        manager = _folded(manager, "value")
+        manager = folded(manager, "value")
     return str(manager) if manager else None
 
 

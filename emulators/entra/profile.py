@@ -14,6 +14,7 @@ from typing import Literal
 from urllib.parse import urlsplit, urlunsplit
 
 from emulators.core.errors import ConfigurationError
+from emulators.core.profile import IdpProfile
 from emulators.core.retry import RateLimitPolicy
 from scimcore import urns
 
@@ -28,13 +29,8 @@ ADSCIM_GROUP = "http://schemas.microsoft.com/2006/11/ResourceManagement/ADSCIM/2
 ENTRA_RATE_LIMIT = RateLimitPolicy(default_wait=60.0, factor=2.0, max_attempts=5)
 
 
-@dataclass(frozen=True)
-class EntraProfile:
-    name: str
-    source: str
-    headers: tuple[tuple[str, str], ...]
-    body_headers: tuple[tuple[str, str], ...]
-    query_space: str
+@dataclass(frozen=True, kw_only=True)
+class EntraProfile(IdpProfile):
     op_add: str
     op_replace: str
     op_remove: str
@@ -48,8 +44,6 @@ class EntraProfile:
     probe_groups: bool
     group_schemas: tuple[str, ...]
     response_timeout: float
-    rate_limit: RateLimitPolicy
-    provenance: Mapping[str, str] = field(default_factory=lambda: MappingProxyType({}))
 
     def op(self, name: Literal["add", "replace", "remove"]) -> str:
         return {"add": self.op_add, "replace": self.op_replace, "remove": self.op_remove}[name]

@@ -8,10 +8,11 @@ so. Admin-chosen settings (which operations are on, group import, rename) are ``
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 from types import MappingProxyType
 from typing import Literal
 
+from emulators.core.profile import IdpProfile
 from emulators.core.retry import RateLimitPolicy
 from scimcore import urns
 
@@ -21,13 +22,8 @@ Method = Literal["patch", "put"]
 OKTA_RATE_LIMIT = RateLimitPolicy(default_wait=300.0, factor=2.0, max_attempts=10)
 
 
-@dataclass(frozen=True)
-class OktaProfile:
-    name: str
-    source: str
-    headers: tuple[tuple[str, str], ...]
-    body_headers: tuple[tuple[str, str], ...]
-    filter_space: str
+@dataclass(frozen=True, kw_only=True)
+class OktaProfile(IdpProfile):
     connection_test_users: tuple[tuple[str, int], ...]
     connection_test_groups: tuple[tuple[str, int], ...]
     lookup_page: tuple[tuple[str, int], ...]
@@ -40,8 +36,6 @@ class OktaProfile:
     put_sends_empty_groups: bool
     user_keys_first: tuple[str, ...]
     user_keys_last: tuple[str, ...]
-    rate_limit: RateLimitPolicy
-    provenance: Mapping[str, str] = field(default_factory=lambda: MappingProxyType({}))
 
     @property
     def user_agent(self) -> str:
@@ -59,7 +53,7 @@ _HEADERS = (
 _COMMON_PROVENANCE = {
     "headers": "docs/okta.md §2 and §12 [DOC CON19 samples, S20 UA; OBS FZ]",
     "body_headers": "docs/okta.md §2: Content-Type only when there is a body [DOC CON19; OBS LAB]",
-    "filter_space": "docs/okta.md §4.1 and §7: S20 encodes spaces as %20 [DOC S20]",
+    "query_space": "docs/okta.md §4.1 and §7: S20 encodes spaces as %20 [DOC S20]",
     "connection_test_users": "docs/okta.md §3: GET /Users?startIndex=1&count=2 [DOC S11; OBS DEL, LAB]",
     "connection_test_groups": "docs/okta.md §3: GET /Groups?startIndex=1&count=100 with group import [DOC S11]",
     "lookup_page": "docs/okta.md §4.1 and §7: filter then startIndex=1&count=100 [DOC S20]",
@@ -76,7 +70,7 @@ OKTA_OIN = OktaProfile(
     source="okta-oin",
     headers=_HEADERS,
     body_headers=(("Content-Type", f"{urns.MEDIA_TYPE}; charset=utf-8"),),
-    filter_space="%20",
+    query_space="%20",
     connection_test_users=(("startIndex", 1), ("count", 2)),
     connection_test_groups=(("startIndex", 1), ("count", 100)),
     lookup_page=(("startIndex", 1), ("count", 100)),

@@ -57,7 +57,7 @@ class OktaSession:
         self.clock = clock
         self.on_wait = on_wait
         self.scim = ScimClient(
-            http, headers=profile.headers, body_headers=profile.body_headers, space=profile.filter_space
+            http, headers=profile.headers, body_headers=profile.body_headers, space=profile.query_space
         )
 
     def call(self, method: str, path: str, *, query: Query = (), body: Any = None, absent_ok: bool = False) -> Any:

@@ -21,7 +21,7 @@ Feature: Entra escrow and quarantine
     When 6 hours pass
     And the next cycle runs
     Then "ann" is not in escrow
-    And the service provider matches the projection of the directory
+    And the service provider holds the expected state of the directory
 
   Scenario: A service provider failing every request puts the job in quarantine until it recovers
     When the service provider fails every request with status 500
@@ -31,4 +31,4 @@ Feature: Entra escrow and quarantine
     When the service provider recovers
     And the next cycle runs
     Then the provisioning job is not in quarantine
-    And the service provider matches the projection of the directory
+    And the service provider holds the expected state of the directory

@@ -20,10 +20,10 @@ Feature: Entra attribute mapping
     Then the nickName of "ann" on the service provider is "ann.lee"
     And the userType of "ann" on the service provider is "Employee"
     And the urn:ietf:params:scim:schemas:extension:enterprise:2.0:User:costCenter of "ann" on the service provider is "CC-42"
-    And the service provider matches the projection of the directory
+    And the service provider holds the expected state of the directory
     When the IdP changes the extension_8c1f_costCenter of "ann" to "CC-7"
     And the next cycle runs
-    Then the service provider matches the projection of the directory
+    Then the service provider holds the expected state of the directory
 
     Examples:
       | idp                      |

@@ -17,13 +17,13 @@ Feature: Entra scoping, soft delete and hard delete
     When the first cycle runs
     Then "ann" is active on the service provider
     And "ben" is not on the service provider
-    And the service provider matches the projection of the directory
+    And the service provider holds the expected state of the directory
 
   Scenario: Sync all provisions every user
     Given Entra provisions all users and groups, assigned or not
     When the first cycle runs
     Then "ben" is active on the service provider
-    And the service provider matches the projection of the directory
+    And the service provider holds the expected state of the directory
 
   Scenario: The scoping filter decides who is in scope
     Given Entra provisions only users whose department EQUALS "R&D"
@@ -33,7 +33,7 @@ Feature: Entra scoping, soft delete and hard delete
     When the IdP changes the department of "ann" to "Sales"
     And the next cycle runs
     Then "ann" is inactive on the service provider with the same id
-    And the service provider matches the projection of the directory
+    And the service provider holds the expected state of the directory
 
   Scenario: Unassigning disables the user and keeps it
     Given "ann" is assigned to the app
@@ -41,7 +41,7 @@ Feature: Entra scoping, soft delete and hard delete
     When "ann" is unassigned from the app
     And the next cycle runs
     Then "ann" is inactive on the service provider with the same id
-    And the service provider matches the projection of the directory
+    And the service provider holds the expected state of the directory
 
   Scenario: Soft delete disables, restore brings back the same user
     Given "ann" is assigned to the app
@@ -52,7 +52,7 @@ Feature: Entra scoping, soft delete and hard delete
     When "ann" is restored in Entra
     And the next cycle runs
     Then "ann" is active again with the same id
-    And the service provider matches the projection of the directory
+    And the service provider holds the expected state of the directory
 
   Scenario: Hard delete deletes the user
     Given "ann" is assigned to the app
@@ -60,7 +60,7 @@ Feature: Entra scoping, soft delete and hard delete
     When "ann" is hard-deleted in Entra
     And the next cycle runs
     Then "ann" is not on the service provider
-    And the service provider matches the projection of the directory
+    And the service provider holds the expected state of the directory
 
   Scenario: A group that is no longer assigned is deleted
     Given the directory has a group "eng" with members "ann"

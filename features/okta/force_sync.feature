@@ -18,7 +18,7 @@ Feature: Okta Force Sync and attribute mapping
     When Okta runs Force Sync
     Then the displayName of "ann" on the service provider is "Ann Lee"
     And the nickName of "ann" on the service provider is "annie"
-    And the service provider matches the projection of the directory
+    And the service provider holds the expected state of the directory
 
   Scenario Outline: Mapping expressions are evaluated on the directory profile (<dialect>)
     Given an Okta org with a <dialect> app
@@ -33,7 +33,7 @@ Feature: Okta Force Sync and attribute mapping
     And the urn:ietf:params:scim:schemas:extension:enterprise:2.0:User:department of "ann" on the service provider is "R&D"
     When the IdP clears the department of "ann"
     Then the title of "ann" on the service provider is "none"
-    And the service provider matches the projection of the directory
+    And the service provider holds the expected state of the directory
 
     Examples:
       | dialect |

@@ -19,7 +19,7 @@ Feature: Okta Group Push
   Scenario: Pushing a group creates it with its provisioned members
     When the IdP provisions the group "eng"
     Then the group "eng" on the service provider has members "ann, ben"
-    And the service provider matches the projection of the directory
+    And the service provider holds the expected state of the directory
 
   Scenario: Linking adopts an existing app group and adds Okta's members
     Given the service provider already has a group "eng"
@@ -34,7 +34,7 @@ Feature: Okta Group Push
     And the group "eng" is renamed to "engineering"
     Then the group "engineering" on the service provider has members "ann, cat"
     And the group "eng" is not on the service provider
-    And the service provider matches the projection of the directory
+    And the service provider holds the expected state of the directory
 
   Scenario: Push Now overwrites members added on the service provider
     Given the IdP provisions the group "eng"
@@ -42,7 +42,7 @@ Feature: Okta Group Push
     Then the group "eng" on the service provider has members "ann, ben, cat"
     When Okta runs Push Now for the group "eng"
     Then the group "eng" on the service provider has members "ann, ben"
-    And the service provider matches the projection of the directory
+    And the service provider holds the expected state of the directory
 
   Scenario: Unlinking with delete removes the app group
     Given the IdP provisions the group "eng"

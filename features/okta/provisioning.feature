@@ -17,13 +17,13 @@ Feature: Okta provisions users as soon as the admin acts
     Then Okta looked "ann" up by userName before creating it
     And "ann" is active on the service provider
     And the name.givenName of "ann" on the service provider is "Ann"
-    And the service provider matches the projection of the directory
+    And the service provider holds the expected state of the directory
 
   Scenario: A user that already exists on the service provider is linked, not duplicated
     Given the service provider already has a user "ann"
     When "ann" is assigned to the app
     Then Okta linked "ann" to the existing user
-    And the service provider matches the projection of the directory
+    And the service provider holds the expected state of the directory
 
   Scenario: A profile change is pushed at once, and a cleared value is removed
     Given "ann" is assigned to the app
@@ -31,7 +31,7 @@ Feature: Okta provisions users as soon as the admin acts
     And the IdP clears the email of "ann"
     Then the name.familyName of "ann" on the service provider is "Lee-Smith"
     And "ann" has no emails on the service provider
-    And the service provider matches the projection of the directory
+    And the service provider holds the expected state of the directory
 
   Scenario: Unmapped attributes are not sent
     When "ann" is assigned to the app
@@ -43,7 +43,7 @@ Feature: Okta provisions users as soon as the admin acts
     Then "ann" is inactive on the service provider with the same id
     When "ann" is reactivated in the IdP
     Then "ann" is active again with the same id
-    And the service provider matches the projection of the directory
+    And the service provider holds the expected state of the directory
 
   Scenario: Suspending and unsuspending send nothing
     Given "ann" is assigned to the app
@@ -56,7 +56,7 @@ Feature: Okta provisions users as soon as the admin acts
     Given "ann" is assigned to the app
     When "ann" is unassigned from the app
     Then "ann" is inactive on the service provider with the same id
-    And the service provider matches the projection of the directory
+    And the service provider holds the expected state of the directory
 
   Scenario: Deleting a user in Okta deactivates it on the service provider
     Given "ann" is assigned to the app
@@ -68,8 +68,8 @@ Feature: Okta provisions users as soon as the admin acts
     When Okta assigns the group "staff" to the app
     Then "ann" is active on the service provider
     And "ben" is active on the service provider
-    And the service provider matches the projection of the directory
+    And the service provider holds the expected state of the directory
     When Okta unassigns the group "staff" from the app
     Then "ann" is inactive on the service provider with the same id
     And "ben" is inactive on the service provider with the same id
-    And the service provider matches the projection of the directory
+    And the service provider holds the expected state of the directory

@@ -13,13 +13,13 @@ Feature: Okta waits out HTTP 429
     Given the service provider answers the next 2 requests with 429 and Retry-After 30
     When "ann" is assigned to the app
     Then Okta waited 30, 60 seconds
-    And the service provider matches the projection of the directory
+    And the service provider holds the expected state of the directory
 
   Scenario: Without Retry-After Okta waits 5 minutes, then doubles
     Given the service provider answers the next 2 requests with 429 and no Retry-After
     When "ann" is assigned to the app
     Then Okta waited 300, 600 seconds
-    And the service provider matches the projection of the directory
+    And the service provider holds the expected state of the directory
 
   Scenario: After 10 rate-limited requests the task fails and can be retried
     Given the service provider answers the next 10 requests with 429 and Retry-After 1
@@ -27,4 +27,4 @@ Feature: Okta waits out HTTP 429
     Then the last Okta task failed
     And "ann" is not on the service provider
     When Okta retries the failed tasks
-    Then the service provider matches the projection of the directory
+    Then the service provider holds the expected state of the directory

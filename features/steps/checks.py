@@ -1,4 +1,4 @@
-"""Named assertions: the service provider's state against the projection, and the one-way rules.
+"""Named assertions: the service provider's state against the expected state, and the one-way rules.
 
 Each check collects every difference before failing, so one report shows the whole divergence.
 """
@@ -10,7 +10,7 @@ from collections.abc import Collection, Mapping, Sequence
 from typing import Any
 from urllib.parse import quote
 
-from conformance.projection import Projection, differences
+from emulators.core.expected import ExpectedState, differences
 from features.steps.target import ServiceProvider
 from scimcore.wire import Exchange
 
@@ -20,7 +20,7 @@ _VOLATILE = ("meta",)
 
 def state_differences(
     sp: ServiceProvider,
-    projection: Projection,
+    expected: ExpectedState,
     prefix: str,
     *,
     absent: Collection[str] = (),
@@ -29,10 +29,10 @@ def state_differences(
     tolerated: Mapping[str, Collection[str]] | None = None,
     members_complete: bool = True,
 ) -> list[str]:
-    """Every way the service provider's resources named with ``prefix`` differ from ``projection``
-    (``conformance.projection.differences`` explains the options)."""
+    """Every way the service provider's resources named with ``prefix`` differ from ``expected``
+    (``emulators.core.expected.differences`` explains the options)."""
     return differences(
-        projection,
+        expected,
         sp.users(prefix),
         sp.groups(prefix),
         absent=absent,
@@ -43,9 +43,9 @@ def state_differences(
     )
 
 
-def assert_matches_projection(sp: ServiceProvider, projection: Projection, prefix: str, **options: Any) -> None:
-    problems = state_differences(sp, projection, prefix, **options)
-    assert not problems, "the service provider differs from the projection of the directory:\n  " + "\n  ".join(
+def assert_matches_expected_state(sp: ServiceProvider, expected: ExpectedState, prefix: str, **options: Any) -> None:
+    problems = state_differences(sp, expected, prefix, **options)
+    assert not problems, "the service provider differs from the expected state of the directory:\n  " + "\n  ".join(
         problems
     )
 

@@ -4,21 +4,12 @@ from __future__ import annotations
 
 from pytest_bdd import given, parsers, then, when
 
-from conformance.projection import same_value
 from emulators.core.directory import Group, User
-from emulators.core.mapping import TargetPath
-from emulators.entra import ENTRA_DEFAULT, ENTRA_SCIM062020, EntraProfile
-from emulators.entra.payloads import get_value
-from emulators.okta import OKTA_AIW, OKTA_OIN, OktaProfile
+from emulators.core.expected import same_value
+from emulators.core.mapping import TargetPath, get_value
+from emulators.registry import idps
 from features.steps.checks import assert_no_writes, assert_unchanged
 from features.steps.world import World
-
-IDPS: dict[str, OktaProfile | EntraProfile] = {
-    "Okta": OKTA_OIN,
-    "Okta (AIW)": OKTA_AIW,
-    "Entra": ENTRA_DEFAULT,
-    "Entra (aadOptscim062020)": ENTRA_SCIM062020,
-}
 
 
 def names(text: str) -> list[str]:
@@ -31,12 +22,11 @@ def names(text: str) -> list[str]:
 
 @given(parsers.parse("{idp} provisions to the service provider"))
 def idp_provisions(world: World, idp: str) -> None:
-    assert idp in IDPS, f"unknown IdP {idp!r}; use one of {', '.join(IDPS)}"
-    profile = IDPS[idp]
-    if isinstance(profile, OktaProfile):
-        world.config.kind, world.config.okta_profile = "okta", profile
-    else:
-        world.config.kind, world.config.entra_profile = "entra", profile
+    """Any IdP of the registry, by its Gherkin name ("Okta", "Okta (AIW)", "Entra", ...)."""
+    known = idps().gherkin_names()
+    assert idp in known, f"unknown IdP {idp!r}; use one of {', '.join(known)}"
+    spec, profile = known[idp]
+    world.config.use(spec.name, profile.name)
 
 
 @given("the directory has users:")
@@ -127,7 +117,8 @@ def sync(world: World) -> None:
 @when("the IdP syncs again with no change in the directory")
 def resync(world: World) -> None:
     world.before = world.snapshot()
-    world.mark = len(world.idp.tap.exchanges)
+    _ = world.idp
+    world.mark = len(world.exchanges)
     world.idp.resync()
 
 
@@ -165,9 +156,9 @@ def drift_member(world: World, name: str, group: str) -> None:
 # -- checks ----------------------------------------------------------------------------------------
 
 
-@then("the service provider matches the projection of the directory")
-def matches_projection(world: World) -> None:
-    world.check_projection()
+@then("the service provider holds the expected state of the directory")
+def holds_expected_state(world: World) -> None:
+    world.check_expected_state()
 
 
 @then(parsers.parse('the {path} of "{name}" on the service provider is "{value}"'))

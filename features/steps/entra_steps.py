@@ -14,30 +14,28 @@ HOUR = 3600.0
 
 @given("an Entra tenant")
 def entra_tenant(world: World) -> None:
-    world.config.kind = "entra"
-    world.config.entra_profile = ENTRA_DEFAULT
+    world.config.use("entra", ENTRA_DEFAULT.name)
 
 
 @given("an Entra tenant with the aadOptscim062020 flag")
 def entra_tenant_flag(world: World) -> None:
-    world.config.kind = "entra"
-    world.config.entra_profile = ENTRA_SCIM062020
+    world.config.use("entra", ENTRA_SCIM062020.name)
 
 
 @given("Entra provisions all users and groups, assigned or not")
 def scope_all(world: World) -> None:
-    world.config.entra_settings["scope"] = "all"
+    world.config.settings["scope"] = "all"
 
 
 @given(parsers.parse('Entra provisions only users whose {attribute} {operator} "{value}"'))
 def scoping_filter(world: World, attribute: str, operator: str, value: str) -> None:
-    world.config.scoping = ScopingFilter(((Clause(attribute, operator, value),),))
+    world.config.options["scoping"] = ScopingFilter(((Clause(attribute, operator, value),),))
 
 
 @given("the Entra user mapping also has:")
 def entra_mapping(world: World, datatable: list[list[str]]) -> None:
     _, *rows = datatable
-    world.config.entra_rules.extend(EntraRule(target, kind, source) for target, kind, source in rows)  # type: ignore[arg-type]
+    world.config.rules.extend(EntraRule(target, kind, source) for target, kind, source in rows)  # type: ignore[arg-type]
 
 
 @given(parsers.parse('the directory has the extension attribute "{name}"'))
@@ -68,7 +66,7 @@ def cycle_kind(world: World, kind: str) -> None:
 
 @then("the last cycle wrote nothing")
 def cycle_wrote_nothing(world: World) -> None:
-    assert_no_writes(world.entra.methods_sent()[world.mark :])
+    assert_no_writes(world.methods_sent()[world.mark :])
 
 
 @when(parsers.parse('"{name}" is soft-deleted in Entra'))
@@ -90,7 +88,7 @@ def hard_delete(world: World, name: str) -> None:
 
 @when(parsers.parse('Entra provisions "{name}" on demand'))
 def on_demand(world: World, name: str) -> None:
-    world.mark = len(world.entra.tap.exchanges)
+    world.mark = len(world.exchanges)
     world.entra.emulator.provision_on_demand(world.user_id(name))
 
 
@@ -108,7 +106,7 @@ def log_code(world: World, code: str, name: str) -> None:
 
 @then(parsers.parse("Entra sent PATCH operations named {ops} and {encoding} booleans"))
 def patch_dialect(world: World, ops: str, encoding: str) -> None:
-    assert_patch_dialect(world.entra.tap.exchanges, {op.strip() for op in ops.split(",")}, encoding)
+    assert_patch_dialect(world.exchanges, {op.strip() for op in ops.split(",")}, encoding)
 
 
 # -- failures: escrow and quarantine (docs/entra.md §7) ------------------------------------------
@@ -116,17 +114,17 @@ def patch_dialect(world: World, ops: str, encoding: str) -> None:
 
 @given(parsers.parse("the service provider fails the next {count:d} user creations with status {status:d}"))
 def failing_creates(world: World, count: int, status: int) -> None:
-    world.idp.faults.rules.append(Rule(Fault.server_error(status), Match("POST", r"/Users$"), times=count))
+    world.faults.rules.append(Rule(Fault.server_error(status), Match("POST", r"/Users$"), times=count))
 
 
 @when(parsers.parse("the service provider fails every request with status {status:d}"))
 def failing_everything(world: World, status: int) -> None:
-    world.idp.faults.rules.append(Rule(Fault.server_error(status), times=None))
+    world.faults.rules.append(Rule(Fault.server_error(status), times=None))
 
 
 @when("the service provider recovers")
 def recovers(world: World) -> None:
-    world.idp.faults.rules.clear()
+    world.faults.rules.clear()
 
 
 @then(parsers.parse('"{name}" is in escrow'))

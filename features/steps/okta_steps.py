@@ -15,19 +15,18 @@ DIALECTS = {"OIN": OKTA_OIN, "AIW": OKTA_AIW}
 
 @given("an Okta org")
 def okta_org(world: World) -> None:
-    world.config.kind = "okta"
+    world.config.use("okta")
 
 
 @given(parsers.parse("an Okta org with a {dialect} app"))
 def okta_org_dialect(world: World, dialect: str) -> None:
-    world.config.kind = "okta"
-    world.config.okta_profile = DIALECTS[dialect]
+    world.config.use("okta", DIALECTS[dialect].name)
 
 
 @given("the Okta attribute mapping also has:")
 def okta_mapping(world: World, datatable: list[list[str]]) -> None:
     _, *rows = datatable
-    world.config.okta_rules.extend(MappingRule(target, expression) for target, expression in rows)
+    world.config.rules.extend(MappingRule(target, expression) for target, expression in rows)
 
 
 @when(parsers.parse('Okta assigns the group "{group}" to the app'))
@@ -44,7 +43,7 @@ def unassign_group(world: World, group: str) -> None:
 
 @when(parsers.parse('"{name}" is suspended in Okta'))
 def suspend(world: World, name: str) -> None:
-    world.mark = len(world.okta.tap.exchanges)
+    world.mark = len(world.exchanges)
     world.okta.tasks.extend(world.okta.emulator.suspend_user(world.user_id(name)))
 
 
@@ -61,12 +60,12 @@ def delete(world: World, name: str) -> None:
 
 @then("Okta sent nothing")
 def sent_nothing(world: World) -> None:
-    assert world.okta.tap.exchanges[world.mark :] == [], "Okta sends nothing for this action"
+    assert world.exchanges[world.mark :] == [], "Okta sends nothing for this action"
 
 
 @then(parsers.parse('Okta looked "{name}" up by userName before creating it'))
 def lookup_then_create(world: World, name: str) -> None:
-    assert_lookup_before_create(world.okta.tap.exchanges, world.login(name))
+    assert_lookup_before_create(world.exchanges, world.login(name))
 
 
 @then(parsers.parse('Okta linked "{name}" to the existing user'))
@@ -108,12 +107,12 @@ def group_same_id(world: World, group: str) -> None:
 
 @given(parsers.parse("the service provider answers the next {count:d} requests with 429 and Retry-After {seconds:d}"))
 def throttled(world: World, count: int, seconds: int) -> None:
-    world.idp.faults.rules.append(Rule(Fault.rate_limited(seconds), times=count))
+    world.faults.rules.append(Rule(Fault.rate_limited(seconds), times=count))
 
 
 @given(parsers.parse("the service provider answers the next {count:d} requests with 429 and no Retry-After"))
 def throttled_bare(world: World, count: int) -> None:
-    world.idp.faults.rules.append(Rule(Fault.rate_limited(), times=count))
+    world.faults.rules.append(Rule(Fault.rate_limited(), times=count))
 
 
 @then(parsers.parse("Okta waited {waits} seconds"))

@@ -11,28 +11,53 @@ from typing import Any
 
 import pytest
 
+from emulators.core.clock import FakeClock
+from emulators.core.console import AdminConsole, ConsoleSetup
 from emulators.core.directory import Directory
-from emulators.core.mapping import MappingRule
-from emulators.entra import DEFAULT_USER_MAPPING, ENTRA_DEFAULT, EntraProfile, EntraRule, EntraSettings, ScopingFilter
-from emulators.okta import OKTA_DEFAULT_MAPPING, OKTA_OIN, OktaProfile
-from features.steps.checks import assert_matches_projection, snapshot
-from features.steps.idp import EntraIdp, Idp, OktaIdp
+from emulators.entra import EntraConsole
+from emulators.okta import OktaConsole
+from emulators.registry import idps
+from features.steps.checks import assert_matches_expected_state, snapshot
 from features.steps.target import ScimTarget, ServiceProvider
+from scimcore.client import Wiretap
+from scimcore.faults import Script
 
 DOMAIN = "example.test"
 
 
 @dataclass
 class Config:
-    """What the IdP is built with; steps adjust it before the first admin action."""
+    """What the IdP is built with (an IdP of the registry and its console setup); steps adjust it before
+    the first admin action."""
 
-    kind: str = "okta"
-    okta_profile: OktaProfile = OKTA_OIN
-    okta_rules: list[MappingRule] = field(default_factory=list)
-    entra_profile: EntraProfile = ENTRA_DEFAULT
-    entra_rules: list[EntraRule] = field(default_factory=list)
-    entra_settings: dict[str, Any] = field(default_factory=dict)
-    scoping: ScopingFilter = field(default_factory=ScopingFilter)
+    idp: str = "okta"
+    profile: str | None = None  # the IdP's default profile when None
+    rules: list[Any] = field(default_factory=list)  # mapping rules in the IdP's own form
+    settings: dict[str, Any] = field(default_factory=dict)
+    options: dict[str, Any] = field(default_factory=dict)
+
+    def use(self, idp: str, profile: str | None = None) -> None:
+        if idp != self.idp:
+            self.rules.clear()
+            self.settings.clear()
+            self.options.clear()
+        self.idp, self.profile = idp, profile
+
+
+def open_console(
+    target: ScimTarget, directory: Directory, config: Config | None = None
+) -> tuple[AdminConsole, Wiretap, Script]:
+    """The admin console of ``config``'s IdP (from the registry) on ``directory``, its client wiretapped and
+    behind a fault script, sending the profile's exact headers, on a fake clock."""
+    config = config or Config()
+    spec = idps().get(config.idp)
+    profile = spec.profile(config.profile)
+    tap = Wiretap(profile.source)
+    http, faults = target.client(hooks=tap.hooks, headers=profile.headers)
+    setup = ConsoleSetup(
+        directory, http, profile, FakeClock(), rules=config.rules, settings=config.settings, options=config.options
+    )
+    return spec.console(setup), tap, faults
 
 
 class World:
@@ -43,7 +68,9 @@ class World:
         self.sp = ServiceProvider(http)
         self.directory = Directory()
         self.config = Config()
-        self._idp: Idp | None = None
+        self._idp: AdminConsole | None = None
+        self.tap: Wiretap | None = None  # every exchange the IdP sent
+        self._faults: Script | None = None
         self.gone: set[str] = set()  # userNames the IdP deleted for good
         self.tolerated: dict[str, set[str]] = {}  # userName -> drifted paths not yet overwritten
         self.ids: dict[str, str] = {}  # feature name -> server id remembered by a step
@@ -67,38 +94,44 @@ class World:
     # -- the IdP --------------------------------------------------------------------------------
 
     @property
-    def idp(self) -> Idp:
+    def idp(self) -> AdminConsole:
         if self._idp is None:
             self._idp = self._build()
         return self._idp
 
-    def _build(self) -> Idp:
-        cfg = self.config
-        if cfg.kind == "okta":
-            mapping = OKTA_DEFAULT_MAPPING.merged(cfg.okta_rules)
-            return OktaIdp(self.target, self.directory, profile=cfg.okta_profile, mapping=mapping)
-        return EntraIdp(
-            self.target,
-            self.directory,
-            profile=cfg.entra_profile,
-            user_mapping=DEFAULT_USER_MAPPING.merged(cfg.entra_rules),
-            settings=EntraSettings(**cfg.entra_settings),
-            scoping=cfg.scoping,
-        )
+    def _build(self) -> AdminConsole:
+        console, self.tap, self._faults = open_console(self.target, self.directory, self.config)
+        return console
 
     @property
-    def okta(self) -> OktaIdp:
-        assert isinstance(self.idp, OktaIdp), "this step needs an Okta org"
+    def faults(self) -> Script:
+        """Rules added here break the IdP's requests (scimcore.faults); the IdP is built first."""
+        _ = self.idp
+        assert self._faults is not None
+        return self._faults
+
+    @property
+    def exchanges(self) -> list[Any]:
+        """What the IdP sent so far (nothing before it was built)."""
+        return self.tap.exchanges if self.tap is not None else []
+
+    def methods_sent(self) -> list[str]:
+        return [exchange.method for exchange in self.exchanges]
+
+    @property
+    def okta(self) -> OktaConsole:
+        assert isinstance(self.idp, OktaConsole), "this step needs an Okta org"
         return self.idp
 
     @property
-    def entra(self) -> EntraIdp:
-        assert isinstance(self.idp, EntraIdp), "this step needs an Entra tenant"
+    def entra(self) -> EntraConsole:
+        assert isinstance(self.idp, EntraConsole), "this step needs an Entra tenant"
         return self.idp
 
     def sync(self) -> None:
-        self.mark = len(self.idp.tap.exchanges)
-        self.idp.sync()
+        idp = self.idp
+        self.mark = len(self.exchanges)
+        idp.sync()
         self.remember_all()
 
     def rewrite(self) -> None:
@@ -126,11 +159,11 @@ class World:
         if doc is not None:
             self.ids.setdefault(name, str(doc["id"]))
 
-    def check_projection(self) -> None:
+    def check_expected_state(self) -> None:
         failures = self.idp.unresolved_failures()
-        assert not failures, f"{self.idp.label} could not send everything, so no projection holds: {failures}"
-        assert_matches_projection(
-            self.sp, self.idp.projection(), self.prefix, absent=self.gone, tolerated=self.tolerated
+        assert not failures, f"{self.idp.label} could not send everything, so no expected state holds: {failures}"
+        assert_matches_expected_state(
+            self.sp, self.idp.expected_state(), self.prefix, absent=self.gone, tolerated=self.tolerated
         )
 
     def snapshot(self) -> dict[str, Any]:

@@ -4,7 +4,7 @@ Feature: One-way sync from the IdP directory to the service provider
 
   The rules, for every IdP:
   1. After any sequence of IdP-side changes and the IdP's sync, the service provider holds the
-     projection of the IdP directory through the IdP's attribute mapping: in-scope users exist once
+     expected state of the IdP directory through the IdP's attribute mapping: in-scope users exist once
      with their mapped attributes and active true; out-of-scope users are deactivated (or deleted,
      exactly as that IdP does it); provisioned groups exist with exactly the provisioned members.
      Okta syncs at once, when the change happens; Entra syncs at its next cycle.
@@ -22,20 +22,20 @@ Feature: One-way sync from the IdP directory to the service provider
       | ben  | Ben       | Ng       | Ben Ng      | ben@mail.example.test |
       | cat  | Cat       | Zoë      | Cat Zoë     |                       |
 
-  Scenario Outline: The service provider holds the projection of the directory (<idp>)
+  Scenario Outline: The service provider holds the expected state of the directory (<idp>)
     Given <idp> provisions to the service provider
     And the directory has a group "eng" with members "ann, ben"
     When "ann, ben, cat" is assigned to the app
     And the IdP provisions the group "eng"
     And the IdP syncs
-    Then the service provider matches the projection of the directory
+    Then the service provider holds the expected state of the directory
     When the IdP changes the lastName of "ann" to "Lee-Smith"
     And "ben" leaves the group "eng"
     And "cat" joins the group "eng"
     And the group "eng" is renamed to "engineering"
     And "cat" is unassigned from the app
     And the IdP syncs
-    Then the service provider matches the projection of the directory
+    Then the service provider holds the expected state of the directory
 
     Examples:
       | idp                      |
@@ -55,7 +55,7 @@ Feature: One-way sync from the IdP directory to the service provider
     When the IdP writes every user it owns again
     Then the displayName of "ann" on the service provider is "Ann Lee"
     And the nickName of "ann" on the service provider is "annie"
-    And the service provider matches the projection of the directory
+    And the service provider holds the expected state of the directory
 
     Examples:
       | idp                      |
@@ -72,7 +72,7 @@ Feature: One-way sync from the IdP directory to the service provider
     And the IdP has synced
     When the IdP syncs again with no change in the directory
     Then the re-sync left the service provider unchanged
-    And the service provider matches the projection of the directory
+    And the service provider holds the expected state of the directory
 
     Examples:
       | idp                      |
@@ -88,11 +88,11 @@ Feature: One-way sync from the IdP directory to the service provider
     When "ann" is deactivated in the IdP
     And the IdP syncs
     Then "ann" is inactive on the service provider with the same id
-    And the service provider matches the projection of the directory
+    And the service provider holds the expected state of the directory
     When "ann" is reactivated in the IdP
     And the IdP syncs
     Then "ann" is active again with the same id
-    And the service provider matches the projection of the directory
+    And the service provider holds the expected state of the directory
 
     Examples:
       | idp                      |

@@ -1,6 +1,6 @@
 """The okta, entra and sync suites beyond the self-proof: throttling judged against a rate-limited server,
 network faults inside emulator flows, divergence reports, the IdPs' own wire shapes in evidence, --keep,
-and the pure helpers (projection differences, Retry-After, the check clock)."""
+and the pure helpers (expected-state differences, Retry-After, the check clock)."""
 
 from __future__ import annotations
 
@@ -18,18 +18,19 @@ from aup_server.store import SqliteStore
 from conformance import Status, Target, run, select
 from conformance.idp import CheckClock, retry_after_seconds
 from conformance.model import CheckSkipped
-from conformance.projection import ExpectedGroup, ExpectedUser, Projection, differences
 from conformance.runner import Runner
+from emulators.core.expected import ExpectedGroup, ExpectedState, ExpectedUser, differences
 from emulators.core.mapping import TargetPath
-from scimcore.client import ScimClient, make_http
+from scimcore.client import IN_PROCESS_SCIM_URL, ScimClient, make_http
+from scimcore.target import Bearer
 from tests.conformance.breakers_idp import BREAKERS, NEEDS_THROTTLING
 from tests.conformance.faulty import Faulty, State
 
-BASE = "http://scim.test/scim/v2"
+BASE = IN_PROCESS_SCIM_URL
 
 
 def _broken(app: Any, token: str, check_id: str) -> Target:
-    return Target(base_url=BASE, token=token, app=Faulty(app, BREAKERS[check_id], State(token, {"app": app})))
+    return Target(BASE, Bearer(token), app=Faulty(app, BREAKERS[check_id], State(token, {"app": app})))
 
 
 # -- throttling -------------------------------------------------------------------------------------------------
@@ -41,7 +42,7 @@ def test_throttling_checks_pass_against_a_rate_limited_reference_server() -> Non
         config = ServerConfig(rate_limit_per_minute=600, rate_limit_burst=10)
         app, token = create_app(config, store=store), issue_token(store, "throttled")
         started = time.perf_counter()
-        outcome = run(select(ids=sorted(NEEDS_THROTTLING)), Target(base_url=BASE, token=token, app=app))
+        outcome = run(select(ids=sorted(NEEDS_THROTTLING)), Target(BASE, Bearer(token), app=app))
         elapsed = time.perf_counter() - started
     finally:
         store.close()
@@ -53,7 +54,7 @@ def test_throttling_checks_pass_against_a_rate_limited_reference_server() -> Non
 
 def test_throttling_checks_skip_with_the_reason_when_the_server_never_throttles(reference: tuple[Any, str]) -> None:
     app, token = reference
-    outcome = run(select(ids=sorted(NEEDS_THROTTLING)), Target(base_url=BASE, token=token, app=app))
+    outcome = run(select(ids=sorted(NEEDS_THROTTLING)), Target(BASE, Bearer(token), app=app))
     assert {r.status for r in outcome.results} == {Status.SKIP}
     assert all("did not throttle" in r.reason for r in outcome.results)
 
@@ -97,7 +98,7 @@ def test_a_network_failure_inside_an_emulator_flow_is_an_error_not_a_failure(ref
             raise httpx.ConnectError("connection reset", request=request)
         return inner.handle_request(request)
 
-    runner = Runner(Target(base_url=BASE, token=token, app=httpx.MockTransport(handler)))  # type: ignore[arg-type]
+    runner = Runner(Target(BASE, Bearer(token), app=httpx.MockTransport(handler)))
     runner.open()
     result = runner.run_one(select(ids=["okta-create-201-with-id"])[0])
     runner.close()
@@ -123,7 +124,7 @@ def test_a_sync_failure_counts_every_divergence_and_lists_a_few(reference: tuple
     cid = "sync-okta-initial-provisioning"
     result = run(select(ids=[cid]), _broken(app, token, cid)).results[0]
     assert result.status is Status.FAIL
-    assert "differs from the projection of the directory in 9 place(s)" in result.reason
+    assert "differs from the expected state of the directory in 9 place(s)" in result.reason
     listed = result.actual.split("; ")
     assert len(listed) == 5 and listed[-1].endswith("(+4 more)")
     assert all("name.familyName is None" in item for item in listed)
@@ -131,7 +132,7 @@ def test_a_sync_failure_counts_every_divergence_and_lists_a_few(reference: tuple
 
 def test_keep_leaves_what_the_emulators_created_for_debugging(reference: tuple[Any, str]) -> None:
     app, token = reference
-    outcome = run(select(ids=["sync-entra-initial-cycle"]), Target(base_url=BASE, token=token, app=app), keep=True)
+    outcome = run(select(ids=["sync-entra-initial-cycle"]), Target(BASE, Bearer(token), app=app), keep=True)
     assert outcome.results[0].status is Status.PASS
     with make_http(app, None, base_url=BASE, headers=[("Authorization", f"Bearer {token}")]) as http:
         scim = ScimClient(http)
@@ -140,12 +141,12 @@ def test_keep_leaves_what_the_emulators_created_for_debugging(reference: tuple[A
     assert users["totalResults"] >= 8 and groups["totalResults"] == 1
 
 
-# -- the projection oracle --------------------------------------------------------------------------------------
+# -- the expected-state oracle --------------------------------------------------------------------------------------
 
 
 def test_differences_names_each_kind_of_divergence() -> None:
     given = TargetPath("name", sub="givenName")
-    projection = Projection(
+    expected = ExpectedState(
         users={
             "ann@x": ExpectedUser("ann@x", "active", ((given, "Ann"),)),
             "ben@x": ExpectedUser("ben@x", "inactive"),
@@ -159,7 +160,7 @@ def test_differences_names_each_kind_of_divergence() -> None:
         {"id": "4", "userName": "dan@x", "active": True},
     ]
     groups = [{"displayName": "eng", "members": [{"value": "1"}, {"value": "4"}]}]
-    assert differences(projection, users, groups, absent=["dan@x"]) == [
+    assert differences(expected, users, groups, absent=["dan@x"]) == [
         "user dan@x: should be gone, but the server still has it",
         "user ann@x: name.givenName is 'Anne', expected 'Ann'",
         "user ben@x: should be inactive or gone, but the server has it active",
@@ -169,14 +170,14 @@ def test_differences_names_each_kind_of_divergence() -> None:
     ]
 
 
-def test_differences_is_empty_when_the_server_holds_the_projection() -> None:
-    projection = Projection(
+def test_differences_is_empty_when_the_server_holds_the_expected_state() -> None:
+    expected = ExpectedState(
         users={"ann@x": ExpectedUser("ann@x", "active", ((TargetPath("active"), "True"),))},
         groups={"eng": ExpectedGroup("eng", frozenset({"ann@x"}), frozenset({"ann@x"}))},
     )
     users = [{"id": "1", "userName": "ann@x", "active": True}, {"id": "2", "userName": "old@x", "active": False}]
     groups = [{"displayName": "eng", "members": [{"value": "1"}, {"value": "2"}]}]
-    group = projection.groups["eng"]
-    assert differences(projection, users, groups) == ["group eng: members ['old@x'] should not be there"]
-    projection.groups["eng"] = ExpectedGroup(group.name, group.required, group.allowed, inactive_may_linger=True)
-    assert differences(projection, users, groups) == []
+    group = expected.groups["eng"]
+    assert differences(expected, users, groups) == ["group eng: members ['old@x'] should not be there"]
+    expected.groups["eng"] = ExpectedGroup(group.name, group.required, group.allowed, inactive_may_linger=True)
+    assert differences(expected, users, groups) == []

@@ -205,7 +205,7 @@ def test_a_wrong_token_fails_the_connection_test_with_the_server_detail(app: Fla
     assert task.status is TaskStatus.FAILED and "401" in task.error
 
 
-def test_full_sync_of_a_generated_directory_matches_its_projection(
+def test_full_sync_of_a_generated_directory_matches_its_expected_state(
     make_okta: OktaFactory, client: httpx.Client
 ) -> None:
     directory = generate_directory(150, 8, seed=21)

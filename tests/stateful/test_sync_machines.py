@@ -1,5 +1,5 @@
 """One-way sync as a property: after any sequence of directory changes, service-provider edits and
-syncs, the server holds the projection of the directory through the IdP's mapping.
+syncs, the server holds the expected state of the directory through the IdP's mapping.
 
 One RuleBasedStateMachine per IdP, driving the same IdP adapters as the features, against a fresh
 embedded server per example. The default run is small; ``AUP_HYPOTHESIS_PROFILE=long`` gives the
@@ -19,11 +19,14 @@ from hypothesis.stateful import Bundle, RuleBasedStateMachine, initialize, invar
 from aup_server.app import create_app
 from aup_server.auth import issue_token
 from aup_server.store import SqliteStore
-from conformance.projection import Projection
+from emulators.core.console import AdminConsole
 from emulators.core.directory import Directory, Status
+from emulators.core.expected import ExpectedState
+from emulators.entra import EntraConsole
+from emulators.okta import OktaConsole
 from features.steps.checks import state_differences
-from features.steps.idp import EntraIdp, Idp, OktaIdp
 from features.steps.target import ScimTarget, ServiceProvider
+from features.steps.world import Config, open_console
 
 LONG = os.environ.get("AUP_HYPOTHESIS_PROFILE") == "long"
 SETTINGS = settings(
@@ -55,7 +58,7 @@ class SyncMachine(RuleBasedStateMachine):
         http, _ = self.target.client()
         self.sp = ServiceProvider(http)
         self.directory = Directory()
-        self.idp: Idp = self.make_idp()
+        self.idp: AdminConsole = self.make_idp()
         self.counter = 0
         self.logins: dict[str, str] = {}  # user id -> current login (kept after a delete)
         self.retired: set[str] = set()  # old logins and deleted users: nobody active may hold them
@@ -67,11 +70,11 @@ class SyncMachine(RuleBasedStateMachine):
         self.synced = True
         self.complete = True  # group memberships are complete (not lagging behind a scope change)
 
-    def make_idp(self) -> Idp:
+    def make_idp(self) -> AdminConsole:
         raise NotImplementedError
 
-    def expected(self) -> Projection:
-        return self.idp.projection()
+    def expected(self) -> ExpectedState:
+        return self.idp.expected_state()
 
     def teardown(self) -> None:
         self.target.close()
@@ -200,14 +203,14 @@ class SyncMachine(RuleBasedStateMachine):
     def rewrite(self) -> None:
         self.idp.rewrite()
         self.cycle_ran()
-        projection = self.idp.projection()
+        expected = self.idp.expected_state()
         for login in list(self.tolerated):
-            if login in projection.users and projection.users[login].state == "active":
+            if login in expected.users and expected.users[login].state == "active":
                 del self.tolerated[login]
         self.synced = self.complete = True
 
     @invariant()
-    def server_holds_the_projection(self) -> None:
+    def server_holds_the_expected_state(self) -> None:
         if not self.synced:
             return
         assert self.idp.unresolved_failures() == []
@@ -232,21 +235,21 @@ class OktaSync(SyncMachine):
     """Okta sends each change at once, so the invariant holds after every step. A member who leaves a
     pushed group while out of scope is not removed until the next Push Now (see the xfail test below)."""
 
-    def make_idp(self) -> Idp:
-        return OktaIdp(self.target, self.directory)
+    def make_idp(self) -> AdminConsole:
+        return open_console(self.target, self.directory, Config("okta"))[0]
 
     def __init__(self) -> None:
         super().__init__()
         self.stale: dict[str, set[str]] = {}  # pushed group id -> logins that left it while out of scope
 
-    def expected(self) -> Projection:
-        projection = self.idp.projection()
+    def expected(self) -> ExpectedState:
+        expected = self.idp.expected_state()
         for group_id, logins in self.stale.items():
             name = self.directory.groups[group_id].name
-            if name in projection.groups:
-                group = projection.groups[name]
-                projection.groups[name] = replace(group, allowed=group.allowed | logins)
-        return projection
+            if name in expected.groups:
+                group = expected.groups[name]
+                expected.groups[name] = replace(group, allowed=group.allowed | logins)
+        return expected
 
     @rule(group=SyncMachine.groups, user=SyncMachine.users, join=st.booleans())
     def membership(self, group: str, user: str, join: bool) -> None:
@@ -263,7 +266,7 @@ class OktaSync(SyncMachine):
     def suspend(self, user: str) -> None:
         assume(self._exists(user))
         okta = self.idp
-        assert isinstance(okta, OktaIdp)
+        assert isinstance(okta, OktaConsole)
         if self.directory.users[user].status is Status.SUSPENDED:
             okta.emulator.unsuspend_user(user)
         else:
@@ -273,7 +276,7 @@ class OktaSync(SyncMachine):
     def delete_user(self, user: str) -> None:
         assume(self._exists(user))
         okta = self.idp
-        assert isinstance(okta, OktaIdp)
+        assert isinstance(okta, OktaConsole)
         okta.emulator.delete_user(user)
         self.retired.add(self.logins[user])
 
@@ -281,7 +284,7 @@ class OktaSync(SyncMachine):
     def push_now(self, group: str) -> None:
         assume(group in self.connected)
         okta = self.idp
-        assert isinstance(okta, OktaIdp)
+        assert isinstance(okta, OktaConsole)
         okta.emulator.push_now(group)
         self.stale.pop(group, None)
 
@@ -307,8 +310,8 @@ class EntraSync(SyncMachine):
         super().__init__()
         self.unmanaged: set[str] = set()  # users a cycle found unassigned: disabled, then left alone
 
-    def make_idp(self) -> Idp:
-        return EntraIdp(self.target, self.directory)
+    def make_idp(self) -> AdminConsole:
+        return open_console(self.target, self.directory, Config("entra"))[0]
 
     def cycle_ran(self) -> None:
         # Out of scope at a cycle: disabled, then unmanaged; a later hard delete sends no DELETE
@@ -316,8 +319,8 @@ class EntraSync(SyncMachine):
         self.unmanaged = {user for user in self.directory.users if not self.directory.is_assigned(user)}
 
     @property
-    def entra(self) -> EntraIdp:
-        assert isinstance(self.idp, EntraIdp)
+    def entra(self) -> EntraConsole:
+        assert isinstance(self.idp, EntraConsole)
         return self.idp
 
     @rule(user=SyncMachine.users, restore=st.booleans())
@@ -365,7 +368,7 @@ def test_entra_restart_still_sends_a_pending_membership_removal() -> None:
     store = SqliteStore(":memory:")
     target = ScimTarget("http://scim.test/scim/v2", issue_token(store, "pbt"), create_app(store=store))
     try:
-        idp = EntraIdp(target, Directory())
+        idp = open_console(target, Directory(), Config("entra"))[0]
         idp.add_user("u1", {"login": f"{PREFIX}-u1@{DOMAIN}", "firstName": "Ann", "lastName": "Lee"})
         idp.add_group("g1", f"{PREFIX}-g1 team", ["u1"])
         idp.connect_group("g1")
@@ -390,7 +393,7 @@ def test_okta_removes_a_member_who_left_a_pushed_group_while_deactivated() -> No
     store = SqliteStore(":memory:")
     target = ScimTarget("http://scim.test/scim/v2", issue_token(store, "pbt"), create_app(store=store))
     try:
-        idp = OktaIdp(target, Directory())
+        idp = open_console(target, Directory(), Config("okta"))[0]
         idp.add_user("u1", {"login": f"{PREFIX}-u1@{DOMAIN}", "firstName": "Ann", "lastName": "Lee"})
         idp.assign_user("u1")
         idp.add_group("g1", f"{PREFIX}-g1 team", ["u1"])

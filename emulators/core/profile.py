@@ -1,0 +1,37 @@
+"""What every IdP's wire dialect has, under one name each: the shared base of ``OktaProfile`` and
+``EntraProfile`` (and of any IdP added later). IdP-specific settings are fields of the subclasses.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from types import MappingProxyType
+
+from emulators.core.retry import RateLimitPolicy
+
+Headers = tuple[tuple[str, str], ...]
+
+
+@dataclass(frozen=True, kw_only=True)
+class IdpProfile:
+    """One wire dialect of an IdP, as frozen data with a provenance entry per field.
+
+    ``name`` selects it (``--profile``, ``--dialect``); ``source`` labels its exchanges in cassettes;
+    ``headers`` are sent on every request and replace httpx's defaults; ``body_headers`` go only with a
+    body; ``query_space`` is how a space is encoded in a query (``%20`` or ``+``); ``rate_limit`` is how
+    it waits out a 429.
+    """
+
+    name: str
+    source: str
+    headers: Headers
+    body_headers: Headers
+    query_space: str
+    rate_limit: RateLimitPolicy
+    provenance: Mapping[str, str] = field(default_factory=lambda: MappingProxyType({}))
+
+    @property
+    def user_agent(self) -> str | None:
+        """The User-Agent it sends, or None when it sends none of its own."""
+        return dict(self.headers).get("User-Agent")
