@@ -38,28 +38,33 @@ def _rule(may: Iterable[str], forbidden: Iterable[str], doors: dict[str, tuple[s
     return Rule(frozenset(may), frozenset(forbidden), tuple((doors or {}).items()))
 
 
+# Test-only dependencies (the "test" dependency group): an installed aup must never need them.
+TEST_ONLY = frozenset({"hypothesis", "jsonschema", "pytest_bdd", "scim2_tester", "trustme"})
+WEB = frozenset({"flask", "werkzeug", "waitress"})
+
 RULES: dict[str, Rule] = {
-    "scimcore": _rule((), {"flask", "werkzeug", "waitress", "click", "mitmproxy", "pytest"}),
-    "aup_server": _rule({"scimcore"}, {"httpx", "waitress", "click", "mitmproxy", "pytest"}),
-    "emulators": _rule({"scimcore"}, {"flask", "werkzeug", "waitress", "click", "mitmproxy", "pytest"}),
-    "conformance": _rule({"scimcore", "emulators"}, {"flask", "werkzeug", "waitress", "click", "mitmproxy"}),
+    "scimcore": _rule((), WEB | TEST_ONLY | {"click", "mitmproxy", "pytest"}),
+    "aup_server": _rule({"scimcore"}, TEST_ONLY | {"httpx", "waitress", "click", "mitmproxy", "pytest"}),
+    "emulators": _rule({"scimcore"}, WEB | TEST_ONLY | {"click", "mitmproxy", "pytest"}),
+    # pytest only in its plugin, which pytest itself loads
+    "conformance": _rule({"scimcore", "emulators"}, WEB | TEST_ONLY | {"click", "mitmproxy"}),
     # runs inside mitmproxy's own virtualenv: only the stdlib-only cassette module of scimcore
     "recording": _rule(
-        {"scimcore"}, {"flask", "httpx", "waitress", "click", "pytest"}, {"scimcore": ("scimcore.wire",)}
+        {"scimcore"}, TEST_ONLY | {"flask", "httpx", "waitress", "click", "pytest"}, {"scimcore": ("scimcore.wire",)}
     ),
     "aup": _rule(
-        {"scimcore", "aup_server", "emulators", "conformance"}, {"mitmproxy", "pytest"}, {"aup_server": SERVER_DOORS}
+        {"scimcore", "aup_server", "emulators", "conformance"},
+        TEST_ONLY | {"mitmproxy", "pytest"},
+        {"aup_server": SERVER_DOORS},
     ),
     # a front-end like the CLI: the server in process through aup.embedded, waitress through aup.serve
     "bench": _rule(
         {"scimcore", "aup_server", "emulators", "aup"},
-        {"mitmproxy", "pytest"},
+        TEST_ONLY | {"mitmproxy", "pytest"},
         {"aup_server": SERVER_DOORS, "aup": ("aup.embedded", "aup.serve")},
     ),
     # steps reach the service provider over HTTP only; the root conftest builds the embedded one
-    "features": _rule(
-        {"scimcore", "emulators", "conformance"}, {"flask", "werkzeug", "waitress", "click", "mitmproxy"}
-    ),
+    "features": _rule({"scimcore", "emulators", "conformance"}, WEB | {"click", "mitmproxy"}),
     "tests": Rule(None),
     "conftest": Rule(None),
 }
