@@ -11,7 +11,8 @@ from collections.abc import Iterable
 
 from conformance.model import Check, Level, Result, Status
 from conformance.registry import Registry, Suite
-from conformance.runner import Run, Target, run
+from conformance.runner import Run, run
+from scimcore.target import Target  # the one Target of the project, under the name callers know
 
 
 def all_checks() -> list[Check]:

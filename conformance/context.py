@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import itertools
 import json
-import ssl
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -13,7 +12,8 @@ import httpx
 
 from conformance.model import CheckFailed, CheckSkipped
 from scimcore import urns
-from scimcore.client import ScimClient, Target, Wiretap, make_http
+from scimcore.client import EventHooks, ScimClient, Wiretap
+from scimcore.target import Target
 
 JSON_TYPES = (urns.MEDIA_TYPE, "application/json")
 SPC_FEATURES = ("patch", "bulk", "filter", "changePassword", "sort", "etag")
@@ -36,13 +36,24 @@ class Capabilities:
 
 @dataclass(frozen=True)
 class Endpoint:
-    """Where and how to reach the service provider: a base URL, or an in-process app with its base URL."""
+    """The service provider under test and the one auth every client of a run shares (an OAuth token is
+    fetched once, not per client)."""
 
-    base_url: str
     target: Target
     auth: httpx.Auth | None
-    timeout: float = 60.0
-    verify: ssl.SSLContext | bool = True  # TLS of a URL target: system CAs, off, or a given CA bundle
+
+    @classmethod
+    def of(cls, target: Target) -> Endpoint:
+        return cls(target, target.auth())
+
+    @property
+    def timeout(self) -> float:
+        return self.target.timeout
+
+    def client(
+        self, *, hooks: EventHooks | None = None, headers: Sequence[tuple[str, str]] | None = None
+    ) -> httpx.Client:
+        return self.target.http(self.auth, hooks=hooks, headers=headers)
 
 
 def describe(response: httpx.Response) -> str:
@@ -138,15 +149,7 @@ class CheckContext:
         merged: dict[str, list[Callable[..., Any]]] = {name: list(fns) for name, fns in self.wiretap.hooks.items()}
         for name, fns in (hooks or {}).items():
             merged.setdefault(name, []).extend(fns)
-        http = make_http(
-            self.endpoint.target,
-            self.endpoint.auth,
-            hooks=merged,
-            base_url=self.endpoint.base_url,
-            headers=headers,
-            timeout=self.endpoint.timeout,
-            verify=self.endpoint.verify,
-        )
+        http = self.endpoint.client(hooks=merged, headers=headers)
         self._clients.append(http)
         return http
 

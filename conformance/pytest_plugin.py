@@ -16,7 +16,9 @@ import pytest
 from conformance import select
 from conformance.model import Level, Result, Status
 from conformance.report.console import failure_details  # one rendering of a failure, shared with the console
-from conformance.runner import Runner, Target, TargetUnreachable
+from conformance.runner import Runner, TargetUnreachable
+from scimcore.client import IN_PROCESS_SCIM_URL
+from scimcore.target import Bearer, Target
 
 _RUNNER = pytest.StashKey[Runner]()
 
@@ -43,7 +45,8 @@ def _target(config: pytest.Config) -> Target | None:
     if url and factory:
         raise pytest.UsageError("give --conformance-target or --conformance-app, not both")
     if url:
-        return Target(base_url=url.rstrip("/"), token=config.getoption("--conformance-token"))
+        token = config.getoption("--conformance-token")
+        return Target(url.rstrip("/"), Bearer(token) if token else None)
     if factory:
         module_name, _, attribute = factory.partition(":")
         try:
@@ -51,8 +54,8 @@ def _target(config: pytest.Config) -> Target | None:
         except (ImportError, AttributeError) as exc:
             raise pytest.UsageError(f"--conformance-app {factory}: {exc}") from None
         app, token = made if isinstance(made, tuple) else (made, None)
-        base = config.getoption("--conformance-target") or "http://scim.test/scim/v2"
-        return Target(base_url=base, token=token, app=app, label=f"{factory} (in process)")
+        base = config.getoption("--conformance-target") or IN_PROCESS_SCIM_URL
+        return Target(base, Bearer(token) if token else None, app=app, label=f"{factory} (in process)")
     return None
 
 

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import itertools
 import secrets
-import ssl
 import time
 import traceback
 from collections import Counter
@@ -18,7 +17,8 @@ import httpx
 from conformance.context import Capabilities, CheckContext, Endpoint, describe
 from conformance.model import Check, CheckFailed, CheckSkipped, Level, Result, Status, Verdict
 from scimcore import urns
-from scimcore.client import IN_PROCESS_BASE_URL, BearerAuth, ScimClient, Wiretap, WSGIApp, eq_filter, make_http
+from scimcore.client import ScimClient, Wiretap, eq_filter
+from scimcore.target import Target
 from scimcore.wire import redact
 
 EVIDENCE_LIMIT = 12  # exchanges kept per result: the last ones, where the failure is
@@ -31,33 +31,6 @@ PROBE_TIMEOUT = 10.0  # seconds: the probe and the final sweep of a target that 
 
 class TargetUnreachable(Exception):
     """The target could not be reached at all (connection refused, DNS, TLS): a usage problem, not a result."""
-
-
-@dataclass(frozen=True)
-class Target:
-    """A SCIM base URL with a bearer token, or an in-process WSGI app (``app``) with its base URL."""
-
-    base_url: str = IN_PROCESS_BASE_URL
-    token: str | None = None
-    app: WSGIApp | None = None
-    auth: httpx.Auth | None = None
-    label: str = ""
-    timeout: float = 60.0
-    verify: ssl.SSLContext | bool = True
-
-    def endpoint(self) -> Endpoint:
-        auth = self.auth or (BearerAuth(self.token) if self.token else None)
-        return Endpoint(
-            base_url=self.base_url,
-            target=self.app or self.base_url,
-            auth=auth,
-            timeout=self.timeout,
-            verify=self.verify,
-        )
-
-    @property
-    def description(self) -> str:
-        return self.label or (f"{self.base_url} (in process)" if self.app else self.base_url)
 
 
 @dataclass
@@ -117,17 +90,10 @@ class Runner:
         self.target = target
         self.keep = keep
         self.run_id = run_id or f"{RUN_PREFIX}{secrets.token_hex(3)}"
-        self.endpoint = target.endpoint()
+        self.endpoint = Endpoint.of(target)
         self.wiretap = Wiretap("conformance")
         self.names = itertools.count(1)
-        self.http = make_http(
-            self.endpoint.target,
-            self.endpoint.auth,
-            hooks=self.wiretap.hooks,
-            base_url=self.endpoint.base_url,
-            timeout=self.endpoint.timeout,
-            verify=self.endpoint.verify,
-        )
+        self.http = self.endpoint.client(hooks=self.wiretap.hooks)
         self.outcome = Run(target=target.description, run_id=self.run_id, started=datetime.now(UTC), capabilities={})
         self.capabilities = Capabilities()
         self.streak: list[Result] = []  # the latest consecutive checks that ended in a network ERROR

@@ -19,11 +19,13 @@ from scimcore import urns
 from scimcore.wire import Exchange, decode_body
 
 WSGIApp = Callable[[dict[str, Any], Callable[..., Any]], Iterable[bytes]]
-Target = str | httpx.BaseTransport | WSGIApp
+Destination = str | httpx.BaseTransport | WSGIApp
 EventHooks = Mapping[str, Sequence[Callable[..., Any]]]
 
 # Base URL used when the target is not a URL (an in-process app or a test transport).
 IN_PROCESS_BASE_URL = "http://scim.test"
+# Where the in-process reference server serves SCIM (aup_server mounts it at /scim/v2).
+IN_PROCESS_SCIM_URL = f"{IN_PROCESS_BASE_URL}/scim/v2"
 
 _STARTED = "scimcore.started"
 
@@ -49,11 +51,6 @@ class HeaderTokenAuth(httpx.Auth):
     def auth_flow(self, request: httpx.Request) -> Generator[httpx.Request, httpx.Response, None]:
         request.headers[self._header] = self._value
         yield request
-
-
-def basic_auth(username: str, password: str) -> httpx.Auth:
-    """``Authorization: Basic base64(user:password)``."""
-    return httpx.BasicAuth(username, password)
 
 
 class Wiretap:
@@ -114,7 +111,7 @@ def _raw_headers(headers: httpx.Headers) -> tuple[tuple[str, str], ...]:
 
 
 def make_http(
-    target: Target,
+    target: Destination,
     auth: httpx.Auth | None = None,
     *,
     hooks: EventHooks | None = None,
@@ -125,7 +122,7 @@ def make_http(
 ) -> httpx.Client:
     """One ``httpx.Client`` for a base URL, an in-process WSGI app, or a transport (e.g. ``MockTransport``).
 
-    ``base_url`` applies to the non-URL targets and may carry a path (``http://scim.test/scim/v2``).
+    ``base_url`` applies to the non-URL targets and may carry a path (``IN_PROCESS_SCIM_URL``).
     ``headers``, when given, *replace* httpx's default header set (Accept, Accept-Encoding,
     Connection, User-Agent), so a client can control exactly which headers go on the wire.
     ``verify`` is the TLS setting of a URL target: True (system CAs), False, or an SSL context.

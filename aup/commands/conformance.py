@@ -17,6 +17,7 @@ from conformance import Target, run, select
 from conformance.model import SUITES, Result
 from conformance.report import render_console, render_html, render_junit, render_progress, to_json
 from conformance.runner import TargetUnreachable
+from scimcore.target import Bearer
 
 
 def _split(values: tuple[str, ...]) -> list[str]:
@@ -30,16 +31,12 @@ def _target(connection: ConnectionOptions) -> Iterator[Target]:
             raise UsageProblem("--token and --auth-header need --target (the embedded server makes its own token)")
         with embedded_server(name="conformance") as server:
             yield Target(
-                base_url=server.base_url,
-                token=server.token,
-                app=server.app,
-                label="the embedded aup server (in process)",
+                server.base_url, Bearer(server.token), app=server.app, label="the embedded aup server (in process)"
             )
         return
-    conn = connection.resolve()
-    auth = conn.auth()
-    preflight(conn, auth)  # a wrong URL, token or a login page stops here, in one line, before 150 checks
-    yield Target(base_url=conn.base_url, auth=auth, verify=conn.verify, timeout=conn.timeout)
+    target = connection.resolve()
+    preflight(target)  # a wrong URL, token or a login page stops here, in one line, before 150 checks
+    yield target
 
 
 def _progress(enabled: bool) -> tuple[object, object]:

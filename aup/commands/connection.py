@@ -1,10 +1,10 @@
 """Where the SCIM server is and how to reach it: one option set for every client command, and the pre-flight.
 
 ``connection_options`` adds ``--target``, ``--token``, ``--auth``, ``--auth-header``, ``--timeout``,
-``--cacert`` and ``--insecure`` to a command and hands it one ``ConnectionOptions``. ``Connection`` is
-the validated result; ``preflight`` asks the target one discovery question before any real request, so
-a wrong base URL, a refused token, a login page, a redirect, a TLS failure or a timeout stops the run
-with one line and exit 2 instead of a run full of failures.
+``--cacert`` and ``--insecure`` to a command and hands it one ``ConnectionOptions``; ``resolve`` turns
+them into the validated ``scimcore.target.Target``. ``preflight`` asks the target one discovery question
+before any real request, so a wrong base URL, a refused token, a login page, a redirect, a TLS failure or a
+timeout stops the run with one line and exit 2 instead of a run full of failures.
 """
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ from __future__ import annotations
 import functools
 import ssl
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Literal, TypeVar
 from urllib.parse import urlsplit
@@ -22,11 +22,21 @@ import httpx
 
 from aup.commands.exits import UsageProblem
 from scimcore import urns
-from scimcore.client import BearerAuth, EventHooks, HeaderTokenAuth, basic_auth, make_http, response_json
+from scimcore.client import response_json
+from scimcore.target import (
+    DEFAULT_TIMEOUT_S,
+    FROM_CREDENTIALS,
+    AuthChoice,
+    Basic,
+    Bearer,
+    ClientCredentials,
+    Credentials,
+    HeaderValue,
+    Target,
+)
 
-AuthKind = Literal["bearer", "header", "basic", "none"]
-AUTH_KINDS: tuple[AuthKind, ...] = ("bearer", "header", "basic", "none")
-DEFAULT_TIMEOUT_S = 60.0  # Entra expects an answer within about 60 s; Okta's limit is not published
+CliAuthKind = Literal["bearer", "header", "basic", "none"]
+AUTH_KINDS: tuple[CliAuthKind, ...] = ("bearer", "header", "basic", "none")
 # Base paths servers commonly mount SCIM under; probed to suggest the right one after a 404.
 _BASE_PATH_GUESSES = ("/scim/v2", "/v2", "/scim", "/api/scim/v2", "/scim/v2.0")
 
@@ -39,7 +49,7 @@ class ConnectionOptions:
 
     target: str | None = None
     token: str | None = None
-    auth: AuthKind = "bearer"
+    auth: CliAuthKind = "bearer"
     auth_header: str | None = None
     timeout: float = DEFAULT_TIMEOUT_S
     cacert: Path | None = None
@@ -53,18 +63,22 @@ class ConnectionOptions:
         return bool(self.token or self.auth_header)
 
     def resolve(
-        self, *, allowed: Sequence[AuthKind] = AUTH_KINDS, who: str = "", credentials: bool = True
-    ) -> Connection:
-        """A validated connection; UsageProblem (exit 2) names the first problem.
+        self,
+        *,
+        allowed: Sequence[CliAuthKind] = AUTH_KINDS,
+        who: str = "",
+        oauth: ClientCredentials | None = None,
+    ) -> Target:
+        """The validated target; UsageProblem (exit 2) names the first problem.
 
-        ``credentials`` False: the caller authenticates another way (Entra's OAuth client credentials).
+        ``oauth``: the caller authenticates with OAuth client credentials instead (Entra), so no token is needed.
         """
         if self.target is None:
             raise UsageProblem("--target is required: the SCIM base URL, e.g. http://127.0.0.1:8080/scim/v2")
         parts = urlsplit(self.target)
         if parts.scheme not in ("http", "https") or not parts.hostname:
             raise UsageProblem(f"--target must be an http(s) SCIM base URL, not {self.target!r}")
-        kind: AuthKind = self.auth
+        kind: CliAuthKind = self.auth
         token = self.token
         if self.auth_header is not None:
             if self.token:
@@ -73,7 +87,7 @@ class ConnectionOptions:
         if kind not in allowed:
             hint = f" ({who})" if who else ""
             raise UsageProblem(f"--auth {kind} is not available here{hint}; use {' or '.join(allowed)}")
-        if credentials and kind != "none" and not token:
+        if oauth is None and kind != "none" and not token:
             raise UsageProblem("--token is required (or set AUP_SCIM_TOKEN); use --auth none for an open server")
         if kind == "basic" and ":" not in (token or ""):
             raise UsageProblem("with --auth basic, --token must be USER:PASSWORD")
@@ -89,48 +103,19 @@ class ConnectionOptions:
                 verify = ssl.create_default_context(cafile=str(self.cacert))
             except (OSError, ssl.SSLError) as exc:
                 raise UsageProblem(f"cannot use --cacert {self.cacert}: {exc}") from None
-        return Connection(self.target.rstrip("/"), kind, token, self.timeout, verify)
+        credentials = oauth if oauth is not None else _credentials(kind, token or "")
+        return Target(self.target.rstrip("/"), credentials, timeout=self.timeout, verify=verify)
 
 
-@dataclass(frozen=True)
-class Connection:
-    """A validated target: base URL, credentials, timeout and TLS settings."""
-
-    base_url: str
-    auth_kind: AuthKind
-    token: str | None = field(repr=False)
-    timeout: float
-    verify: ssl.SSLContext | bool = True
-
-    def auth(self) -> httpx.Auth | None:
-        token = self.token or ""
-        if self.auth_kind == "none":
-            return None
-        if self.auth_kind == "header":
-            return HeaderTokenAuth(token)
-        if self.auth_kind == "basic":
-            user, _, password = token.partition(":")
-            return basic_auth(user, password)
-        return BearerAuth(token)
-
-    def http(
-        self,
-        auth: httpx.Auth | None,
-        *,
-        url: str | None = None,
-        hooks: EventHooks | None = None,
-        headers: Sequence[tuple[str, str]] | None = None,
-        timeout: float | None = None,
-    ) -> httpx.Client:
-        """The one way a client command makes its HTTP client (``url`` overrides the base, e.g. Entra's flag)."""
-        return make_http(
-            url or self.base_url,
-            auth,
-            hooks=hooks,
-            headers=headers,
-            timeout=timeout if timeout is not None else self.timeout,
-            verify=self.verify,
-        )
+def _credentials(kind: CliAuthKind, token: str) -> Credentials | None:
+    if kind == "none":
+        return None
+    if kind == "header":
+        return HeaderValue(token)
+    if kind == "basic":
+        user, _, password = token.partition(":")
+        return Basic(user, password)
+    return Bearer(token)
 
 
 def connection_options(*, target_help: str = "SCIM base URL, e.g. http://127.0.0.1:8080/scim/v2") -> Callable[[F], F]:
@@ -196,16 +181,18 @@ class Preflight:
     notes: list[str] = field(default_factory=list)
 
 
-def preflight(connection: Connection, auth: httpx.Auth | None, *, url: str | None = None) -> Preflight:
+def preflight(target: Target, auth: AuthChoice = FROM_CREDENTIALS) -> Preflight:
     """Ask the target ``GET /ServiceProviderConfig`` and ``GET /Users?startIndex=1&count=1``; UsageProblem if
     the answers show it is not a reachable SCIM endpoint that takes these credentials (RFC 7644 §4, §3.4.2).
 
     A server without ``/ServiceProviderConfig`` passes when ``/Users`` answers as SCIM (Okta and Entra never
-    read it); a 5xx passes too, so the run can report it as the target's failure.
+    read it); a 5xx passes too, so the run can report it as the target's failure. Pass ``auth`` to reuse
+    the one the run will use (an OAuth token is then fetched once).
     """
-    base = url or connection.base_url
+    base = target.base_url
+    auth = target.auth() if auth is FROM_CREDENTIALS else auth
     result = Preflight()
-    with connection.http(auth, url=base, headers=(("Accept", urns.MEDIA_TYPE),)) as http:
+    with target.http(auth, headers=(("Accept", urns.MEDIA_TYPE),)) as http:
         spc = _ask(http, base, "/ServiceProviderConfig")
         body = response_json(spc)
         if spc.is_success:
@@ -217,7 +204,7 @@ def preflight(connection: Connection, auth: httpx.Auth | None, *, url: str | Non
         users = _ask(http, base, "/Users", (("startIndex", "1"), ("count", "1")))
         listing = response_json(users)
         if users.status_code == 404 and result.capabilities is None:
-            hint = _suggest_base(connection, auth, base)
+            hint = _suggest_base(target, auth)
             raise UsageProblem(f"{base} is not a SCIM base URL: /ServiceProviderConfig and /Users answer 404" + hint)
         if users.is_success and not isinstance(listing, dict):
             raise UsageProblem(f"{base} is not a SCIM endpoint: GET /Users answered {_what(users)}")
@@ -280,15 +267,16 @@ def _what(response: httpx.Response) -> str:
     return f"{response.status_code} {media}{looks}"
 
 
-def _suggest_base(connection: Connection, auth: httpx.Auth | None, base: str) -> str:
+def _suggest_base(target: Target, auth: httpx.Auth | None) -> str:
     """'; did you mean …/scim/v2?' when a usual base path under the given URL answers as SCIM."""
-    stem = base.rstrip("/")
+    stem = target.base_url.rstrip("/")
     for guess in _BASE_PATH_GUESSES:
         if stem.endswith(guess):
             continue
         candidate = stem + guess
         try:
-            with connection.http(auth, url=candidate, headers=(("Accept", urns.MEDIA_TYPE),), timeout=5.0) as http:
+            guess_target = replace(target, base_url=candidate)
+            with guess_target.http(auth, headers=(("Accept", urns.MEDIA_TYPE),), timeout=5.0) as http:
                 answer = http.get("/ServiceProviderConfig")
         except httpx.HTTPError:
             continue

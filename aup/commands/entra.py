@@ -20,7 +20,7 @@ from typing import IO, Any
 import click
 import httpx
 
-from aup.commands.connection import Connection, ConnectionOptions, connection_options, preflight
+from aup.commands.connection import ConnectionOptions, connection_options, preflight
 from aup.commands.exits import TargetFailed, UsageProblem
 from aup.commands.progress import progress_option, progress_printer
 from emulators.core.cycle_clock import SkippingClock
@@ -47,21 +47,11 @@ from emulators.entra import (
 from emulators.entra.auth import ClientCredentialsAuth, CredentialsIn, secret_token_auth
 from emulators.entra.jobfile import JobRecord, entra_links_path_for, job_path_for, load_job, save_job
 from scimcore.client import Wiretap
+from scimcore.target import Bearer, ClientCredentials, Target
 from scimcore.wire import CassetteWriter
 
 TARGET_ACTIONS = ("create", "update", "delete")
 _EXAMPLES = 3  # object names shown per failure cause
-
-
-@dataclass(frozen=True)
-class OAuthOptions:
-    """OAuth 2.0 client credentials as the admin enters them (docs/entra.md §1)."""
-
-    token_url: str
-    client_id: str
-    client_secret: str
-    scopes: tuple[str, ...] = ()
-    credentials_in: CredentialsIn = "basic"
 
 
 @dataclass(frozen=True)
@@ -88,7 +78,7 @@ class EntraOptions:
     log_path: Path | None = None
     quiet: bool = False
     verbose: bool = False
-    oauth: OAuthOptions | None = None
+    oauth: ClientCredentials | None = None  # as the admin enters them (docs/entra.md §1)
 
 
 # The options `aup entra-sync` and `aup sync --idp entra` share (sync refuses them for Okta).
@@ -279,7 +269,7 @@ def run_entra(
         raise UsageProblem("--auth does not apply to OAuth client credentials (Entra sends 'Bearer <access token>')")
     # Entra sends the Secret Token as "Bearer <token>" or an OAuth access token (§1): no other scheme.
     conn = connection.resolve(
-        allowed=("bearer",), who="Entra sends 'Bearer <token>' or OAuth client credentials", credentials=oauth is None
+        allowed=("bearer",), who="Entra sends 'Bearer <token>' or OAuth client credentials", oauth=oauth
     )
     try:
         directory = load_entra_directory(directory_path)
@@ -309,22 +299,15 @@ def run_entra(
     token_http: httpx.Client | None = None
     auth: httpx.Auth
     before_cycle = None
+    target = replace(conn, base_url=base)
     if oauth is not None:
-        token_http = httpx.Client(timeout=conn.timeout, verify=conn.verify)
-        oauth_auth = ClientCredentialsAuth(
-            token_http,
-            oauth.token_url,
-            oauth.client_id,
-            oauth.client_secret,
-            scopes=oauth.scopes,
-            credentials_in=oauth.credentials_in,
-            now=clock.now,
-        )
+        token_http = target.token_http()
+        oauth_auth = ClientCredentialsAuth.of(oauth, token_http, now=clock.now)
         auth, before_cycle = oauth_auth, oauth_auth.ensure_token
     else:
-        auth = secret_token_auth(conn.token or "")
+        auth = secret_token_auth(conn.credentials.token if isinstance(conn.credentials, Bearer) else "")
     try:
-        _preflight(conn, auth, base)
+        _preflight(target, auth)
     except BaseException:
         if token_http is not None:
             token_http.close()
@@ -333,7 +316,7 @@ def run_entra(
     log = ProvisioningLog(entries=list(record.log), listeners=[printer])
     writer = CassetteWriter(options.cassette) if options.cassette else None
     hooks = Wiretap(profile.source, sink=writer.write).hooks if writer is not None else None
-    http = conn.http(auth, url=base, hooks=hooks, headers=profile.headers)
+    http = target.http(auth, hooks=hooks, headers=profile.headers)
 
     def close() -> None:
         http.close()
@@ -391,9 +374,9 @@ def run_entra(
     return printer.entries
 
 
-def _preflight(conn: Connection, auth: httpx.Auth, base: str) -> None:
+def _preflight(target: Target, auth: httpx.Auth) -> None:
     try:
-        preflight(conn, auth, url=base)
+        preflight(target, auth)
     except ConfigurationError as exc:  # the OAuth token endpoint refused or is not one
         raise UsageProblem(str(exc)) from None
 
@@ -446,14 +429,14 @@ def oauth_from(
     client_secret: str | None,
     scopes: tuple[str, ...],
     credentials_in: CredentialsIn,
-) -> OAuthOptions | None:
+) -> ClientCredentials | None:
     if token_url is None:
         if client_id or client_secret or scopes:
             raise UsageProblem("--client-id, --client-secret and --oauth-scope need --token-url")
         return None
     if not client_id or not client_secret:
         raise UsageProblem("--token-url needs --client-id and --client-secret")
-    return OAuthOptions(token_url, client_id, client_secret, scopes, credentials_in)
+    return ClientCredentials(token_url, client_id, client_secret, scopes, credentials_in)
 
 
 OAUTH_OPTIONS = (

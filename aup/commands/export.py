@@ -17,6 +17,7 @@ from emulators.nsscache import (
     read_export,
     write_export,
 )
+from scimcore.target import Bearer
 
 
 @click.group()
@@ -48,9 +49,10 @@ def export_posix(connection: ConnectionOptions, out: Path, before: Path | None) 
         raise UsageProblem("give --target (and --token) to export, --check to compare, or both")
     if connection.given:
         # nsscache's SCIM source sends a bearer token and nothing else.
-        conn = connection.resolve(allowed=("bearer",), who="nsscache sends a bearer token")
-        preflight(conn, conn.auth())
-        scim = nsscache_client(conn.base_url, conn.token or "", timeout=conn.timeout, verify=conn.verify)
+        target = connection.resolve(allowed=("bearer",), who="nsscache sends a bearer token")
+        token = target.credentials.token if isinstance(target.credentials, Bearer) else ""
+        preflight(target)
+        scim = nsscache_client(target.base_url, token, timeout=target.timeout, verify=target.verify)
         try:
             maps = fetch_maps(scim, AUP_PATHS)
         except NsscacheError as exc:
@@ -58,7 +60,7 @@ def export_posix(connection: ConnectionOptions, out: Path, before: Path | None) 
         finally:
             scim.http.close()
         try:
-            write_export(maps, out, source=conn.base_url)
+            write_export(maps, out, source=target.base_url)
         except OSError as exc:
             raise UsageProblem(f"cannot write {out}: {exc.strerror or exc}") from None
         click.echo(f"wrote {len(maps.passwd)} users, {len(maps.group)} groups, {len(maps.sshkey)} key lines to {out}")

@@ -12,8 +12,8 @@ from aup.commands.connection import ConnectionOptions, connection_options, prefl
 from aup.commands.exits import UsageProblem
 from aup.embedded import embedded_server
 from aup_server.config import ServerConfig, load_extension_file
-from scimcore.client import BearerAuth, make_http
 from scimcore.replay import Replayer, ReplayError
+from scimcore.target import Bearer, Target
 from scimcore.wire import CassetteError, Exchange, read_cassette
 
 
@@ -59,11 +59,11 @@ def replay(
                 server = stack.enter_context(embedded_server(config, db=db, name="replay"))
             except (ValueError, OSError, sqlite3.Error) as exc:
                 raise UsageProblem(str(exc)) from None
-            http = make_http(server.app, BearerAuth(server.token), base_url=server.base_url)
+            http = Target(server.base_url, Bearer(server.token), app=server.app).http()
         else:
-            conn = connection.resolve()
-            preflight(conn, conn.auth())
-            http = conn.http(conn.auth())
+            target = connection.resolve()
+            preflight(target)
+            http = target.http()
         stack.callback(http.close)
         http.headers.clear()  # send exactly the recorded headers, not httpx's defaults
         try:

@@ -18,7 +18,7 @@ from typing import Any
 
 import click
 
-from aup.commands.connection import Connection, ConnectionOptions, connection_options, preflight
+from aup.commands.connection import ConnectionOptions, connection_options, preflight
 from aup.commands.entra import (
     entra_command_options,
     entra_options_from,
@@ -35,6 +35,7 @@ from emulators.core.mapping import load_mapping
 from emulators.entra import PROFILES as ENTRA_PROFILES
 from emulators.okta import OKTA_DEFAULT_MAPPING, PROFILES, OktaEmulator, OktaSettings, Task, TaskLog, TaskStatus
 from scimcore.client import Wiretap
+from scimcore.target import Target
 from scimcore.wire import CassetteWriter
 
 _EXAMPLES = 3  # task titles shown per failure cause
@@ -87,13 +88,13 @@ class _Run:
     verbose: bool
     quiet: bool
     log_path: Path | None = None
-    connection: Connection | None = None
+    connection: Target | None = None
     connected: bool = False
 
     def connect(self) -> None:
         """The pre-flight, once, after every local input was checked and before the first request."""
         if self.connection is not None and not self.connected:
-            preflight(self.connection, self.connection.auth())
+            preflight(self.connection)
             self.connected = True
 
 
@@ -248,7 +249,7 @@ def _okta_run(setup: _Setup, *, offline: bool) -> _Run:
             writer = CassetteWriter(opts["cassette"])
             setup.ctx.call_on_close(writer.close)
             hooks = Wiretap(profile.source, sink=writer.write).hooks
-        http = conn.http(conn.auth(), hooks=hooks)
+        http = conn.http(hooks=hooks)
         setup.ctx.call_on_close(http.close)
     try:
         emulator = OktaEmulator(

@@ -17,7 +17,7 @@ from typing import Any
 import httpx
 
 from scimcore import urns
-from scimcore.client import BearerAuth, ScimClient, Target, make_http
+from scimcore.client import IN_PROCESS_SCIM_URL, BearerAuth, Destination, ScimClient, make_http
 from scimcore.schemas.posix import GID, HOME, MEMBER_USERNAME, POSIX_GROUP_URN, POSIX_USER_URN, SHELL, SSH_KEYS, UID
 from scimcore.schemas.posix import USERNAME as POSIX_USERNAME
 
@@ -88,10 +88,10 @@ class Maps:
 
 
 def nsscache_client(
-    target: Target,
+    target: Destination,
     token: str,
     *,
-    base_url: str = "http://scim.test/scim/v2",
+    base_url: str = IN_PROCESS_SCIM_URL,
     timeout: float = 60.0,
     verify: ssl.SSLContext | bool = True,
 ) -> ScimClient:

@@ -16,6 +16,8 @@ from click.testing import CliRunner
 
 from aup.cli import main
 from conformance.report import load_schema
+from scimcore.client import IN_PROCESS_SCIM_URL
+from scimcore.target import Bearer
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -130,7 +132,7 @@ def test_a_failing_run_shows_requirement_expected_actual_and_redacted_evidence(t
     app, token = broken_eq()
     outcome = run(
         select(["rfc"], ids=["rfc7644-3.4.2.2-filter-eq"]),
-        Target(token=token, app=app, base_url="http://scim.test/scim/v2"),
+        Target(IN_PROCESS_SCIM_URL, Bearer(token), app=app),
     )
     assert outcome.exit_code() == 1
     text = render_console(outcome)
@@ -151,7 +153,7 @@ def test_strict_turns_a_should_warning_into_failure(reference: tuple[Any, str]) 
     app, token = reference
     check_id = "rfc7644-3.4.3-search"
     faulty = Faulty(app, BREAKERS[check_id], State(token=token))
-    outcome = run(select(ids=[check_id]), Target(token=token, app=faulty, base_url="http://scim.test/scim/v2"))
+    outcome = run(select(ids=[check_id]), Target(IN_PROCESS_SCIM_URL, Bearer(token), app=faulty))
     assert outcome.results[0].status is Status.WARN
     assert outcome.exit_code() == 0
     assert outcome.exit_code(strict=True) == 1

@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 
 from conformance import Status, Target, run, select
+from scimcore.target import Bearer
 from tests.conformance.breakers_idp import NEEDS_THROTTLING
 from tests.integration.conftest import start_server, stop_server, wait_for
 
@@ -22,7 +23,7 @@ def test_the_idp_suites_pass_against_a_served_reference_server(tmp_path: Path) -
         wait_for(lines, r"aup serving on", seen)
         assert base.startswith("http://127.0.0.1:")
         # the throttling checks only SKIP against a server without a rate limit (test_idp_suites.py judges them)
-        outcome = run(select(["okta", "entra", "sync"], exclude=["throttling"]), Target(base_url=base, token=token))
+        outcome = run(select(["okta", "entra", "sync"], exclude=["throttling"]), Target(base, Bearer(token)))
     finally:
         code = stop_server(proc)
     assert code == 0, f"server exited with {code}"

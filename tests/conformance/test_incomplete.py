@@ -20,9 +20,11 @@ from conformance.model import Check, Level, Result, Status, Verdict
 from conformance.report import load_schema, render_console, render_html, render_junit, to_json, verdict_line
 from conformance.runner import STOP_AFTER, Run
 from scimcore import urns
+from scimcore.client import IN_PROCESS_SCIM_URL
+from scimcore.target import Bearer
 from tests.integration.conftest import start_server, stop_server, wait_for
 
-BASE = "http://scim.test/scim/v2"
+BASE = IN_PROCESS_SCIM_URL
 
 
 def _noop(ctx: CheckContext) -> None:
@@ -180,7 +182,7 @@ def test_the_runner_stops_sending_once_the_target_stops_answering() -> None:
         if done == 2:
             server.alive = False
 
-    target = Target(base_url=BASE, token="t", app=httpx.MockTransport(server))  # type: ignore[arg-type]
+    target = Target(BASE, Bearer("t"), app=httpx.MockTransport(server))
     outcome = run(checks, target, progress=progress)
     statuses = [result.status for result in outcome.results]
     assert statuses == [Status.PASS] * 2 + [Status.ERROR] * 8
@@ -200,7 +202,7 @@ def test_the_runner_stops_sending_once_the_target_stops_answering() -> None:
 def test_a_target_that_resets_some_requests_but_answers_is_not_given_up() -> None:
     server = Switchable(refuse_posts=True)
     checks = [_check(index, fn=_posts) for index in range(1, 8)]
-    target = Target(base_url=BASE, token="t", app=httpx.MockTransport(server))  # type: ignore[arg-type]
+    target = Target(BASE, Bearer("t"), app=httpx.MockTransport(server))
     outcome = run(checks, target)
     assert all(result.reason.startswith("network: ConnectError") for result in outcome.results)
     assert not any("stopped answering" in note for note in outcome.notes)
@@ -231,7 +233,7 @@ def test_a_server_killed_mid_run_makes_the_run_incomplete_without_waiting_per_ch
         wait_for(lines, r"aup serving on", seen)
         checks = select(["rfc"])
         assert len(checks) > KILL_AFTER + STOP_AFTER + 10
-        outcome = run(checks, Target(base_url=base, token=token, timeout=30.0), progress=kill)
+        outcome = run(checks, Target(base, Bearer(token), timeout=30.0), progress=kill)
         after_kill = time.monotonic() - killed_at[0]
     finally:
         code = stop_server(proc)

@@ -11,9 +11,11 @@ from conformance import Status, Target, run, select
 from conformance.context import CheckContext
 from conformance.model import Check, Level
 from conformance.runner import Runner
+from scimcore.client import IN_PROCESS_SCIM_URL
+from scimcore.target import Bearer
 from tests.conformance.faulty import Faulty, State, edit_json
 
-BASE = "http://scim.test/scim/v2"
+BASE = IN_PROCESS_SCIM_URL
 
 
 def _custom(fn: object, *, requires: frozenset[str] = frozenset()) -> Check:
@@ -35,7 +37,7 @@ def test_checks_needing_an_unadvertised_capability_are_skipped_with_the_reason(r
         body["patch"] = {"supported": False}
 
     faulty = Faulty(app, edit_json("GET", r"/ServiceProviderConfig$", no_patch), State(token=token))
-    outcome = run(select(["rfc"], include=["patch"]), Target(base_url=BASE, token=token, app=faulty))
+    outcome = run(select(["rfc"], include=["patch"]), Target(BASE, Bearer(token), app=faulty))
     assert outcome.results and all(result.status is Status.SKIP for result in outcome.results)
     assert all("does not advertise patch" in result.reason for result in outcome.results)
 
@@ -49,7 +51,7 @@ def test_a_network_failure_during_a_check_is_an_error_not_a_failure(reference: t
             raise httpx.ConnectError("connection reset", request=request)
         return inner.handle_request(request)
 
-    runner = Runner(Target(base_url=BASE, token=token))
+    runner = Runner(Target(BASE, Bearer(token)))
     runner.http.close()  # the same runner, over a transport whose POSTs never arrive
     runner.http = httpx.Client(
         base_url=BASE,
@@ -70,7 +72,7 @@ def test_a_defect_in_a_check_is_a_harness_error(reference: tuple[Any, str]) -> N
     def broken(ctx: CheckContext) -> None:
         {}["missing"]
 
-    outcome = run([_custom(broken)], Target(base_url=BASE, token=token, app=app))
+    outcome = run([_custom(broken)], Target(BASE, Bearer(token), app=app))
     result = outcome.results[0]
     assert result.status is Status.ERROR
     assert result.reason.startswith("harness: KeyError")
@@ -85,7 +87,7 @@ def test_created_data_is_removed_unless_keep(keep: bool, reference: tuple[Any, s
         created.append(ctx.create_user()["userName"])
         ctx.create_group()
 
-    outcome = run([_custom(makes_data)], Target(base_url=BASE, token=token, app=app), keep=keep)
+    outcome = run([_custom(makes_data)], Target(BASE, Bearer(token), app=app), keep=keep)
     assert outcome.results[0].status is Status.PASS
     client = httpx.Client(
         transport=httpx.WSGITransport(app=app), base_url=BASE, headers={"Authorization": f"Bearer {token}"}
@@ -103,7 +105,7 @@ def test_the_sweep_removes_what_a_check_did_not_track(reference: tuple[Any, str]
         response = ctx.scim.post("/Users", ctx.user_body())
         assert response.status_code == 201  # created without ctx.track: only the sweep can find it
 
-    outcome = run([_custom(leaks)], Target(base_url=BASE, token=token, app=app))
+    outcome = run([_custom(leaks)], Target(BASE, Bearer(token), app=app))
     assert any("swept 1 resource" in note for note in outcome.notes)
     client = httpx.Client(
         transport=httpx.WSGITransport(app=app), base_url=BASE, headers={"Authorization": f"Bearer {token}"}
@@ -115,7 +117,7 @@ def test_keep_leaves_every_checks_data_without_collisions_between_checks(referen
     """Names are numbered across the run, so what one check keeps never collides with the next one's data."""
     app, token = reference
     checks = select(["rfc"], include=["crud"])
-    outcome = run(checks, Target(base_url=BASE, token=token, app=app), keep=True)
+    outcome = run(checks, Target(BASE, Bearer(token), app=app), keep=True)
     assert [r.check.id for r in outcome.results if r.status is not Status.PASS] == []
     client = httpx.Client(
         transport=httpx.WSGITransport(app=app), base_url=BASE, headers={"Authorization": f"Bearer {token}"}
@@ -132,7 +134,7 @@ def test_posix_checks_skip_with_the_reason_on_a_server_without_the_extension() -
     store = SqliteStore(":memory:")
     try:
         app = create_app(ServerConfig(posix=False), store=store)
-        outcome = run(select(["posix"]), Target(base_url=BASE, token=issue_token(store, "t"), app=app))
+        outcome = run(select(["posix"]), Target(BASE, Bearer(issue_token(store, "t")), app=app))
     finally:
         store.close()
     assert outcome.results and all(result.status is Status.SKIP for result in outcome.results)

@@ -8,20 +8,22 @@ from werkzeug.wrappers import Request, Response
 
 from conformance import Status, Target, all_checks, run
 from conformance.model import Check
+from scimcore.client import IN_PROCESS_SCIM_URL
+from scimcore.target import Bearer
 from tests.conformance.breakers_idp import BREAKERS as IDP_BREAKERS
 from tests.conformance.breakers_idp import NEEDS_THROTTLING
 from tests.conformance.breakers_posix import BREAKERS as POSIX_BREAKERS
 from tests.conformance.breakers_rfc import BREAKERS as RFC_BREAKERS
 from tests.conformance.faulty import Breaker, Faulty, State, body_of, clone, set_json
 
-BASE = "http://scim.test/scim/v2"
+BASE = IN_PROCESS_SCIM_URL
 BREAKERS: dict[str, Breaker] = {**RFC_BREAKERS, **IDP_BREAKERS, **POSIX_BREAKERS}
 CHECKS = {item.id: item for item in all_checks()}
 
 
 def test_every_check_passes_against_the_reference_server(reference: tuple[object, str]) -> None:
     app, token = reference
-    outcome = run(list(CHECKS.values()), Target(base_url=BASE, token=token, app=app))  # type: ignore[arg-type]
+    outcome = run(list(CHECKS.values()), Target(BASE, Bearer(token), app=app))  # type: ignore[arg-type]
     bad = [
         f"{r.check.id}: {r.status} {r.reason} | {r.expected} | {r.actual}"
         for r in outcome.results
@@ -47,7 +49,7 @@ def test_check_fails_against_a_server_that_breaks_it(check_id: str, reference: t
         pytest.fail(f"no breaker for {check_id}")
     state = State(token=token, memory={"app": app})
     faulty = Faulty(app, breaker, state)  # type: ignore[arg-type]
-    outcome = run([item], Target(base_url=BASE, token=token, app=faulty))
+    outcome = run([item], Target(BASE, Bearer(token), app=faulty))
     result = outcome.results[0]
     assert result.status is item.failing_status, f"{result.status}: {result.reason}"
     assert result.reason
@@ -132,7 +134,7 @@ def test_what_the_rfc_allows_never_fails_a_check(variation: Breaker, reference: 
     app, token = reference
     state = State(token=token, memory={"app": app})
     faulty = Faulty(app, variation, state)  # type: ignore[arg-type]
-    outcome = run(list(CHECKS.values()), Target(base_url=BASE, token=token, app=faulty))
+    outcome = run(list(CHECKS.values()), Target(BASE, Bearer(token), app=faulty))
     assert state.memory.get("applied", 0) > 0, "the variation never came into play"
     bad = [
         f"{r.check.id}: {r.status} {r.reason}" for r in outcome.results if r.status not in (Status.PASS, Status.SKIP)

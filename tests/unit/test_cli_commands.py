@@ -10,10 +10,10 @@ import httpx
 import pytest
 from click.testing import CliRunner
 
-from aup.commands import connection as connection_module
 from aup.commands.directory import directory
 from aup.commands.sync import sync
 from emulators.core.directory import Status, load_directory, save_directory
+from scimcore import target as target_module
 from scimcore.client import make_http
 from scimcore.wire import read_cassette
 from tests.unit.okta_setup import TEST_USER_ID, s20_directory
@@ -28,9 +28,10 @@ def fake(monkeypatch: pytest.MonkeyPatch) -> FakeScim:
     def fake_make_http(target: str, auth: httpx.Auth | None, **kwargs: Any) -> httpx.Client:
         assert target == BASE_URL
         kwargs.pop("verify", None)
+        kwargs.pop("base_url", None)
         return make_http(server.transport, auth, base_url=BASE_URL, **kwargs)
 
-    monkeypatch.setattr(connection_module, "make_http", fake_make_http)
+    monkeypatch.setattr(target_module, "make_http", fake_make_http)
     return server
 
 

@@ -1,6 +1,5 @@
 from __future__ import annotations
 
-import base64
 import json
 from collections.abc import Callable, Iterable
 from datetime import UTC, datetime, timedelta
@@ -11,10 +10,8 @@ import pytest
 
 from scimcore.client import (
     BearerAuth,
-    HeaderTokenAuth,
     ScimClient,
     Wiretap,
-    basic_auth,
     encode_query,
     eq_filter,
     make_http,
@@ -27,21 +24,6 @@ def recording_transport(seen: list[httpx.Request]) -> httpx.MockTransport:
         return httpx.Response(200, json={"ok": True}, headers={"Set-Cookie": "a=b"})
 
     return httpx.MockTransport(handle)
-
-
-@pytest.mark.parametrize(
-    ("auth", "expected"),
-    [
-        (BearerAuth("abc"), "Bearer abc"),
-        (HeaderTokenAuth("Bearer typed-by-admin"), "Bearer typed-by-admin"),
-        (HeaderTokenAuth("abc"), "abc"),
-        (basic_auth("user", "pass"), "Basic " + base64.b64encode(b"user:pass").decode()),
-    ],
-)
-def test_auth_strategies_set_the_authorization_header(auth: httpx.Auth, expected: str) -> None:
-    seen: list[httpx.Request] = []
-    make_http(recording_transport(seen), auth).get("/Users")
-    assert seen[0].headers["Authorization"] == expected
 
 
 def test_explicit_headers_replace_httpx_defaults() -> None:

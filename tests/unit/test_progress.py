@@ -10,12 +10,12 @@ import httpx
 import pytest
 from click.testing import CliRunner
 
-from aup.commands import connection as connection_module
 from aup.commands.entra import entra_sync
 from aup.commands.progress import progress_printer
 from aup.commands.sync import sync
 from emulators.core.directory import save_directory
 from emulators.core.progress import ProgressMeter, ProgressReport
+from scimcore import target as target_module
 from scimcore.client import make_http
 from tests.unit.entra_setup import EntraFake, make_entra, tut_directory
 from tests.unit.okta_setup import TEST_USER_ID, make_okta, s20_directory
@@ -104,9 +104,10 @@ def test_entra_sync_progress_reports_every_stage_on_stderr(monkeypatch: pytest.M
     def fake_http(target: str, auth: httpx.Auth | None, **kwargs: Any) -> httpx.Client:
         assert target == BASE_URL
         kwargs.pop("verify", None)
+        kwargs.pop("base_url", None)
         return make_http(server.transport, auth, base_url=BASE_URL, **kwargs)
 
-    monkeypatch.setattr(connection_module, "make_http", fake_http)
+    monkeypatch.setattr(target_module, "make_http", fake_http)
     people = tmp_path / "people.yaml"
     save_directory(tut_directory().core, people)
     args = ["--directory", str(people), "--target", BASE_URL, "--token", "s3cret", "--scope", "all"]
