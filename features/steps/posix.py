@@ -10,6 +10,7 @@ from pytest_bdd import given, parsers, then, when
 from emulators.nsscache import Maps, PasswdEntry, fetch_maps, nsscache_client
 from features.steps.world import World
 from scimcore.schemas import POSIX_USER_URN
+from scimcore.target import Bearer
 
 
 @dataclass
@@ -33,8 +34,9 @@ def cluster() -> Cluster:
 @given("the cluster has read the service provider")
 @when("the cluster reads the service provider")
 def cluster_reads(world: World, cluster: Cluster) -> None:
-    target = world.target
-    scim = nsscache_client(target.app or target.base_url, target.token, base_url=target.base_url)
+    target = world.target.target
+    token = target.credentials.token if isinstance(target.credentials, Bearer) else ""  # nsscache sends bearer only
+    scim = nsscache_client(target.app or target.base_url, token, base_url=target.base_url, verify=target.verify)
     try:
         maps = fetch_maps(scim)
     finally:

@@ -1,7 +1,7 @@
 """The service provider under test, reached over HTTP whatever it is: the embedded server or a SCIM URL.
 
 Scenarios read and edit the service provider through ``ServiceProvider`` (the admin's view), and
-hand emulators clients made by ``ScimTarget.client``. Every client goes through a
+hand emulators clients made by ``ScimTarget.client`` from one ``scimcore.target.Target``. Every client goes through a
 ``scimcore.faults.FaultTransport`` with a script a scenario can add rules to, so the service
 provider can be made to answer 429 or 5xx without any server-side switch.
 Everything a scenario creates carries the run prefix, so ``cleanup`` finds and removes it.
@@ -10,35 +10,39 @@ Everything a scenario creates carries the run prefix, so ``cleanup`` finds and r
 from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import httpx
 
 from scimcore import urns
-from scimcore.client import BearerAuth, ScimClient, WSGIApp, eq_filter, make_http
+from scimcore.client import ScimClient, eq_filter
 from scimcore.faults import FaultTransport, Script
+from scimcore.target import Target
 
 PAGE = 100
 
 
 @dataclass
 class ScimTarget:
-    """Where the service provider is: a base URL, or an in-process WSGI app with its base URL."""
+    """The service provider under test, and the clients handed out so far (closed with ``close``)."""
 
-    base_url: str
-    token: str
-    app: WSGIApp | None = None
+    target: Target
     _clients: list[httpx.Client] = field(default_factory=list)
 
     def client(
         self, *, hooks: Any = None, headers: Sequence[tuple[str, str]] | None = None
     ) -> tuple[httpx.Client, Script]:
         """A client of the service provider, and the (initially empty) fault script of its transport."""
-        inner: httpx.BaseTransport = httpx.WSGITransport(app=self.app) if self.app else httpx.HTTPTransport()
+        app = self.target.app
+        inner: httpx.BaseTransport
+        if app is None:
+            inner = httpx.HTTPTransport(verify=self.target.verify)
+        else:
+            inner = app if isinstance(app, httpx.BaseTransport) else httpx.WSGITransport(app=app)
         script = Script([])
-        transport = FaultTransport(inner, script)
-        http = make_http(transport, BearerAuth(self.token), hooks=hooks, base_url=self.base_url, headers=headers)
+        faulty = replace(self.target, app=FaultTransport(inner, script))
+        http = faulty.http(hooks=hooks, headers=headers)
         self._clients.append(http)
         return http, script
 

@@ -27,6 +27,8 @@ from emulators.okta import OktaConsole
 from features.steps.checks import state_differences
 from features.steps.target import ScimTarget, ServiceProvider
 from features.steps.world import Config, open_console
+from scimcore.client import IN_PROCESS_SCIM_URL
+from scimcore.target import Bearer, Target
 
 LONG = os.environ.get("AUP_HYPOTHESIS_PROFILE") == "long"
 SETTINGS = settings(
@@ -54,7 +56,7 @@ class SyncMachine(RuleBasedStateMachine):
         super().__init__()
         self.store = SqliteStore(":memory:")
         token = issue_token(self.store, "pbt")
-        self.target = ScimTarget("http://scim.test/scim/v2", token, create_app(store=self.store))
+        self.target = ScimTarget(Target(IN_PROCESS_SCIM_URL, Bearer(token), app=create_app(store=self.store)))
         http, _ = self.target.client()
         self.sp = ServiceProvider(http)
         self.directory = Directory()
@@ -366,7 +368,7 @@ class EntraSync(SyncMachine):
 def test_entra_restart_still_sends_a_pending_membership_removal() -> None:
     """Shrunk from EntraSync: a member leaves an assigned group, then provisioning restarts before a cycle."""
     store = SqliteStore(":memory:")
-    target = ScimTarget("http://scim.test/scim/v2", issue_token(store, "pbt"), create_app(store=store))
+    target = ScimTarget(Target(IN_PROCESS_SCIM_URL, Bearer(issue_token(store, "pbt")), app=create_app(store=store)))
     try:
         idp = open_console(target, Directory(), Config("entra"))[0]
         idp.add_user("u1", {"login": f"{PREFIX}-u1@{DOMAIN}", "firstName": "Ann", "lastName": "Lee"})
@@ -391,7 +393,7 @@ def test_entra_restart_still_sends_a_pending_membership_removal() -> None:
 def test_okta_removes_a_member_who_left_a_pushed_group_while_deactivated() -> None:
     """Shrunk from OktaSync: deactivate, leave the pushed group, reactivate; only Push Now removes the member."""
     store = SqliteStore(":memory:")
-    target = ScimTarget("http://scim.test/scim/v2", issue_token(store, "pbt"), create_app(store=store))
+    target = ScimTarget(Target(IN_PROCESS_SCIM_URL, Bearer(issue_token(store, "pbt")), app=create_app(store=store)))
     try:
         idp = open_console(target, Directory(), Config("okta"))[0]
         idp.add_user("u1", {"login": f"{PREFIX}-u1@{DOMAIN}", "firstName": "Ann", "lastName": "Lee"})
