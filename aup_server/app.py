@@ -25,7 +25,7 @@ from aup_server.errors import (
 from aup_server.posix import registry_extensions
 from aup_server.ratelimit import RateLimiter
 from aup_server.service import ResourceService
-from aup_server.store import SqliteStore, Store
+from aup_server.store import Store, check_store_matches, open_store
 from scimcore.schemas import SchemaRegistry, core_registry
 
 log = logging.getLogger("aup_server")
@@ -43,15 +43,16 @@ class AupState:
 
 
 def create_app(config: ServerConfig | Mapping[str, Any] | None = None, *, store: Store | None = None) -> Flask:
-    """Build the app. Without ``store`` it opens ``SqliteStore(config.db)`` (in memory by default)."""
-    if config is None:
-        config = ServerConfig()
-    elif not isinstance(config, ServerConfig):
-        config = ServerConfig.from_mapping(config)
-    else:
-        config.validate()
+    """Build the app. Without ``store`` it opens ``open_store(config)`` (SQLite in memory by default).
+
+    A ``store`` opened elsewhere brings its own ``db`` and ``unique_group_names``: a config that leaves
+    them out takes the store's, and one that disagrees is a ValueError rather than silently ignored.
+    """
+    config = _server_config(config, store)
     if store is None:
-        store = SqliteStore(config.db, unique_group_names=config.unique_group_names)
+        store = open_store(config)
+    else:
+        check_store_matches(config, store)
     registry = core_registry(registry_extensions(config))
 
     app = Flask(__name__)
@@ -69,6 +70,17 @@ def create_app(config: ServerConfig | Mapping[str, Any] | None = None, *, store:
     app.register_blueprint(bp, url_prefix="/scim/<tenant>/v2", name="scim_tenant")
     _register_error_handlers(app)
     return app
+
+
+def _server_config(config: ServerConfig | Mapping[str, Any] | None, store: Store | None) -> ServerConfig:
+    """The config to serve with; its store settings default to those of ``store`` when one is given."""
+    if isinstance(config, ServerConfig):
+        config.validate()
+        return config
+    if store is None:
+        return ServerConfig() if config is None else ServerConfig.from_mapping(config)
+    opened = {"db": store.db, "unique_group_names": store.rules.unique_group_names}
+    return ServerConfig.from_mapping({**opened, **(config or {})})
 
 
 def _register_error_handlers(app: Flask) -> None:

@@ -29,6 +29,7 @@ from aup_server.scim.pagination import Page, list_response, parse_page
 from aup_server.scim.projection import Projection
 from aup_server.store.base import ResourceKind, Session, Store, StoredResource
 from aup_server.store.names import user_name_key
+from aup_server.store.rules import check_user_name
 from scimcore import urns
 from scimcore.schemas import SchemaRegistry
 
@@ -306,6 +307,7 @@ class ResourceService:
         check_resource_limits(doc, self.config, kind)  # before the write lock: nothing oversized is stored
         with self.store.write(tenant) as session:
             self.posix.check(session, kind, doc)
+            check_user_name(session, kind, doc)
             res = session.insert(kind, doc, password=password)
             self.posix.record(session, kind, res.id, doc)
             if kind == "Group":
@@ -468,6 +470,7 @@ class ResourceService:
         """The short part under the write lock: the document, POSIX ids, membership rows."""
         if change.doc_changed:
             self.posix.check(session, kind, change.doc)  # bounded: a userName and at most MAX_SSH_KEYS keys
+            check_user_name(session, kind, change.doc, rid)
             session.update(kind, rid, change.doc, password=change.password, keep_password=change.password is None)
             self.posix.record(session, kind, rid, change.doc)
         if change.members is not None:

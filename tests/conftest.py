@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from typing import Any
 
 import httpx
 import pytest
@@ -10,26 +11,43 @@ from flask import Flask
 
 from aup_server.app import create_app
 from aup_server.auth import issue_token
-from aup_server.store import SqliteStore
+from aup_server.config import ServerConfig
+from aup_server.store import Store, open_store
 from scimcore import urns
 
 SCIM = urns.MEDIA_TYPE
 
 
 @pytest.fixture
-def store() -> Iterator[SqliteStore]:
-    st = SqliteStore(":memory:")
-    yield st
-    st.close()
+def make_store() -> Iterator[Callable[..., Store]]:
+    """``make_store(**settings)``: a store opened as the server opens one (``open_store``), closed at teardown.
+
+    ``settings`` are ServerConfig fields, e.g. ``db=str(tmp_path / "aup.db")`` or ``unique_group_names=False``.
+    """
+    opened: list[Store] = []
+
+    def make(**settings: Any) -> Store:
+        store = open_store(ServerConfig(**settings))
+        opened.append(store)
+        return store
+
+    yield make
+    for store in opened:
+        store.close()
 
 
 @pytest.fixture
-def app(store: SqliteStore) -> Flask:
+def store(make_store: Callable[..., Store]) -> Store:
+    return make_store()
+
+
+@pytest.fixture
+def app(store: Store) -> Flask:
     return create_app(store=store)
 
 
 @pytest.fixture
-def token(store: SqliteStore) -> str:
+def token(store: Store) -> str:
     return issue_token(store, "test")
 
 

@@ -1,6 +1,7 @@
 """The storage contract the SCIM layer depends on; engines (SQLite now, PostgreSQL later) implement it.
 
 The API and the pure SCIM code see only these types, so a new engine never touches api/ or scim/.
+What an engine must do is pinned by tests/store/contract.py; docs/stores.md says how to add one.
 """
 
 from __future__ import annotations
@@ -8,7 +9,10 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
-from typing import Any, Literal, Protocol
+from typing import TYPE_CHECKING, Any, Literal, Protocol
+
+if TYPE_CHECKING:
+    from aup_server.store.rules import StoreRules
 
 ResourceKind = Literal["User", "Group"]
 LookupKey = Literal["id", "externalId", "userName", "displayName", "emails.value"]
@@ -62,7 +66,7 @@ class Session(Protocol):
     def get(self, kind: ResourceKind, rid: str, *, expand: bool = False) -> StoredResource | None: ...
 
     def lookup(self, kind: ResourceKind, key: LookupKey, value: str, *, expand: bool = False) -> list[StoredResource]:
-        """Candidates whose indexed ``key`` equals ``value`` (folded where the attribute is caseExact=false)."""
+        """Candidates whose indexed ``key`` equals ``StoreRules.lookup_value(value)``, in creation order."""
         ...
 
     def scan(self, kind: ResourceKind, *, expand: bool = False) -> Iterator[StoredResource]:
@@ -75,11 +79,16 @@ class Session(Protocol):
         """Total count and one page in the stable order."""
         ...
 
-    def insert(self, kind: ResourceKind, doc: dict[str, Any], *, password: str | None) -> StoredResource: ...
+    def insert(self, kind: ResourceKind, doc: dict[str, Any], *, password: str | None) -> StoredResource:
+        """Store ``doc`` under a new id, indexed by ``StoreRules.index_keys``; a duplicate unique key raises
+        ``StoreRules.conflict`` and the password is kept only as ``StoreRules.password_digest``."""
+        ...
 
     def update(
         self, kind: ResourceKind, rid: str, doc: dict[str, Any], *, password: str | None, keep_password: bool
-    ) -> StoredResource: ...
+    ) -> StoredResource:
+        """Replace the document (version + 1, re-indexed as on insert); KeyError when ``rid`` is not there."""
+        ...
 
     def touch(self, kind: ResourceKind, rid: str) -> None:
         """Bump version and lastModified, e.g. after a membership change."""
@@ -144,6 +153,11 @@ class TokenStore(Protocol):
 
 
 class Store(TokenStore, Protocol):
+    """An open database: ``db`` is the ``ServerConfig.db`` it was opened from, ``rules`` its config's rules."""
+
+    db: str
+    rules: StoreRules
+
     def read(self, tenant: str) -> AbstractContextManager[Session]: ...
 
     def write(self, tenant: str) -> AbstractContextManager[Session]: ...

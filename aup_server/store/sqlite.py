@@ -15,6 +15,7 @@ from datetime import UTC, datetime
 
 from aup_server.store.base import TokenRecord
 from aup_server.store.names import user_name_key
+from aup_server.store.rules import StoreRules
 from aup_server.store.sqlite_posix import POSIX_DDL, POSIX_MIGRATION_FROM_V1
 from aup_server.store.sqlite_session import SqliteSession
 
@@ -98,18 +99,21 @@ def utc_now() -> str:
 
 
 class SqliteStore:
-    """SQLite engine. ``path=":memory:"`` keeps one private database (tests); a file path persists."""
+    """SQLite engine. ``path=":memory:"`` keeps one private database (tests); a file path persists.
+
+    Build it with ``open_store(config)`` (store/engines.py), which hands it the rules of that config.
+    """
 
     def __init__(
         self,
         path: str = ":memory:",
         *,
-        unique_group_names: bool = True,
+        rules: StoreRules | None = None,
         busy_timeout_ms: int = 10_000,
         clock: Callable[[], str] = utc_now,
     ) -> None:
-        self.path = path
-        self.unique_group_names = unique_group_names
+        self.db = path
+        self.rules = rules or StoreRules()
         self.clock = clock
         self._busy_timeout_ms = busy_timeout_ms
         self._memory = path == ":memory:"
@@ -129,7 +133,7 @@ class SqliteStore:
 
     def _open(self) -> sqlite3.Connection:
         # Connections are thread-confined by design; check_same_thread=False only lets close() run anywhere.
-        conn = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)
+        conn = sqlite3.connect(self.db, isolation_level=None, check_same_thread=False)
         conn.execute(f"PRAGMA busy_timeout = {int(self._busy_timeout_ms)}")
         conn.execute("PRAGMA foreign_keys = ON")
         if not self._memory:
@@ -158,7 +162,7 @@ class SqliteStore:
         (current,) = conn.execute("PRAGMA user_version").fetchone()
         if current > SCHEMA_VERSION:
             raise RuntimeError(
-                f"database {self.path} has schema version {current}; this aup understands up to "
+                f"database {self.db} has schema version {current}; this aup understands up to "
                 f"{SCHEMA_VERSION}. Upgrade aup or use another --db."
             )
         conn.executescript(_DDL + POSIX_DDL)

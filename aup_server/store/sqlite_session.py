@@ -2,39 +2,24 @@
 
 from __future__ import annotations
 
-import hashlib
 import json
-import os
 import sqlite3
 import uuid
 from collections.abc import Callable, Iterator
 from typing import Any, Protocol
 
-from aup_server.errors import InvalidValueError, UniquenessError
-from aup_server.scim.filter import fold_case as fold  # one folding for uniqueness and filters
 from aup_server.store.base import LookupKey, ResourceKind, StoredResource
-from aup_server.store.names import user_name_key, user_name_problem
+from aup_server.store.rules import IndexKeys, StoreRules
 from aup_server.store.sqlite_posix import PosixQueries
 
 _COLUMNS = "seq, kind, id, data, version, created, modified"
 _KIND_NAMES: dict[str, ResourceKind] = {"User": "User", "Group": "Group"}
 
-# Okta sends a (random) password in every POST /Users (docs/okta.md §10.6), so the cost is paid
-# per create: about 1 ms here keeps bulk provisioning fast while no password is ever kept in clear.
-_SCRYPT_N = 2**9
-
-
-def hash_password(password: str) -> str:
-    """A salted scrypt digest: passwords are writeOnly (RFC 7643 §4.1.1) and never stored in clear."""
-    salt = os.urandom(16)
-    digest = hashlib.scrypt(password.encode(), salt=salt, n=_SCRYPT_N, r=8, p=1)
-    return f"scrypt${_SCRYPT_N}$8$1${salt.hex()}${digest.hex()}"
-
 
 class StoreSettings(Protocol):
-    """What a session needs from its store."""
+    """What a session needs from its store: the rules from the layer above (rules.py) and a clock."""
 
-    unique_group_names: bool
+    rules: StoreRules
     clock: Callable[[], str]
 
 
@@ -77,18 +62,17 @@ class SqliteSession(PosixQueries):
 
     def lookup(self, kind: ResourceKind, key: LookupKey, value: str, *, expand: bool = False) -> list[StoredResource]:
         base = f"SELECT {_COLUMNS} FROM resources WHERE tenant = ? AND kind = ? AND "
+        value = self.store.rules.lookup_value(kind, key, value)
         if key == "id":
             rows = self.conn.execute(base + "id = ?", (self.tenant, kind, value)).fetchall()
         elif key == "externalId":
             rows = self.conn.execute(base + "external_id = ? ORDER BY seq", (self.tenant, kind, value)).fetchall()
         elif key in ("userName", "displayName"):
-            rows = self.conn.execute(
-                base + "name_key = ? ORDER BY seq", (self.tenant, kind, _name_key(kind, value))
-            ).fetchall()
+            rows = self.conn.execute(base + "name_key = ? ORDER BY seq", (self.tenant, kind, value)).fetchall()
         else:
             rows = self.conn.execute(
                 base + "seq IN (SELECT seq FROM emails WHERE tenant = ? AND value_key = ?) ORDER BY seq",
-                (self.tenant, kind, self.tenant, fold(value)),
+                (self.tenant, kind, self.tenant, value),
             ).fetchall()
         return [self._row(row, expand) for row in rows]
 
@@ -157,59 +141,18 @@ class SqliteSession(PosixQueries):
 
     # -- writes --------------------------------------------------------------------------------
 
-    def _keys(
-        self, kind: ResourceKind, doc: dict[str, Any], rid: str | None = None, previous: Any = None
-    ) -> tuple[str | None, str | None, str | None]:
-        """(unique_key, name_key, display) for a document; a userName no key can tell apart is refused.
-
-        A lookalike of a held userName is a 409 (it is that user); otherwise a name with invisible
-        characters or edge whitespace is a 400 (names.py says why), before anything is written. A name
-        stored before this rule (``previous``) stays writable: an update that keeps it is not refused.
-        """
-        name = doc.get("userName") if kind == "User" else doc.get("displayName")
-        name_key = _name_key(kind, name) if isinstance(name, str) else None
-        if kind == "User" and isinstance(name, str) and name != previous:
-            problem = user_name_problem(name)
-            if problem is not None:
-                holder = self.conn.execute(
-                    "SELECT 1 FROM resources WHERE tenant = ? AND kind = 'User' AND name_key = ? AND id IS NOT ?",
-                    (self.tenant, name_key, rid),
-                ).fetchone()
-                if holder is not None:
-                    raise self._conflict(kind, doc)
-                raise InvalidValueError(problem)
-        unique = name_key if (kind == "User" or self.store.unique_group_names) else None
-        return unique, name_key, name if isinstance(name, str) else None
-
-    def _write_emails(self, seq: int, doc: dict[str, Any]) -> None:
+    def _write_emails(self, seq: int, keys: IndexKeys) -> None:
         self.conn.execute("DELETE FROM emails WHERE seq = ?", (seq,))
-        values = {
-            fold(email["value"])
-            for email in doc.get("emails") or ()
-            if isinstance(email, dict) and isinstance(email.get("value"), str)
-        }
         self.conn.executemany(
             "INSERT INTO emails (seq, tenant, value_key) VALUES (?, ?, ?)",
-            [(seq, self.tenant, v) for v in values],
-        )
-
-    def _conflict(self, kind: ResourceKind, doc: dict[str, Any]) -> UniquenessError:
-        if kind == "User":
-            return UniquenessError(
-                f"userName {doc.get('userName')!r} is already taken in this tenant (compared case-insensitively"
-                " after Unicode NFKC normalisation); "
-                f'find it with filter=userName eq "{doc.get("userName")}"'
-            )
-        return UniquenessError(
-            f"a group with displayName {doc.get('displayName')!r} already exists in this tenant; "
-            f'find it with filter=displayName eq "{doc.get("displayName")}"'
+            [(seq, self.tenant, v) for v in keys.emails],
         )
 
     def insert(self, kind: ResourceKind, doc: dict[str, Any], *, password: str | None) -> StoredResource:
         rid = str(uuid.uuid4())  # non-numeric, so no client mistakes an id for a uid (docs/aup-domain.md §1.4)
         now = self.store.clock()
-        unique, name_key, display = self._keys(kind, doc)
-        secret = hash_password(password) if password is not None else None
+        rules = self.store.rules
+        keys = rules.index_keys(kind, doc)
         try:
             cur = self.conn.execute(
                 "INSERT INTO resources (tenant, kind, id, unique_key, name_key, external_id, display, data, secret,"
@@ -218,38 +161,34 @@ class SqliteSession(PosixQueries):
                     self.tenant,
                     kind,
                     rid,
-                    unique,
-                    name_key,
-                    doc.get("externalId"),
-                    display,
+                    keys.unique,
+                    keys.name,
+                    keys.external_id,
+                    keys.display,
                     _dump(doc),
-                    secret,
+                    rules.password_digest(password),
                     now,
                     now,
                 ),
             )
         except sqlite3.IntegrityError as exc:
-            raise self._conflict(kind, doc) from exc
+            raise rules.conflict(kind, doc) from exc
         seq = int(cur.lastrowid or 0)
         if kind == "User":
-            self._write_emails(seq, doc)
+            self._write_emails(seq, keys)
         return StoredResource(id=rid, kind=kind, doc=doc, version=1, created=now, modified=now, seq=seq)
 
     def update(
         self, kind: ResourceKind, rid: str, doc: dict[str, Any], *, password: str | None, keep_password: bool
     ) -> StoredResource:
-        seq, previous = self.conn.execute(
-            "SELECT seq, json_extract(data, '$.userName') FROM resources WHERE tenant = ? AND kind = ? AND id = ?",
-            (self.tenant, kind, rid),
-        ).fetchone() or (None, None)
-        if seq is None:
-            raise KeyError(rid)
+        seq = self._seq(kind, rid)
         now = self.store.clock()
-        unique, name_key, display = self._keys(kind, doc, rid, previous)
+        rules = self.store.rules
+        keys = rules.index_keys(kind, doc)
         secret_sql = "secret" if keep_password else "?"
-        args: list[Any] = [unique, name_key, doc.get("externalId"), display, _dump(doc), now]
+        args: list[Any] = [keys.unique, keys.name, keys.external_id, keys.display, _dump(doc), now]
         if not keep_password:
-            args.append(hash_password(password) if password is not None else None)
+            args.append(rules.password_digest(password))
         try:
             self.conn.execute(
                 "UPDATE resources SET unique_key = ?, name_key = ?, external_id = ?, display = ?, data = ?,"
@@ -257,9 +196,9 @@ class SqliteSession(PosixQueries):
                 (*args, seq),
             )
         except sqlite3.IntegrityError as exc:
-            raise self._conflict(kind, doc) from exc
+            raise rules.conflict(kind, doc) from exc
         if kind == "User":
-            self._write_emails(seq, doc)
+            self._write_emails(seq, keys)
         stored = self.get(kind, rid)
         assert stored is not None  # updated in this transaction
         return stored
@@ -315,11 +254,6 @@ class SqliteSession(PosixQueries):
     def clear_members(self, group_id: str) -> int:
         cur = self.conn.execute("DELETE FROM memberships WHERE group_seq = ?", (self._seq("Group", group_id),))
         return cur.rowcount
-
-
-def _name_key(kind: str, name: str) -> str:
-    """How a userName (names.py) or a group's displayName (case folded, RFC 7643 §2.2) is compared."""
-    return user_name_key(name) if kind == "User" else fold(name)
 
 
 def _dump(doc: dict[str, Any]) -> str:
