@@ -14,6 +14,7 @@ import httpx
 
 from conformance.context import CheckContext
 from conformance.model import CheckSkipped
+from emulators.core.console import ConsoleSetup
 from emulators.core.directory import AppAssignments, Directory, Group, User
 from emulators.core.linkstore import Kind, LinkStore
 from emulators.entra import (
@@ -27,6 +28,7 @@ from emulators.entra import (
 )
 from emulators.entra.log import Outcome
 from emulators.okta import OKTA_OIN, OktaEmulator, OktaProfile, OktaSettings, Task, TaskStatus
+from emulators.registry import IdpSpec
 from scimcore.client import ScimClient, eq_filter
 
 DOMAIN = "example.com"
@@ -223,10 +225,34 @@ class Entra:
         return str(scim_id)
 
 
+class Console:
+    """Any registered IdP's admin console against the check's target (emulators/core/console.py)."""
+
+    def __init__(self, ctx: CheckContext, spec: IdpSpec, people: Directory, profile: str | None = None) -> None:
+        self.ctx = ctx
+        self.spec = spec
+        chosen = spec.profile(profile)
+        self.flight = InFlight()
+        http = ctx.client(headers=chosen.headers, hooks=self.flight.hooks)
+        setup = ConsoleSetup(people, http, chosen, CheckClock(), links=TrackedLinks(ctx))
+        self.console = spec.console(setup)
+
+    def expect_done(self, what: str) -> None:
+        """Nothing the IdP sent is left failed: a failure is the server refusing the IdP's request."""
+        failures = self.console.unresolved_failures()
+        if failures:
+            self.flight.raise_if_unanswered()
+            self.ctx.fail(
+                f"{self.spec.label} could not {what}",
+                expected="nothing left failed or unsent",
+                actual="; ".join(failures[:3]),
+            )
+
+
 def okta_scim(ctx: CheckContext, profile: OktaProfile = OKTA_OIN) -> ScimClient:
     """Single requests exactly as Okta sends them: header set, body Content-Type, ``%20`` queries (docs/okta.md §2)."""
     http = ctx.client(headers=profile.headers)
-    return ScimClient(http, headers=profile.headers, body_headers=profile.body_headers, space=profile.filter_space)
+    return ScimClient(http, headers=profile.headers, body_headers=profile.body_headers, space=profile.query_space)
 
 
 def entra_scim(ctx: CheckContext, profile: EntraProfile = ENTRA_DEFAULT) -> ScimClient:

@@ -11,6 +11,7 @@ listed in ``BUILT_IN``, then any installed distribution's ``aup.idps`` entry poi
 from __future__ import annotations
 
 import importlib
+import re
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -23,6 +24,7 @@ from emulators.core.profile import IdpProfile
 
 BUILT_IN = ("emulators.okta", "emulators.entra")  # packages exporting ``SPEC``, in the order they are listed
 ENTRY_POINT_GROUP = "aup.idps"
+_NAME = re.compile(r"[a-z][a-z0-9]*")  # it becomes part of check ids, file names and CLI values
 
 
 @dataclass(frozen=True)
@@ -49,8 +51,8 @@ class IdpSpec:
     console_checks: bool = True
 
     def __post_init__(self) -> None:
-        if not self.name.isidentifier() or self.name != self.name.lower():
-            raise ValueError(f"IdP name {self.name!r} must be a lower-case identifier")
+        if not _NAME.fullmatch(self.name):
+            raise ValueError(f"IdP name {self.name!r} must be lower-case letters and digits, starting with a letter")
         if self.default_profile not in self.profiles:
             raise ValueError(f"IdP {self.name}: default profile {self.default_profile!r} is not among its profiles")
         unknown = [name for name in self.variants.values() if name not in self.profiles]

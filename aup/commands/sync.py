@@ -28,12 +28,15 @@ from aup.commands.entra import (
 )
 from aup.commands.exits import TargetFailed, UsageProblem
 from aup.commands.progress import progress_option, progress_printer
+from emulators.core.console import ConsoleSetup
+from emulators.core.cycle_clock import SkippingClock
 from emulators.core.directory import Directory, load_directory, save_directory
 from emulators.core.errors import ConfigurationError
 from emulators.core.linkstore import LinkStore, links_path_for
 from emulators.core.mapping import load_mapping
 from emulators.entra import PROFILES as ENTRA_PROFILES
 from emulators.okta import OKTA_DEFAULT_MAPPING, PROFILES, OktaEmulator, OktaSettings, Task, TaskLog, TaskStatus
+from emulators.registry import idps
 from scimcore.client import Wiretap
 from scimcore.target import Target
 from scimcore.wire import CassetteWriter
@@ -128,18 +131,34 @@ def _given(ctx: click.Context, name: str) -> bool:
     return source is not None and source not in (click.core.ParameterSource.DEFAULT,)
 
 
+class IdpChoice(click.ParamType):
+    """An IdP of the registry (emulators/registry.py), read when the option is parsed, so an IdP registered
+    by a plugin or a test is a valid ``--idp`` as soon as it is registered."""
+
+    name = "idp"
+
+    def get_metavar(self, param: click.Parameter, ctx: click.Context | None = None) -> str:
+        return "[" + "|".join(idps().names()) + "]"
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> str:
+        if value not in idps():
+            self.fail(f"{value!r} is not a registered IdP; choose from {', '.join(idps().names())}", param, ctx)
+        return str(value)
+
+
 def _refuse_other_idps_options(ctx: click.Context, idp: str) -> None:
-    foreign = _ENTRA_ONLY if idp == "okta" else _OKTA_ONLY
+    """Options only Okta or only Entra reads are refused for any other IdP, never ignored."""
+    foreign = {"okta": _ENTRA_ONLY, "entra": _OKTA_ONLY}.get(idp, _OKTA_ONLY + _ENTRA_ONLY)
     for name in foreign:
         if _given(ctx, name):
             param = next(p for p in ctx.command.params if p.name == name)
             flag = param.opts[0] if param.opts else name
-            owner = "Entra's" if idp == "okta" else "Okta's"
+            owner = "Okta's" if name in _OKTA_ONLY else "Entra's"
             raise UsageProblem(f"{flag} is {owner}; it does nothing with --idp {idp}")
 
 
 @click.group(invoke_without_command=True)
-@click.option("--idp", type=click.Choice(["okta", "entra"]), default="okta", show_default=True, help="IdP to emulate.")
+@click.option("--idp", type=IdpChoice(), default="okta", show_default=True, help="IdP to emulate.")
 @click.option(
     "--profile",
     type=click.Choice(sorted(PROFILES)),
@@ -161,7 +180,7 @@ def _refuse_other_idps_options(ctx: click.Context, idp: str) -> None:
 @click.option(
     "--links",
     type=click.Path(dir_okay=False, path_type=Path),
-    help="[default: <directory>.links.json for Okta, <directory>.entra-links.json for Entra]",
+    help="[default: <directory>.links.json for Okta, <directory>.<idp>-links.json for the others]",
 )
 @click.option(
     "--tasks",
@@ -205,9 +224,16 @@ def sync(
                 "single admin actions are Okta's; with --idp entra, edit the directory file and run cycles "
                 "(or --on-demand USER)"
             )
+        if idp not in ("okta", "entra"):
+            raise UsageProblem(
+                f"single admin actions are Okta's; with --idp {idp}, edit the directory file and run again"
+            )
         return
     if idp == "entra":
         _entra(setup)
+        return
+    if idp != "okta":
+        _console_sync(setup)
         return
     run = setup.okta()
     run.connect()
@@ -224,6 +250,49 @@ def _entra(setup: _Setup, **overrides: Any) -> None:
     )
     options = replace(entra_options_from(setup.values), oauth=oauth, **overrides)
     run_entra(setup.directory_file(), setup.connection, options, progress=progress_printer(setup.progress))
+
+
+def _console_sync(setup: _Setup) -> None:
+    """Any other registered IdP: its admin console provisions the directory file as it stands. The links
+    file keeps what was provisioned, so the next run updates, deactivates and reactivates rather than
+    creating again (docs/architecture.md, the IdP registry)."""
+    spec = idps().get(setup.idp)
+    opts = setup.values
+    directory_path = setup.directory_file()
+    target = setup.connection.resolve()
+    try:
+        directory = load_directory(directory_path)
+        links = LinkStore(opts["links"] or links_path_for(directory_path, spec.name), save_every=50)
+    except ConfigurationError as exc:
+        raise UsageProblem(str(exc)) from None
+    profile = spec.profile()
+    tap = Wiretap(profile.source)
+    if opts["cassette"]:
+        writer = CassetteWriter(opts["cassette"])
+        setup.ctx.call_on_close(writer.close)
+        tap = Wiretap(profile.source, sink=writer.write)
+    preflight(target)
+    http = target.http(hooks=tap.hooks, headers=profile.headers)
+    setup.ctx.call_on_close(http.close)
+    try:
+        console = spec.console(ConsoleSetup(directory, http, profile, SkippingClock(), links=links))
+        console.provision_all()
+    except ConfigurationError as exc:
+        raise UsageProblem(str(exc)) from None
+    finally:
+        try:
+            links.save()
+        except OSError as exc:
+            raise UsageProblem(f"cannot save the sync state: {exc}") from None
+    failures = console.unresolved_failures()
+    methods = Counter(exchange.method for exchange in tap.exchanges)
+    sent = ", ".join(f"{count} {method}" for method, count in sorted(methods.items())) or "nothing"
+    click.echo(f"{spec.label}: {len(tap.exchanges)} request(s) sent ({sent}); {len(failures)} failure(s)")
+    if not setup.values["quiet"]:
+        for failure in failures[:_EXAMPLES]:
+            click.echo(f"failed: {failure}")
+    if failures:
+        raise TargetFailed(f"{spec.label} could not send {len(failures)} change(s); run again to retry")
 
 
 def _okta_run(setup: _Setup, *, offline: bool) -> _Run:

@@ -19,10 +19,15 @@ from conformance.suites import (
     rfc_users,
     sync,
 )
+from emulators.registry import IdpRegistry, idps
 
 
-def default_registry() -> Registry:
-    """A new registry of every built-in check, in run order; each call builds an independent one."""
+def default_registry(idp_registry: IdpRegistry | None = None) -> Registry:
+    """A new registry of every built-in check, in run order; each call builds an independent one.
+
+    The ``sync`` suite also holds the console-driven one-way check of every IdP of ``idp_registry``
+    (the process's IdP registry by default) that brings no hand-written checks.
+    """
     return Registry(
         (
             rfc_discovery.SUITE,
@@ -37,6 +42,7 @@ def default_registry() -> Registry:
             entra_flows.SUITE,
             entra_patch.SUITE,
             sync.SUITE,
+            sync.console_suite(idp_registry if idp_registry is not None else idps()),
             posix.SUITE,
         )
     )

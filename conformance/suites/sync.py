@@ -10,10 +10,10 @@ from __future__ import annotations
 
 import copy
 import functools
-from collections.abc import Collection, Sequence
+from collections.abc import Callable, Collection, Sequence
 
 from conformance.context import CheckContext
-from conformance.idp import DOMAIN, Entra, Okta, run_resources
+from conformance.idp import DOMAIN, Console, Entra, Okta, run_resources
 from conformance.model import Level
 from conformance.registry import Suite
 from emulators.core.directory import Directory, Status, User
@@ -22,6 +22,7 @@ from emulators.core.generator import generate_directory
 from emulators.entra import Clause, ScopingFilter
 from emulators.entra.expected import expected_state as entra_expected_state
 from emulators.okta.expected import expected_state as okta_expected_state
+from emulators.registry import IdpRegistry, IdpSpec
 
 SUITE = Suite("sync")
 
@@ -286,3 +287,55 @@ def entra_hard_delete(ctx: CheckContext) -> None:
         entra.emulator.hard_delete_user(user.id)
     entra.cycle("the cycle after the hard deletes")
     expect_state(ctx, prefix, _entra_expected(entra), "Entra's hard deletes", absent=logins)
+
+
+# -- every other registered IdP, through its admin console ------------------------------------------------------
+
+
+def console_suite(registry: IdpRegistry) -> Suite:
+    """The one-way check of every registered IdP that brings no hand-written checks (``console_checks``),
+    driven through its admin console (emulators/core/console.py) and judged by its expected state."""
+    suite = Suite("sync")
+    for spec in registry:
+        if spec.console_checks:
+            suite.check(
+                f"sync-{spec.name}-one-way",
+                f"{spec.label}'s one-way sync (provision, update, deactivate, reactivate, group changes) leaves the "
+                "expected state of the directory",
+                level=Level.MUST,
+                ref=f"{spec.docs or 'docs/architecture.md'}; docs/aup-domain.md §1.1 (one-way sync, the IdP is the "
+                "source of truth)",
+                tags={spec.name, "lifecycle"},
+            )(_one_way_check(spec))
+    return suite
+
+
+def _one_way_check(spec: IdpSpec) -> Callable[[CheckContext], None]:
+    def one_way(ctx: CheckContext) -> None:
+        prefix, people = generated(ctx, spec.name[:4])
+        run = Console(ctx, spec, people)
+        console, label = run.console, spec.label
+        console.provision_all()
+        run.expect_done("provision the directory")
+        expect_state(ctx, prefix, console.expected_state(), f"{label}'s initial provisioning")
+
+        changed, leaver = in_scope(people, 2)
+        console.update_user(changed.id, {"lastName": f"{changed.profile['lastName']}-changed"})
+        console.deactivate(leaver.id)
+        group = next(iter(people.groups.values()))
+        console.connect_group(group.id)
+        joiner = next((user for user in in_scope(people, USERS) if user.id not in group.members), None)
+        if joiner is not None:
+            console.add_member(group.id, joiner.id)
+        console.rename_group(group.id, f"{prefix} renamed")
+        console.sync()
+        run.expect_done("send the changes")
+        expect_state(ctx, prefix, console.expected_state(), f"{label}'s updates, deactivation and group changes")
+
+        console.reactivate(leaver.id)
+        console.sync()
+        run.expect_done("reactivate a user")
+        expect_state(ctx, prefix, console.expected_state(), f"{label}'s reactivation")
+
+    one_way.__name__ = one_way.__qualname__ = f"{spec.name}_one_way"
+    return one_way

@@ -78,7 +78,8 @@ class LinkStore:
         os.replace(tmp, self.path)
 
 
-def links_path_for(directory_path: str | Path) -> Path:
-    """The default link store next to a directory file: ``people.yaml`` -> ``people.links.json``."""
+def links_path_for(directory_path: str | Path, idp: str | None = None) -> Path:
+    """The default link store next to a directory file: ``people.yaml`` -> ``people.links.json`` (Okta's),
+    or ``people.<idp>-links.json`` for another IdP, so two IdPs syncing one directory keep apart."""
     path = Path(directory_path)
-    return path.with_name(f"{path.stem}.links.json")
+    return path.with_name(f"{path.stem}.{idp}-links.json" if idp else f"{path.stem}.links.json")
