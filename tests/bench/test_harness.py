@@ -35,6 +35,7 @@ TINY = [
 ]  # fmt: skip
 
 
+@pytest.mark.slow
 @pytest.mark.network
 def test_tiny_run_writes_every_figure_in_the_documented_shape(tmp_path: Path) -> None:
     out, tables = tmp_path / "result.json", tmp_path / "result.md"

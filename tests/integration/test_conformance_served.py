@@ -25,6 +25,7 @@ def _aup(*args: str) -> subprocess.CompletedProcess[str]:
     )
 
 
+@pytest.mark.slow
 def test_conformance_against_a_served_process(served: Served, tmp_path: Path) -> None:
     report, junit = tmp_path / "report.json", tmp_path / "report.xml"
     done = _aup(
@@ -59,6 +60,7 @@ def test_wrong_token_is_a_usage_error(served: Served) -> None:
     assert "refused the credentials (401" in done.stderr and done.stderr.count("\n") == 1
 
 
+@pytest.mark.slow
 def test_a_server_killed_mid_run_makes_the_cli_say_incomplete_and_exit_2(tmp_path: Path) -> None:
     """The CLI, not only the runner: a server SIGKILLed while checks create users never yields CONFORMANT or 0."""
     server, lines = start_server(tmp_path / "aup.db")

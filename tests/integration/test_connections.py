@@ -121,6 +121,7 @@ def test_a_client_is_served_while_500_connections_dribble_or_never_read(served: 
             assert max(taken) < ANSWER_BOUND_S
 
 
+@pytest.mark.slow
 def test_a_header_dribbled_past_the_deadline_is_closed(served: Served) -> None:
     sock = _connect(served)
     with sock:

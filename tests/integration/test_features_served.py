@@ -20,6 +20,7 @@ ROOT = Path(__file__).resolve().parents[2]
 RUN_TIMEOUT_S = 180
 
 
+@pytest.mark.slow
 @pytest.mark.network
 def test_sync_features_pass_against_a_served_process_and_leave_nothing_behind(served: Served, tmp_path: Path) -> None:
     report = tmp_path / "cucumber.json"

@@ -83,6 +83,7 @@ def seeded(client: httpx.Client) -> dict[str, str]:
     return {"user": user["id"], "group": group.json()["id"]}
 
 
+@pytest.mark.slow
 @SETTINGS
 @given(body=user_like | json_values)
 def test_generated_create_bodies(client: httpx.Client, body: Any) -> None:

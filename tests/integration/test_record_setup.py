@@ -150,6 +150,7 @@ def test_on_a_terminal_no_to_the_question_creates_nothing_and_exits_2(
     assert env_files(Path(str(bare["AUP_CACHE_DIR"]))) == []
 
 
+@pytest.mark.slow
 def test_yes_to_the_question_creates_the_environment_in_the_cache_and_runs_its_mitmdump(
     tmp_path: Path, bare: dict[str, str | None], monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -201,6 +202,7 @@ def test_an_environment_in_the_cache_is_used_before_path(
     assert [ex.url for ex in read_cassette(tmp_path / "a.jsonl")] == ["/scim/v2/Users"]
 
 
+@pytest.mark.slow
 def test_provisioning_publishes_a_verified_environment_atomically_and_only_once(tmp_path: Path) -> None:
     wheel = stand_in_wheel(tmp_path)
     cache = tmp_path / "cache"
@@ -229,6 +231,7 @@ def test_provisioning_publishes_a_verified_environment_atomically_and_only_once(
     assert len([p for p in cache.iterdir() if p.name.startswith(".mitmproxy-11.0.2.env-")]) == 1
 
 
+@pytest.mark.slow
 def test_two_concurrent_creators_build_one_environment(tmp_path: Path) -> None:
     wheel = stand_in_wheel(tmp_path)
     target = tmp_path / "cache" / "mitmproxy-11.0.2"
