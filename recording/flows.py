@@ -8,27 +8,34 @@ from mitmproxy import http
 
 from scimcore.wire import Exchange, Headers, decode_body_encoded
 
-OKTA, ENTRA, OTHER = "okta", "entra", "other"
-# Inferred: Entra's User-Agent is undocumented (docs/entra.md §12); these words are what
-# Microsoft's services put in theirs.
-_ENTRA_MARKS = ("azure", "microsoft", "aad", "entra")
+OTHER = "other"
+Marks = tuple[tuple[str, tuple[str, ...]], ...]
+# IdP name -> lower-case words of its User-Agent. ``aup record`` passes the IdP registry's marks
+# (emulators/registry.py) as the ``aup_labels`` option; these are the built-in IdPs' ones, for the addon run
+# by hand, and a test keeps them equal to the registry's. Okta sends "Okta SCIM Client 1.0.0" and its test
+# suite "OKTA SCIM Integration" (docs/okta.md §2, §11a); Entra's User-Agent is undocumented (docs/entra.md
+# §12), these words are in Microsoft's services' ones (inferred).
+DEFAULT_MARKS: Marks = (("okta", ("okta",)), ("entra", ("azure", "microsoft", "aad", "entra")))
 
 
-def source_label(user_agent: str | None) -> str:
-    """Which IdP sent a request, from its User-Agent: ``okta``, ``entra`` or ``other``.
+def parse_marks(text: str) -> Marks:
+    """``okta=okta;entra=azure,microsoft`` as marks; empty text gives the defaults."""
+    if not text.strip():
+        return DEFAULT_MARKS
+    marks = []
+    for item in text.split(";"):
+        name, _, words = item.partition("=")
+        marks.append((name.strip(), tuple(word.strip().lower() for word in words.split(",") if word.strip())))
+    return tuple(marks)
 
-    Okta sends ``Okta SCIM Client 1.0.0`` and its published test suite ``OKTA SCIM Integration``
-    (docs/okta.md §2, §11a), so the word ``okta`` anywhere is enough.
-    """
+
+def source_label(user_agent: str | None, marks: Marks = DEFAULT_MARKS) -> str:
+    """Which IdP sent a request, from its User-Agent: the first IdP one of whose words it holds, else ``other``."""
     agent = (user_agent or "").lower()
-    if "okta" in agent:
-        return OKTA
-    if any(mark in agent for mark in _ENTRA_MARKS):
-        return ENTRA
-    return OTHER
+    return next((name for name, words in marks if any(word in agent for word in words)), OTHER)
 
 
-def flow_to_exchange(flow: http.HTTPFlow, source: str = "") -> Exchange:
+def flow_to_exchange(flow: http.HTTPFlow, source: str = "", marks: Marks = DEFAULT_MARKS) -> Exchange:
     """One flow as an Exchange (not yet redacted: the cassette writer redacts); status 0 when no response came."""
     request, response = flow.request, flow.response
     started = datetime.fromtimestamp(request.timestamp_start, UTC)
@@ -47,7 +54,7 @@ def flow_to_exchange(flow: http.HTTPFlow, source: str = "") -> Exchange:
         response_body=response_body,
         started=started.isoformat(timespec="microseconds").replace("+00:00", "Z"),
         elapsed_ms=round(max(elapsed_ms, 0.0), 3),
-        source=source or source_label(request.headers.get("user-agent")),
+        source=source or source_label(request.headers.get("user-agent"), marks),
         error=error if response is None else "",
         request_encoding=request_encoding,
         response_encoding=response_encoding,

@@ -20,7 +20,7 @@ if importlib.util.find_spec("scimcore") is None or importlib.util.find_spec("rec
 
 from mitmproxy import ctx, exceptions, http
 
-from recording.flows import flow_to_exchange
+from recording.flows import flow_to_exchange, parse_marks
 from scimcore.wire import CassetteWriter
 
 logger = logging.getLogger(__name__)
@@ -47,6 +47,12 @@ class ScimRecorder:
         )
         loader.add_option(  # type: ignore[attr-defined]
             "aup_source", str, "", "Source label for every exchange; default: from the User-Agent (okta, entra, other)."
+        )
+        loader.add_option(  # type: ignore[attr-defined]
+            "aup_labels",
+            str,
+            "",
+            "IdP labels by User-Agent words, 'okta=okta;entra=azure,microsoft' (aup record passes its IdP registry's).",
         )
 
     def configure(self, updated: set[str]) -> None:
@@ -79,7 +85,7 @@ class ScimRecorder:
                 logger.warning("aup_cassette is not set: exchanges are not recorded")
                 self._warned = True
             return
-        self._writer.write(flow_to_exchange(flow, ctx.options.aup_source))
+        self._writer.write(flow_to_exchange(flow, ctx.options.aup_source, parse_marks(ctx.options.aup_labels)))
         self.written += 1
 
     def _close(self) -> None:

@@ -27,6 +27,7 @@ import click
 
 from aup import mitm_env
 from aup.commands.exits import UsageProblem
+from emulators.registry import idps
 
 START_TIMEOUT_S = 60.0
 STOP_TIMEOUT_S = 30.0
@@ -113,10 +114,16 @@ def addon_file() -> Path:
     return addon
 
 
+def agent_labels() -> str:
+    """The IdP registry's User-Agent words as the recorder's ``aup_labels`` option: ``okta=okta;entra=azure,...``."""
+    return ";".join(f"{spec.name}={','.join(spec.agent_marks)}" for spec in idps() if spec.agent_marks)
+
+
 def _mitmdump_args(
     mitmdump: str, out: Path, redact: tuple[str, ...], source: str | None, confdir: Path | None
 ) -> list[str]:
     args = [mitmdump, "-s", str(addon_file()), "--set", f"aup_cassette={out}", "--set", "flow_detail=0"]
+    args += ["--set", f"aup_labels={agent_labels()}"]
     for name in redact:
         args += ["--set", f"aup_redact={name}"]
     if source:

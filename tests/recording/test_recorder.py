@@ -15,7 +15,7 @@ from mitmproxy import exceptions, http, io
 from mitmproxy.addons.savehar import SaveHar
 from mitmproxy.test import taddons, tflow
 
-from recording.flows import flow_to_exchange, source_label
+from recording.flows import DEFAULT_MARKS, flow_to_exchange, parse_marks, source_label
 from recording.recorder import ScimRecorder
 from scimcore.wire import REDACTED, read_cassette
 
@@ -236,3 +236,12 @@ def test_form_bodies_and_patch_operations_in_any_spelling_are_redacted(recorder:
     form, patched = read_cassette(tmp_path / "run.jsonl")
     assert form.request_body == "grant_type=client_credentials&client_secret=%5BREDACTED%5D"
     assert patched.request_body["Operations"][0]["Value"] == REDACTED
+
+
+def test_labels_come_from_the_marks_aup_record_passes() -> None:
+    """``aup record`` passes its IdP registry's User-Agent words; an IdP it registered gets its own label."""
+    marks = parse_marks("okta=okta;toy=toy idp")
+    assert source_label("Toy IdP/1.0", marks) == "toy"
+    assert source_label("Okta SCIM Client 1.0.0", marks) == "okta"
+    assert source_label("Microsoft Azure AD SCIM", marks) == "other", "only the IdPs passed are known"
+    assert parse_marks("") == DEFAULT_MARKS
