@@ -131,7 +131,7 @@ def _given(ctx: click.Context, name: str) -> bool:
     return source is not None and source not in (click.core.ParameterSource.DEFAULT,)
 
 
-class IdpChoice(click.ParamType):
+class IdpChoice(click.ParamType):  # type: ignore[type-arg]  # generic from click 8.2; 8.1 is allowed too
     """An IdP of the registry (emulators/registry.py), read when the option is parsed, so an IdP registered
     by a plugin or a test is a valid ``--idp`` as soon as it is registered."""
 

@@ -14,7 +14,7 @@ from conformance.helpers import member_ids
 from conformance.idp import entra_scim
 from conformance.model import Level
 from conformance.registry import Suite
-from emulators.core.mapping import TargetPath
+from emulators.core.mapping import TargetPath, get_value
 from emulators.core.payloads import patch_request
 from emulators.entra import ENTRA_DEFAULT, ENTRA_SCIM062020, EntraProfile, payloads
 from scimcore import urns
@@ -33,7 +33,7 @@ def _patch(ctx: CheckContext, path: str, operations: list[dict[str, Any]], profi
 
 
 def _expect_value(ctx: CheckContext, doc: dict[str, Any], path: TargetPath, wanted: Any, why: str) -> None:
-    actual = payloads.get_value(doc, path)
+    actual = get_value(doc, path)
     ctx.expect(actual == wanted, why, expected=f"{path}: {json.dumps(wanted)}", actual=f"{path}: {json.dumps(actual)}")
 
 
