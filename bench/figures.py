@@ -20,6 +20,7 @@ from bench.common import aup_serve, expect, median, peak_rss_mb
 from bench.plan import Plan
 from bench.population import fill_group, new_store
 from bench.sync import SyncRun, entra_sync, in_process, rfc_entra_profile
+from emulators.registry import idps
 from scimcore import urns
 from scimcore.client import BearerAuth, make_http
 
@@ -40,7 +41,7 @@ def sync_figure(plan: Plan, workdir: Path, echo: Echo) -> list[dict[str, Any]]:
     """Figure 2: each sync repeated, each repeat right after an in-process floor measurement."""
     rows = []
     for users, group_count in plan.sync:
-        for idp in ("okta", "entra"):
+        for idp in idps().names():  # every registered IdP (the built-in ones: Okta, then Entra)
             runs: list[SyncRun] = []
             floors: list[float] = []
             for _ in range(plan.sync_repeats):

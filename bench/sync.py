@@ -18,11 +18,13 @@ import httpx
 from aup.embedded import embedded_server
 from bench.common import CountingTransport
 from bench.population import bench_directory, for_entra, for_okta
+from emulators.core.console import ConsoleSetup
 from emulators.core.cycle_clock import SkippingClock
 from emulators.entra import ENTRA_DEFAULT, FLAG, EntraEmulator, profile_named
 from emulators.entra.log import Outcome
 from emulators.entra.profile import EntraProfile
 from emulators.okta import OKTA_OIN, OktaEmulator, TaskStatus
+from emulators.registry import IdpSpec, idps
 from scimcore import urns
 from scimcore.client import BearerAuth, make_http
 
@@ -85,12 +87,35 @@ def rfc_entra_profile() -> EntraProfile:
     return replace(profile_named(FLAG), group_schemas=(urns.GROUP,))
 
 
+def console_sync(
+    spec: IdpSpec, users: int, groups: int, transport: httpx.BaseTransport, base_url: str, token: str
+) -> SyncRun:
+    """Any other registered IdP: every user assigned, every group connected, then its console's ``provision_all``."""
+    directory = bench_directory(users, groups)
+    directory.app.users, directory.app.groups = list(directory.users), []
+    profile = spec.profile()
+    counter = CountingTransport(transport)
+    with make_http(counter, BearerAuth(token), base_url=base_url, headers=profile.headers) as http:
+        console = spec.console(ConsoleSetup(directory, http, profile, SkippingClock()))
+        start = time.perf_counter()
+        for group_id in directory.groups:
+            console.connect_group(group_id)
+        console.provision_all()
+        wall = time.perf_counter() - start
+    return SyncRun(counter.count, wall, len(console.unresolved_failures()))
+
+
 def in_process(idp: str, users: int, groups: int, workdir: Path | None = None) -> SyncRun:
-    """One sync against the embedded server on a fresh SQLite file, through ``httpx.WSGITransport``."""
+    """One sync of a registered IdP against the embedded server on a fresh SQLite file, through
+    ``httpx.WSGITransport``: Okta's full provisioning, Entra's initial cycle, any other IdP's console."""
+    spec = idps().get(idp)
     with (
         tempfile.TemporaryDirectory(dir=workdir) as tmp,
         embedded_server(db=str(Path(tmp) / "sync.db"), name="bench") as server,
     ):
         transport = httpx.WSGITransport(app=server.app)
-        run = okta_sync if idp == "okta" else entra_sync
-        return run(users, groups, transport, IN_PROCESS_BASE, server.token)
+        if idp == "okta":
+            return okta_sync(users, groups, transport, IN_PROCESS_BASE, server.token)
+        if idp == "entra":
+            return entra_sync(users, groups, transport, IN_PROCESS_BASE, server.token)
+        return console_sync(spec, users, groups, transport, IN_PROCESS_BASE, server.token)

@@ -5,6 +5,7 @@ server that breaks it) and in a Gherkin run, without any other file naming it.""
 from __future__ import annotations
 
 import json
+from importlib.metadata import EntryPoint
 from pathlib import Path
 
 import httpx
@@ -15,11 +16,15 @@ from pytest_bdd import scenarios
 from werkzeug.wrappers import Request, Response
 
 from aup.cli import main
+from bench.population import bench_directory
+from bench.sync import in_process
 from conformance import Status, Target, run
 from conformance.suites import default_registry
+from emulators import registry as registry_module
 from emulators.core.directory import AppAssignments, Directory, Group, User, save_directory
 from emulators.core.directory import Status as UserStatus
-from emulators.registry import IdpRegistry, IdpSpec, idps, load_default, registered
+from emulators.core.errors import ConfigurationError
+from emulators.registry import ENTRY_POINT_GROUP, IdpRegistry, IdpSpec, idps, load_default, registered
 from scimcore.client import IN_PROCESS_SCIM_URL
 from scimcore.target import Bearer
 from tests.conformance.faulty import Breaker, Faulty, State, body_of, matches
@@ -159,3 +164,21 @@ def test_aup_sync_with_the_toy_idp_exits_1_when_the_server_refuses_a_user(tmp_pa
     assert code == 1, output
     assert "failed: create big@example.test: HTTP 413" in output, "over the server's resource size limit"
     assert "Toy could not send 1 change(s)" in output
+
+
+def test_an_installed_package_registers_through_an_entry_point(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A distribution declaring ``[project.entry-points."aup.idps"] toy = "tests.idps.toy:TOY"`` is loaded."""
+    point = EntryPoint(name="toy", value="tests.idps.toy:TOY", group=ENTRY_POINT_GROUP)
+    monkeypatch.setattr(registry_module, "entry_points", lambda group: [point] if group == ENTRY_POINT_GROUP else [])
+    assert load_default().names() == ["okta", "entra", "toy"]
+    wrong = EntryPoint(name="bad", value="tests.idps.toy:TOY_PROFILE", group=ENTRY_POINT_GROUP)
+    monkeypatch.setattr(registry_module, "entry_points", lambda group: [wrong])
+    with pytest.raises(ConfigurationError, match=r"entry point bad \(tests.idps.toy:TOY_PROFILE\) is not an IdpSpec"):
+        load_default()
+
+
+def test_bench_measures_every_registered_idp_sync() -> None:
+    """Figure 2 loops over the registry; an IdP without a bench of its own is timed through its console."""
+    measured = in_process("toy", 20, 3)
+    active = sum(user.status is UserStatus.ACTIVE for user in bench_directory(20, 3).users.values())
+    assert (measured.requests, measured.failures) == (active + 3, 0), "one POST per active user and per group"
