@@ -7,22 +7,20 @@ from __future__ import annotations
 
 import os
 import platform
-import queue
 import re
-import signal
 import socket
 import statistics
-import subprocess
 import sys
-import threading
 import time
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import httpx
+
+from scimcore.process import ExitedError, NotReadyError, Process
 
 START_TIMEOUT_S = 60.0
 STOP_TIMEOUT_S = 15.0
@@ -109,62 +107,33 @@ def free_port() -> int:
 class Server:
     """A server process started by the bench; ``match`` is its ready line's match."""
 
-    process: subprocess.Popen[str]
+    process: Process
     match: re.Match[str]
-    output: list[str] = field(default_factory=list)
 
     @property
     def pid(self) -> int:
         return self.process.pid
 
-
-def _forward(stream: Any, lines: queue.Queue[str]) -> None:
-    for line in stream:
-        lines.put(line)
-    stream.close()
+    @property
+    def output(self) -> list[str]:
+        return self.process.output
 
 
 @contextmanager
 def server_process(cmd: Sequence[str], ready: str, *, cwd: Path | None = None) -> Iterator[Server]:
     """Start ``cmd``, wait for a line matching ``ready``, yield, then stop it by pid."""
-    env = {**os.environ, "PYTHONUNBUFFERED": "1"}
-    proc = subprocess.Popen(  # noqa: S603 - the bench's own server commands, never user input
-        list(cmd), stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=env, cwd=cwd
-    )
-    lines: queue.Queue[str] = queue.Queue()
-    threading.Thread(target=_forward, args=(proc.stdout, lines), daemon=True).start()
-    seen: list[str] = []
+    proc = Process.start(cmd, cwd=cwd)
     try:
-        pattern = re.compile(ready)
-        deadline = time.monotonic() + START_TIMEOUT_S
-        while True:
-            try:
-                line = lines.get(timeout=0.2)
-            except queue.Empty:
-                if proc.poll() is not None and lines.empty():
-                    raise RuntimeError(f"{cmd[0]} exited with {proc.returncode}; output: {''.join(seen)}") from None
-                if time.monotonic() > deadline:
-                    raise RuntimeError(f"{cmd[0]} did not start in {START_TIMEOUT_S:.0f} s; output: {seen}") from None
-                continue
-            seen.append(line)
-            found = pattern.search(line)
-            if found:
-                break
-        yield Server(proc, found, seen)
-    finally:
-        stop(proc)
-
-
-def stop(proc: subprocess.Popen[str]) -> int:
-    """SIGTERM by pid and wait; a process that does not stop in time is killed by pid."""
-    if proc.poll() is None:
-        os.kill(proc.pid, signal.SIGTERM)
         try:
-            return proc.wait(timeout=STOP_TIMEOUT_S)
-        except subprocess.TimeoutExpired:
-            os.kill(proc.pid, signal.SIGKILL)
-            return proc.wait(timeout=STOP_TIMEOUT_S)
-    return int(proc.returncode)
+            found = proc.wait_for(ready, timeout=START_TIMEOUT_S)
+        except ExitedError:
+            code = proc.wait(timeout=STOP_TIMEOUT_S)
+            raise RuntimeError(f"{cmd[0]} exited with {code}; output: {chr(10).join(proc.output)}") from None
+        except NotReadyError:
+            raise RuntimeError(f"{cmd[0]} did not start in {START_TIMEOUT_S:.0f} s; output: {proc.output}") from None
+        yield Server(proc, found)
+    finally:
+        proc.stop(timeout=STOP_TIMEOUT_S)
 
 
 def aup_serve(db: Path) -> Any:

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import importlib.util
 import os
-import queue
 import re
 import shutil
 import signal
@@ -20,7 +19,6 @@ import tempfile
 import threading
 from pathlib import Path
 from types import FrameType
-from typing import IO
 from urllib.parse import urlsplit
 
 import click
@@ -28,6 +26,7 @@ import click
 from aup import mitm_env
 from aup.commands.exits import UsageProblem
 from emulators.registry import idps
+from scimcore.process import ExitedError, NotReadyError, Process
 
 START_TIMEOUT_S = 60.0
 STOP_TIMEOUT_S = 30.0
@@ -250,26 +249,9 @@ def _reason(output: str) -> str:
     return (failed or lines or [output.strip() or "mitmdump failed"])[-1]
 
 
-def _pump(stream: IO[str], lines: queue.Queue[str | None]) -> None:
-    for line in stream:
-        lines.put(line.rstrip("\n"))
-    stream.close()
-    lines.put(None)
-
-
 def _run_proxy(args: list[str], upstream: str, out: Path) -> None:
     """Start mitmdump in its own session (so Ctrl-C reaches it once, from us), report where it listens, wait."""
-    proc = subprocess.Popen(  # noqa: S603 - our own argument list, no shell
-        args,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-        stdin=subprocess.DEVNULL,
-        start_new_session=True,
-    )
-    lines: queue.Queue[str | None] = queue.Queue()
-    reader = threading.Thread(target=_pump, args=(proc.stdout, lines), daemon=True)
-    reader.start()
+    proc = Process.start(args, new_session=True)
     stopping = threading.Event()
 
     def stop(signum: int, frame: FrameType | None) -> None:
@@ -279,46 +261,38 @@ def _run_proxy(args: list[str], upstream: str, out: Path) -> None:
 
     previous = {sig: signal.signal(sig, stop) for sig in (signal.SIGINT, signal.SIGTERM)}
     try:
-        port = _await_listening(proc, lines, stopping)
+        port = _await_listening(proc, stopping)
         host, listen_port = args[args.index("--listen-host") + 1], port
         shown = f"[{host}]" if ":" in host else host
         base_path = _reverse_target(upstream)[1]
         click.echo(f"recording to {out}; forwarding to {upstream}")
         click.echo(f"point the IdP at http://{shown}:{listen_port}{base_path} (Ctrl-C stops)", nl=True)
-        while (line := lines.get()) is not None:
+        while (line := proc.next_line()) is not None:
             if not _CHATTER.search(line):
                 click.echo(f"mitmdump: {line}", err=True)
         code = proc.wait(timeout=STOP_TIMEOUT_S)
     except subprocess.TimeoutExpired:
-        proc.kill()
-        proc.wait()
+        proc.stop(signum=signal.SIGKILL, timeout=STOP_TIMEOUT_S)
         raise UsageProblem("mitmdump did not stop; the cassette keeps every exchange written so far") from None
     finally:
         for sig, handler in previous.items():
             signal.signal(sig, handler)
-        if proc.poll() is None:  # an error before the proxy came up: do not leave it behind
-            os.kill(proc.pid, signal.SIGINT)
-            proc.wait(timeout=STOP_TIMEOUT_S)
-        reader.join(timeout=STOP_TIMEOUT_S)
+        # still running after an error before the proxy came up: do not leave it behind
+        proc.stop(signum=signal.SIGINT, timeout=STOP_TIMEOUT_S)
     if code != 0 and not stopping.is_set():
         raise UsageProblem(f"mitmdump exited with status {code}")
     count = sum(1 for text in out.read_text(encoding="utf-8").splitlines() if text.strip()) if out.exists() else 0
     click.echo(f"stopped; {out} holds {count} exchange(s)")
 
 
-def _await_listening(proc: subprocess.Popen[str], lines: queue.Queue[str | None], stopping: threading.Event) -> int:
+def _await_listening(proc: Process, stopping: threading.Event) -> int:
     """The port mitmdump listens on, from its startup line; its own error if it fails to start."""
-    seen: list[str] = []
-    while True:
-        try:
-            line = lines.get(timeout=START_TIMEOUT_S)
-        except queue.Empty:
-            raise UsageProblem(f"mitmdump did not start within {START_TIMEOUT_S:.0f} s") from None
-        if line is None:
-            proc.wait(timeout=STOP_TIMEOUT_S)
-            if stopping.is_set():
-                raise UsageProblem("stopped before mitmdump was ready; nothing was recorded")
-            raise UsageProblem(f"mitmdump did not start: {_reason(chr(10).join(seen))}")
-        seen.append(line)
-        if match := _LISTENING.search(line):
-            return int(match.group(1))
+    try:
+        return int(proc.wait_for(_LISTENING, timeout=START_TIMEOUT_S).group(1))
+    except ExitedError as exc:
+        proc.wait(timeout=STOP_TIMEOUT_S)
+        if stopping.is_set():
+            raise UsageProblem("stopped before mitmdump was ready; nothing was recorded") from None
+        raise UsageProblem(f"mitmdump did not start: {_reason(chr(10).join(exc.output))}") from None
+    except NotReadyError:
+        raise UsageProblem(f"mitmdump did not start within {START_TIMEOUT_S:.0f} s") from None

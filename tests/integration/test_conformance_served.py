@@ -63,13 +63,12 @@ def test_wrong_token_is_a_usage_error(served: Served) -> None:
 @pytest.mark.slow
 def test_a_server_killed_mid_run_makes_the_cli_say_incomplete_and_exit_2(tmp_path: Path) -> None:
     """The CLI, not only the runner: a server SIGKILLed while checks create users never yields CONFORMANT or 0."""
-    server, lines = start_server(tmp_path / "aup.db")
-    seen: list[str] = []
+    server = start_server(tmp_path / "aup.db")
     proc = None
     try:
-        base_url = wait_for(lines, r"SCIM base URL \(default\): (\S+)", seen).group(1)
-        token = wait_for(lines, r"New bearer token for default .*: (\S+)", seen).group(1)
-        wait_for(lines, r"aup serving on", seen)
+        base_url = wait_for(server, r"SCIM base URL \(default\): (\S+)").group(1)
+        token = wait_for(server, r"New bearer token for default .*: (\S+)").group(1)
+        wait_for(server, r"aup serving on")
         report, html = tmp_path / "report.json", tmp_path / "report.html"
         cmd = [sys.executable, "-m", "aup", "conformance", "--target", base_url, "--token", token,
                "--json", str(report), "--html", str(html)]  # fmt: skip

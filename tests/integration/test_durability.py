@@ -5,7 +5,6 @@ from __future__ import annotations
 import os
 import signal
 import sqlite3
-import subprocess
 import threading
 from pathlib import Path
 
@@ -13,6 +12,7 @@ import httpx
 import pytest
 
 from scimcore import urns
+from scimcore.process import Process
 
 from .conftest import start_server, stop_server, wait_for
 
@@ -23,21 +23,20 @@ MAX_WRITES_PER_WRITER = 400
 ACKS_BEFORE_KILL = 60  # the crash comes in the middle of the load, after this many acknowledged creates
 
 
-def _boot(db: Path, seen: list[str]) -> tuple[subprocess.Popen[str], str]:
-    proc, lines = start_server(db)
-    base = wait_for(lines, r"SCIM base URL \(default\): (\S+)", seen).group(1)
-    wait_for(lines, r"aup serving on", seen)
+def _boot(db: Path) -> tuple[Process, str]:
+    proc = start_server(db)
+    base = wait_for(proc, r"SCIM base URL \(default\): (\S+)").group(1)
+    wait_for(proc, r"aup serving on")
     return proc, base
 
 
 def test_acknowledged_writes_survive_kill_9(tmp_path: Path) -> None:
     db = tmp_path / "crash.db"
-    seen: list[str] = []
-    proc, lines = start_server(db)
+    proc = start_server(db)
     try:
-        base = wait_for(lines, r"SCIM base URL \(default\): (\S+)", seen).group(1)
-        token = wait_for(lines, r"New bearer token for default .*: (\S+)", seen).group(1)
-        wait_for(lines, r"aup serving on", seen)
+        base = wait_for(proc, r"SCIM base URL \(default\): (\S+)").group(1)
+        token = wait_for(proc, r"New bearer token for default .*: (\S+)").group(1)
+        wait_for(proc, r"aup serving on")
         headers = {"Authorization": f"Bearer {token}"}
         with httpx.Client(base_url=base, headers=headers, timeout=10.0) as c:
             gid = c.post("/Groups", json={"schemas": [urns.GROUP], "displayName": "all"}).json()["id"]
@@ -91,7 +90,7 @@ def test_acknowledged_writes_survive_kill_9(tmp_path: Path) -> None:
     finally:
         conn.close()
 
-    proc, base = _boot(db, seen)
+    proc, base = _boot(db)
     try:
         with httpx.Client(base_url=base, headers=headers, timeout=10.0) as c:
             users = c.get("/Users", params={"count": 1000, "attributes": "userName"}).json()

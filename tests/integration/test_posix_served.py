@@ -24,9 +24,9 @@ pytestmark = pytest.mark.network
 def restart(served: Served) -> tuple[Any, str]:
     """Stop the served process and start another on the same database; returns it and its base URL."""
     assert stop_server(served.process) == 0
-    proc, lines = start_server(served.db)
-    base = wait_for(lines, r"SCIM base URL \(default\): (\S+)", []).group(1)
-    wait_for(lines, r"aup serving on", [])
+    proc = start_server(served.db)
+    base = wait_for(proc, r"SCIM base URL \(default\): (\S+)").group(1)
+    wait_for(proc, r"aup serving on")
     return proc, base
 
 
@@ -104,11 +104,11 @@ def test_serve_no_posix_turns_the_tenant_off_and_keeps_it_off(served: Served) ->
     with client(served.base_url, served.token) as http:
         ann = create(http, "ann@example.com")
     assert stop_server(served.process) == 0
-    proc, lines = start_server(served.db, "--no-posix")
+    proc = start_server(served.db, "--no-posix")
     try:
-        assert "off (ids are kept)" in wait_for(lines, r"POSIX identities for default", []).string
-        base = wait_for(lines, r"SCIM base URL \(default\): (\S+)", []).group(1)
-        wait_for(lines, r"aup serving on", [])
+        assert "off (ids are kept)" in wait_for(proc, r"POSIX identities for default").string
+        base = wait_for(proc, r"SCIM base URL \(default\): (\S+)").group(1)
+        wait_for(proc, r"aup serving on")
         with client(base, served.token) as http:
             assert POSIX_USER_URN not in http.get(f"/Users/{ann['id']}").json()
     finally:

@@ -9,12 +9,10 @@ from __future__ import annotations
 import codecs
 import json
 import os
-import queue
 import shutil
 import signal
 import subprocess
 import sys
-import threading
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -25,6 +23,7 @@ from aup.cli import main
 from emulators.core.clock import FakeClock
 from emulators.okta import OKTA_OIN, OktaEmulator, OktaSettings
 from scimcore.client import BearerAuth, Wiretap, make_http
+from scimcore.process import Process
 from scimcore.wire import REDACTED, read_cassette
 from tests.golden.flows import ANN, BEN, TEAM, okta_people
 from tests.integration.conftest import Served, stop_server, wait_for
@@ -53,23 +52,6 @@ def confdir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return tmp_path_factory.mktemp("mitmconf")
 
 
-def launch(cmd: list[str]) -> tuple[subprocess.Popen[str], queue.Queue[str], threading.Thread]:
-    """Start a process whose output lines arrive in a queue, read by a thread that closes the pipe at EOF."""
-    env = {**os.environ, "PYTHONUNBUFFERED": "1"}
-    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=env)
-    lines: queue.Queue[str] = queue.Queue()
-
-    def read() -> None:
-        assert proc.stdout is not None
-        with proc.stdout:
-            for line in proc.stdout:
-                lines.put(line)
-
-    reader = threading.Thread(target=read, daemon=True)
-    reader.start()
-    return proc, lines, reader
-
-
 @pytest.fixture
 def recorder(served: Served, tmp_path: Path, confdir: Path) -> Iterator[tuple[str, Path, list[str]]]:
     """``aup record`` in front of the served process; yields where to point the IdP, the cassette, its output."""
@@ -94,17 +76,15 @@ def recorder(served: Served, tmp_path: Path, confdir: Path) -> Iterator[tuple[st
         "--redact",
         "title",
     ]
-    proc, lines, reader = launch(cmd)
-    seen: list[str] = []
+    proc = Process.start(cmd)
     try:
-        url = wait_for(lines, r"point the IdP at (\S+)", seen).group(1)
-        yield url, cassette, seen
+        url = wait_for(proc, r"point the IdP at (\S+)").group(1)
+        yield url, cassette, proc.output
         os.kill(proc.pid, signal.SIGINT)  # what Ctrl-C sends
         assert proc.wait(timeout=30) == 0
-        wait_for(lines, r"stopped; .* holds \d+ exchange", seen)
+        wait_for(proc, r"stopped; .* holds \d+ exchange")
     finally:
         stop_server(proc)
-        reader.join(timeout=30)
 
 
 @pytest.mark.network
