@@ -22,7 +22,7 @@ from bench.population import fill_group, new_store
 from bench.sync import SyncRun, entra_sync, in_process, rfc_entra_profile
 from emulators.registry import idps
 from scimcore import urns
-from scimcore.client import BearerAuth, make_http
+from scimcore.target import Bearer, Target
 
 Echo = Callable[[str], None]
 
@@ -94,7 +94,7 @@ def in_process_figures(plan: Plan, workdir: Path, echo: Echo) -> tuple[dict[str,
             for size in plan.group_sizes
         }
         measured = large.measure(
-            [large.Target("aup", host.client, host_groups)], plan.group_rounds, plan.group_per_round
+            [large.Measured("aup", host.client, host_groups)], plan.group_rounds, plan.group_per_round
         )["aup"]
         group_data = _group_data(plan, measured)
         for size, ops in measured.items():
@@ -138,7 +138,7 @@ def served_figures(
     """Figure 5 (peak RSS of `aup serve` on the largest store) and figure 6's large groups against the peer."""
     token, ids, host_groups = host
     peer_data: dict[str, Any] = {}
-    with aup_serve(db) as server, make_http(server.match.group("url"), BearerAuth(token), timeout=600.0) as client:
+    with aup_serve(db) as server, Target(server.match.group("url"), Bearer(token), timeout=600.0).http() as client:
         if with_peer:
             peer_data = _peer_groups(plan, client, host_groups, echo)
         exercise(client, ids, host_groups[max(host_groups)], plan.rss_requests)
@@ -165,7 +165,7 @@ def _peer_groups(
             for size in plan.group_sizes
         }
         echo(f"peer: filled {len(peer_ids)} users and {len(peer_groups)} groups")
-        targets = [large.Target("aup", ours, host_groups), large.Target(peer.PEER, theirs, peer_groups)]
+        targets = [large.Measured("aup", ours, host_groups), large.Measured(peer.PEER, theirs, peer_groups)]
         measured = large.measure(targets, plan.peer_group_rounds, max(1, plan.group_per_round // 10))
         rss = peak_rss_mb(server.pid)
     for size in plan.group_sizes:

@@ -19,7 +19,8 @@ from flask import Flask, Response
 
 from bench.common import CountingTransport, server_process, throughput
 from scimcore import urns
-from scimcore.client import BearerAuth, make_http
+from scimcore.client import IN_PROCESS_BASE_URL
+from scimcore.target import Bearer, Target
 
 FLOOR_PATH = "/scim/v2/ping"
 
@@ -38,7 +39,7 @@ def create_floor_app() -> Flask:
 def in_process_client() -> httpx.Client:
     """The emulators' client shape: ``make_http`` over a WSGI app, through a counting transport."""
     transport = CountingTransport(httpx.WSGITransport(app=create_floor_app()))
-    return make_http(transport, BearerAuth("floor"), base_url="http://scim.test")
+    return Target(IN_PROCESS_BASE_URL, Bearer("floor"), app=transport).http()
 
 
 def rate(client: httpx.Client, requests: int) -> float:
@@ -56,7 +57,7 @@ def loopback_server() -> Iterator[str]:
 
 
 def loopback_client(base_url: str) -> httpx.Client:
-    return make_http(CountingTransport(httpx.HTTPTransport()), BearerAuth("floor"), base_url=base_url)
+    return Target(base_url, Bearer("floor"), app=CountingTransport(httpx.HTTPTransport())).http()
 
 
 @click.command()

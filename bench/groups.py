@@ -30,7 +30,9 @@ class LargeGroup:
 
 
 @dataclass(frozen=True)
-class Target:
+class Measured:
+    """One server measured side by side with others: its name, a client of it, and its large groups."""
+
     name: str
     client: httpx.Client
     groups: dict[int, LargeGroup]
@@ -58,7 +60,7 @@ def _timed(client: httpx.Client, name: str, group: LargeGroup) -> float:
 
 
 def measure(
-    targets: list[Target], rounds: int, per_round: int, full_per_round: int = 1
+    targets: list[Measured], rounds: int, per_round: int, full_per_round: int = 1
 ) -> dict[str, dict[int, dict[str, float]]]:
     """Median milliseconds per request: target -> group size -> operation."""
     taken: dict[tuple[str, int, str], list[float]] = {}

@@ -20,7 +20,7 @@ import httpx
 from bench.common import Server, expect, free_port, server_process
 from bench.population import user_doc
 from scimcore import urns
-from scimcore.client import BearerAuth, make_http
+from scimcore.target import Bearer, Target
 
 PEER = "scim2-server"
 BULK_SIZE = 500  # under its bulk maxPayloadSize of 1 MiB
@@ -54,7 +54,7 @@ def peer_server() -> Iterator[tuple[Server, str, str]]:
 
 
 def client(base_url: str, token: str) -> httpx.Client:
-    return make_http(base_url, BearerAuth(token), timeout=600.0)
+    return Target(base_url, Bearer(token), timeout=600.0).http()
 
 
 def bulk_users(http: httpx.Client, count: int, start: int = 0) -> list[str]:

@@ -22,7 +22,8 @@ from aup_server.store import SqliteStore
 from bench.common import expect, median
 from bench.population import fill_users
 from scimcore import urns
-from scimcore.client import BearerAuth, make_http
+from scimcore.client import IN_PROCESS_SCIM_URL
+from scimcore.target import Bearer, Target
 
 OPERATIONS = ("filter userName eq", "GET by id", "PATCH active")
 
@@ -38,7 +39,7 @@ class Directory:
     client: httpx.Client = field(init=False)
 
     def __post_init__(self) -> None:
-        self.client = make_http(self.server.app, BearerAuth(self.token), base_url="http://scim.test/scim/v2")
+        self.client = Target(IN_PROCESS_SCIM_URL, Bearer(self.token), app=self.server.app).http()
 
     @property
     def store(self) -> SqliteStore:

@@ -26,9 +26,10 @@ from emulators.entra.profile import EntraProfile
 from emulators.okta import OKTA_OIN, OktaEmulator, TaskStatus
 from emulators.registry import IdpSpec, idps
 from scimcore import urns
-from scimcore.client import BearerAuth, make_http
+from scimcore.client import IN_PROCESS_SCIM_URL
+from scimcore.target import Bearer, Target
 
-IN_PROCESS_BASE = "http://scim.test/scim/v2"
+IN_PROCESS_BASE = IN_PROCESS_SCIM_URL
 
 
 @dataclass(frozen=True)
@@ -51,7 +52,7 @@ def okta_sync(users: int, groups: int, transport: httpx.BaseTransport, base_url:
     """Okta OIN full provisioning (docs/okta.md §4, §7): every user assigned, every group pushed."""
     directory = for_okta(bench_directory(users, groups))
     counter = CountingTransport(transport)
-    with make_http(counter, BearerAuth(token), base_url=base_url) as http:
+    with Target(base_url, Bearer(token), app=counter).http() as http:
         emulator = OktaEmulator(directory, http, OKTA_OIN)
         start = time.perf_counter()
         tasks = emulator.sync_all()
@@ -70,7 +71,7 @@ def entra_sync(
     """Entra's initial cycle (docs/entra.md §8): users, managers, groups, then one PATCH per member."""
     directory = for_entra(bench_directory(users, groups))
     counter = CountingTransport(transport)
-    with make_http(counter, BearerAuth(token), base_url=base_url, headers=profile.headers) as http:
+    with Target(base_url, Bearer(token), app=counter).http(headers=profile.headers) as http:
         emulator = EntraEmulator(directory, http, profile, clock=SkippingClock())
         start = time.perf_counter()
         (report,) = emulator.run_cycles(1)
@@ -95,7 +96,7 @@ def console_sync(
     directory.app.users, directory.app.groups = list(directory.users), []
     profile = spec.profile()
     counter = CountingTransport(transport)
-    with make_http(counter, BearerAuth(token), base_url=base_url, headers=profile.headers) as http:
+    with Target(base_url, Bearer(token), app=counter).http(headers=profile.headers) as http:
         console = spec.console(ConsoleSetup(directory, http, profile, SkippingClock()))
         start = time.perf_counter()
         for group_id in directory.groups:
