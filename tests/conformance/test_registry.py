@@ -17,14 +17,16 @@ from conformance.model import SUITES, Check, Level
 from conformance.registry import Registry, Suite
 from conformance.runner import Runner
 from conformance.suites import default_registry
+from scimcore.client import IN_PROCESS_SCIM_URL
+from scimcore.target import Bearer
 
 ROOT = Path(__file__).resolve().parents[2]
 PACKAGE = ROOT / "conformance"
-BASE = "http://scim.test/scim/v2"
+BASE = IN_PROCESS_SCIM_URL
 
 
 def _target(app: Any, token: str) -> Target:
-    return Target(base_url=BASE, token=token, app=app)
+    return Target(BASE, Bearer(token), app=app)
 
 
 def _modules() -> dict[str, Path]:

@@ -23,9 +23,9 @@ from emulators.entra import (
     EntraSettings,
 )
 from scimcore import urns
-from scimcore.client import BearerAuth, make_http
+from scimcore.client import IN_PROCESS_SCIM_URL, BearerAuth, make_http
 
-BASE_URL = "http://scim.test/scim/v2"
+BASE_URL = IN_PROCESS_SCIM_URL
 BOTH = pytest.mark.parametrize("profile", [ENTRA_DEFAULT, ENTRA_SCIM062020], ids=["scim", "flag"])
 ANN, BEN, CAT, TEAM = "ann-oid", "ben-oid", "cat-oid", "team-oid"
 

@@ -18,9 +18,9 @@ from emulators.core.mapping import MappingRule
 from emulators.okta import OKTA_AIW, OKTA_DEFAULT_MAPPING, OKTA_OIN, OktaEmulator, OktaProfile, OktaSettings, TaskStatus
 from emulators.okta.profile import OKTA_OIN_MEMBERS_IN_POST
 from scimcore import urns
-from scimcore.client import BearerAuth, Wiretap, make_http
+from scimcore.client import IN_PROCESS_SCIM_URL, BearerAuth, Wiretap, make_http
 
-BASE_URL = "http://scim.test/scim/v2"
+BASE_URL = IN_PROCESS_SCIM_URL
 BOTH = pytest.mark.parametrize("profile", [OKTA_OIN, OKTA_AIW], ids=["oin", "aiw"])
 ANN, BEN, TEAM = "00uANN0000000000000a", "00uBEN0000000000000b", "00gTEAM000000000000t"
 SSH_URN = "urn:example:params:scim:schemas:extension:posix:2.0:User"

@@ -7,9 +7,10 @@ import pytest
 
 from emulators.core.clock import FakeClock
 from scimcore import urns
+from scimcore.client import IN_PROCESS_SCIM_URL
 from scimcore.faults import EveryNth, Fault, FaultKind, FaultTransport, Match, Rule, Script, Seeded
 
-BASE_URL = "http://scim.test/scim/v2"
+BASE_URL = IN_PROCESS_SCIM_URL
 
 
 class Recorder(httpx.MockTransport):
