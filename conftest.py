@@ -16,7 +16,8 @@ from aup.commands.connection import AUTH_KINDS, ConnectionOptions
 from aup.commands.exits import UsageProblem
 from aup_server.app import create_app
 from aup_server.auth import issue_token
-from aup_server.store import SqliteStore
+from aup_server.config import ServerConfig
+from aup_server.store import open_store
 from features.steps.target import ScimTarget
 from scimcore.client import IN_PROCESS_SCIM_URL
 from scimcore.target import Bearer, Target
@@ -57,7 +58,7 @@ def scim_target(request: pytest.FixtureRequest) -> Iterator[ScimTarget]:
             raise pytest.UsageError(str(exc)) from None
         yield ScimTarget(target)
         return
-    store = SqliteStore(":memory:")
+    store = open_store(ServerConfig())
     try:
         yield ScimTarget(Target(IN_PROCESS_SCIM_URL, Bearer(issue_token(store, "bdd")), app=create_app(store=store)))
     finally:

@@ -21,7 +21,7 @@ from aup.commands.sync import sync
 from aup_server.app import create_app
 from aup_server.auth import DEFAULT_TENANT, check_tenant, issue_token
 from aup_server.config import ServerConfig, load_extension_file
-from aup_server.store import SqliteStore
+from aup_server.store import Store, open_store
 
 DEFAULT_DB = "aup.db"
 
@@ -36,15 +36,15 @@ def _tenant(ctx: click.Context, param: click.Parameter, value: Any) -> Any:
     return value
 
 
-def _open_store(db: str) -> SqliteStore:
+def _open_store(db: str) -> Store:
     try:
-        return SqliteStore(db)
+        return open_store(ServerConfig(db=db))
     except Exception as exc:  # sqlite3.Error, RuntimeError from a newer schema, OSError
         raise UsageProblem(f"cannot open database {db}: {exc}") from None
 
 
 @contextmanager
-def _store(db: str) -> Iterator[SqliteStore]:
+def _store(db: str) -> Iterator[Store]:
     """The server's database for one CLI command, closed afterwards; ValueError becomes a one-line error."""
     store = _open_store(db)
     try:

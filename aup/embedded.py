@@ -8,12 +8,12 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from aup_server.app import create_app
 from aup_server.auth import issue_token
 from aup_server.config import ServerConfig
-from aup_server.store import SqliteStore
+from aup_server.store import Store, open_store
 from scimcore.client import IN_PROCESS_SCIM_URL, WSGIApp
 
 EMBEDDED_BASE_URL = IN_PROCESS_SCIM_URL
@@ -25,7 +25,7 @@ class Embedded:
 
     app: WSGIApp
     token: str
-    store: SqliteStore
+    store: Store
     base_url: str = EMBEDDED_BASE_URL
 
 
@@ -34,7 +34,7 @@ def embedded_server(
     config: ServerConfig | None = None, *, db: str = ":memory:", name: str = "embedded"
 ) -> Iterator[Embedded]:
     """A fresh reference server (in memory unless ``db`` names a file) with a new token; closed afterwards."""
-    store = SqliteStore(db)
+    store = open_store(replace(config or ServerConfig(), db=db))
     try:
         app = create_app(config, store=store)
         yield Embedded(app=app, token=issue_token(store, name), store=store)

@@ -10,7 +10,8 @@ import random
 from pathlib import Path
 
 from aup_server.auth import issue_token
-from aup_server.store import SqliteStore
+from aup_server.config import ServerConfig
+from aup_server.store import Store, open_store
 from emulators.core.directory import Directory, Group
 from emulators.core.generator import generate_directory, okta_id
 
@@ -30,7 +31,7 @@ def user_doc(number: int) -> dict[str, object]:
     }
 
 
-def fill_users(store: SqliteStore, count: int, start: int = 0) -> list[str]:
+def fill_users(store: Store, count: int, start: int = 0) -> list[str]:
     """Insert ``count`` users numbered from ``start``; their SCIM ids in order."""
     ids: list[str] = []
     for first in range(start, start + count, CHUNK):
@@ -42,7 +43,7 @@ def fill_users(store: SqliteStore, count: int, start: int = 0) -> list[str]:
     return ids
 
 
-def fill_group(store: SqliteStore, name: str, member_ids: list[str]) -> str:
+def fill_group(store: Store, name: str, member_ids: list[str]) -> str:
     """A group holding ``member_ids`` (membership rows added in chunks); its SCIM id."""
     with store.write("default") as session:
         gid = session.insert("Group", {"displayName": name}, password=None).id
@@ -52,9 +53,9 @@ def fill_group(store: SqliteStore, name: str, member_ids: list[str]) -> str:
     return gid
 
 
-def new_store(path: Path) -> tuple[SqliteStore, str]:
+def new_store(path: Path) -> tuple[Store, str]:
     """A file-backed store (durable, as `aup serve` runs it) and a bearer token for it."""
-    store = SqliteStore(str(path))
+    store = open_store(ServerConfig(db=str(path)))
     return store, issue_token(store, "bench")
 
 

@@ -18,7 +18,7 @@ from typing import Any
 import httpx
 
 from aup.embedded import Embedded, embedded_server
-from aup_server.store import SqliteStore
+from aup_server.store import Store
 from bench.common import expect, median
 from bench.population import fill_users
 from scimcore import urns
@@ -42,7 +42,7 @@ class Directory:
         self.client = Target(IN_PROCESS_SCIM_URL, Bearer(self.token), app=self.server.app).http()
 
     @property
-    def store(self) -> SqliteStore:
+    def store(self) -> Store:
         return self.server.store
 
     @property

@@ -6,13 +6,14 @@ from typing import Any
 
 from aup_server.app import create_app
 from aup_server.auth import issue_token
-from aup_server.store import SqliteStore
+from aup_server.config import ServerConfig
+from aup_server.store import open_store
 from tests.conformance.breakers_rfc import BREAKERS
 from tests.conformance.faulty import Faulty, State
 
 
 def reference() -> tuple[Any, str]:
-    store = SqliteStore(":memory:")
+    store = open_store(ServerConfig())
     return create_app(store=store), issue_token(store, "plugin")
 
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import email.utils
 import time
+from collections.abc import Callable
 from typing import Any
 
 import httpx
@@ -14,7 +15,7 @@ import pytest
 from aup_server.app import create_app
 from aup_server.auth import issue_token
 from aup_server.config import ServerConfig
-from aup_server.store import SqliteStore
+from aup_server.store import Store
 from conformance import Status, Target, run, select
 from conformance.idp import CheckClock, retry_after_seconds
 from conformance.model import CheckSkipped
@@ -36,8 +37,8 @@ def _broken(app: Any, token: str, check_id: str) -> Target:
 # -- throttling -------------------------------------------------------------------------------------------------
 
 
-def test_throttling_checks_pass_against_a_rate_limited_reference_server() -> None:
-    store = SqliteStore(":memory:")
+def test_throttling_checks_pass_against_a_rate_limited_reference_server(make_store: Callable[..., Store]) -> None:
+    store = make_store()
     try:
         config = ServerConfig(rate_limit_per_minute=600, rate_limit_burst=10)
         app, token = create_app(config, store=store), issue_token(store, "throttled")

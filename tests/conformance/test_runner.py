@@ -129,9 +129,9 @@ def test_posix_checks_skip_with_the_reason_on_a_server_without_the_extension() -
     from aup_server.app import create_app
     from aup_server.auth import issue_token
     from aup_server.config import ServerConfig
-    from aup_server.store import SqliteStore
+    from aup_server.store import open_store
 
-    store = SqliteStore(":memory:")
+    store = open_store(ServerConfig())
     try:
         app = create_app(ServerConfig(posix=False), store=store)
         outcome = run(select(["posix"]), Target(BASE, Bearer(issue_token(store, "t")), app=app))

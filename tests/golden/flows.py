@@ -16,7 +16,8 @@ import httpx
 
 from aup_server.app import create_app
 from aup_server.auth import issue_token
-from aup_server.store import SqliteStore
+from aup_server.config import ServerConfig
+from aup_server.store import open_store
 from emulators.core.clock import FakeClock
 from emulators.core.directory import AppAssignments, Directory, Group, User
 from emulators.entra import ENTRA_DEFAULT, EntraDirectory, EntraEmulator
@@ -44,7 +45,7 @@ class Flow:
 @contextmanager
 def recorded(source: str, headers: tuple[tuple[str, str], ...] | None = None) -> Iterator[tuple[httpx.Client, Wiretap]]:
     """A client of a fresh embedded server whose every exchange the Wiretap keeps."""
-    store = SqliteStore(":memory:")
+    store = open_store(ServerConfig())
     tap = Wiretap(source)
     http = make_http(
         create_app(store=store),

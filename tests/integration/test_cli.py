@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 
 import httpx
@@ -10,7 +11,7 @@ from click.testing import CliRunner
 
 from aup.cli import main
 from aup_server.auth import authenticate
-from aup_server.store import SqliteStore
+from aup_server.store import Store
 
 from .conftest import Served
 
@@ -20,13 +21,13 @@ def run(*args: str) -> tuple[int, str]:
     return result.exit_code, result.output
 
 
-def test_token_create_list_revoke(tmp_path: Path) -> None:
+def test_token_create_list_revoke(tmp_path: Path, make_store: Callable[..., Store]) -> None:
     db = str(tmp_path / "aup.db")
     code, out = run("token", "create", "okta", "--tenant", "acme", "--db", db)
     assert code == 0
     secret = out.strip()
     assert secret.startswith("aup_")
-    store = SqliteStore(db)
+    store = make_store(db=db)
     assert authenticate(store, f"Bearer {secret}", "acme").name == "okta"
     store.close()
 

@@ -19,7 +19,7 @@ from flask import Flask
 
 from aup_server.app import create_app
 from aup_server.auth import issue_token
-from aup_server.store import SqliteStore
+from aup_server.store import SqliteStore, Store
 from emulators.core.clock import FakeClock
 from emulators.core.directory import Directory
 from emulators.core.generator import generate_directory
@@ -89,12 +89,12 @@ class Server:
 
 
 @pytest.fixture
-def new_server() -> Iterator[Callable[[], Server]]:
+def new_server(make_store: Callable[..., Store]) -> Iterator[Callable[[], Server]]:
     """Fresh in-process servers: one behind the faults, and a fault-free reference when a test compares."""
     made: list[tuple[Server, SqliteStore]] = []
 
     def new() -> Server:
-        store = SqliteStore(":memory:")
+        store = make_store()
         app = create_app(store=store)
         token = issue_token(store, "test")
         server = Server(app, token, make_http(app, BearerAuth(token), base_url=BASE_URL))

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -18,7 +18,7 @@ from aup_server import service
 from aup_server.app import create_app
 from aup_server.auth import issue_token
 from aup_server.scim import patch as patches
-from aup_server.store import SqliteStore
+from aup_server.store import SqliteStore, Store
 from scimcore import urns
 
 SLOW = "slow-marker"
@@ -62,8 +62,10 @@ class Gate:
 
 
 @pytest.fixture
-def env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[tuple[SqliteStore, Flask, Gate]]:
-    store = SqliteStore(str(tmp_path / "aup.db"))
+def env(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, make_store: Callable[..., Store]
+) -> Iterator[tuple[SqliteStore, Flask, Gate]]:
+    store = make_store(db=str(tmp_path / "aup.db"))
     gate = Gate()
     monkeypatch.setattr(patches, "apply_patch", gate.wrap(patches.apply_patch))
     yield store, create_app(store=store), gate

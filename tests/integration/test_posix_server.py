@@ -12,7 +12,8 @@ import pytest
 
 from aup_server.app import create_app
 from aup_server.auth import issue_token
-from aup_server.store import SqliteStore
+from aup_server.config import ServerConfig
+from aup_server.store import open_store
 from aup_server.store.sqlite import SCHEMA_VERSION
 from scimcore import urns
 from scimcore.schemas import POSIX_GROUP_URN, POSIX_USER_URN
@@ -29,7 +30,7 @@ class Server:
 
     def __init__(self, db: str, config: dict[str, Any] | None = None, token_name: str = "t") -> None:
         self.db, self.config = db, config or {}
-        self.store = SqliteStore(db)
+        self.store = open_store(ServerConfig(db=db))
         self.token = issue_token(self.store, token_name)
         self.client = self._client()
 
@@ -43,7 +44,7 @@ class Server:
     def restart(self) -> None:
         self.client.close()
         self.store.close()
-        self.store = SqliteStore(self.db)
+        self.store = open_store(ServerConfig(db=self.db))
         self.client = self._client()
 
     def user(self, user_name: str, **extra: Any) -> dict[str, Any]:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 import httpx
@@ -10,7 +11,7 @@ from flask import Flask
 
 from aup_server.app import create_app
 from aup_server.auth import issue_token
-from aup_server.store import SqliteStore
+from aup_server.store import SqliteStore, Store
 from scimcore import urns
 from scimcore.schemas import POSIX_GROUP_URN, POSIX_USER_URN
 from scimcore.schemas.posix import COREWEAVE_USER_URN
@@ -174,8 +175,8 @@ def test_bad_bodies(client: httpx.Client) -> None:
     assert plain.status_code == 201
 
 
-def test_body_over_limit_is_413() -> None:
-    store = SqliteStore()
+def test_body_over_limit_is_413(make_store: Callable[..., Store]) -> None:
+    store = make_store()
     app = create_app({"max_body_bytes": 1024}, store=store)
     secret = issue_token(store, "t")
     with _client(app, secret) as c:
@@ -271,8 +272,8 @@ def test_paging_while_writes_happen_neither_skips_nor_repeats(client: httpx.Clie
     assert len(seen) == client.get("/Users", params={"count": 0}).json()["totalResults"]
 
 
-def test_rate_limit_answers_429_scim_error_with_retry_after() -> None:
-    store = SqliteStore()
+def test_rate_limit_answers_429_scim_error_with_retry_after(make_store: Callable[..., Store]) -> None:
+    store = make_store()
     app = create_app({"rate_limit_per_minute": 60, "rate_limit_burst": 2}, store=store)
     secret = issue_token(store, "t")
     with _client(app, secret) as c:

@@ -14,7 +14,8 @@ import pytest
 
 from aup_server.app import create_app
 from aup_server.auth import issue_token
-from aup_server.store import SqliteStore
+from aup_server.config import ServerConfig
+from aup_server.store import open_store
 from emulators.core.clock import FakeClock
 from emulators.entra import ENTRA_DEFAULT, EntraEmulator
 from emulators.okta import OKTA_OIN, OktaEmulator, OktaSettings
@@ -52,7 +53,7 @@ def entra_session(http: httpx.Client) -> None:
 @contextmanager
 def recorded_server(cassette: Path, headers: tuple[tuple[str, str], ...] | None) -> Iterator[httpx.Client]:
     """An embedded server whose every exchange goes, redacted, to the cassette; yields a client of it."""
-    store = SqliteStore(":memory:")
+    store = open_store(ServerConfig())
     writer = CassetteWriter(cassette, append=False)
     tap = Wiretap("session", sink=writer.write)
     http = make_http(

@@ -7,7 +7,7 @@ held name, which is a 409 like any other; the ``userName eq`` filter finds the h
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 
 import httpx
 import pytest
@@ -15,7 +15,7 @@ from flask import Flask
 
 from aup_server.app import create_app
 from aup_server.auth import issue_token
-from aup_server.store import SqliteStore
+from aup_server.store import SqliteStore, Store
 from scimcore import urns
 
 # (kind, held name, lookalike sent second)
@@ -50,8 +50,8 @@ def _client(app: Flask, store: SqliteStore, tenant: str) -> httpx.Client:
 
 
 @pytest.fixture(params=["posix-on", "posix-off"])
-def client(request: pytest.FixtureRequest) -> Iterator[httpx.Client]:
-    store = SqliteStore()
+def client(request: pytest.FixtureRequest, make_store: Callable[..., Store]) -> Iterator[httpx.Client]:
+    store = make_store()
     app = create_app(store=store)
     if request.param == "posix-off":
         app.extensions["aup"].service.posix.set_enabled(store, "acme", False)

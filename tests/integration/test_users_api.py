@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 import httpx
@@ -177,10 +178,9 @@ def test_attributes_and_excluded_attributes_on_reads(client: httpx.Client) -> No
     assert without["id"] == user["id"]
 
 
-def test_custom_extension_attributes_are_stored_and_returned(token: str) -> None:
+def test_custom_extension_attributes_are_stored_and_returned(token: str, make_store: Callable[..., Any]) -> None:
     from aup_server.app import create_app
     from aup_server.auth import issue_token
-    from aup_server.store import SqliteStore
 
     urn = "urn:ietf:params:scim:schemas:extension:coreweave:2.0:User"
     extension = {
@@ -191,7 +191,7 @@ def test_custom_extension_attributes_are_stored_and_returned(token: str) -> None
             "attributes": [{"name": "sunkSshKeys", "type": "string", "multiValued": True}],
         },
     }
-    store = SqliteStore()
+    store = make_store()
     app = create_app({"extensions": [extension]}, store=store)
     secret = issue_token(store, "t")
     with httpx.Client(

@@ -14,7 +14,8 @@ from hypothesis.stateful import Bundle, RuleBasedStateMachine, consumes, invaria
 
 from aup_server.app import create_app
 from aup_server.auth import issue_token
-from aup_server.store import SqliteStore
+from aup_server.config import ServerConfig
+from aup_server.store import open_store
 from scimcore import urns
 
 NAMES = st.sampled_from(["ann", "Ann", "bob", "BOB", "carol", "dave", "eve", "zoë", "Zoë"])
@@ -31,7 +32,7 @@ class ServerModel(RuleBasedStateMachine):
 
     def __init__(self) -> None:
         super().__init__()
-        self.store = SqliteStore()
+        self.store = open_store(ServerConfig())
         secret = issue_token(self.store, "model")
         self.client = httpx.Client(
             transport=httpx.WSGITransport(app=create_app(store=self.store)),

@@ -9,6 +9,7 @@ larger budget of the separate tox environment.
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 from dataclasses import replace
 
 import pytest
@@ -18,7 +19,8 @@ from hypothesis.stateful import Bundle, RuleBasedStateMachine, initialize, invar
 
 from aup_server.app import create_app
 from aup_server.auth import issue_token
-from aup_server.store import SqliteStore
+from aup_server.config import ServerConfig
+from aup_server.store import Store, open_store
 from emulators.core.console import AdminConsole
 from emulators.core.directory import Directory, Status
 from emulators.core.expected import ExpectedState
@@ -54,7 +56,7 @@ class SyncMachine(RuleBasedStateMachine):
 
     def __init__(self) -> None:
         super().__init__()
-        self.store = SqliteStore(":memory:")
+        self.store = open_store(ServerConfig())
         token = issue_token(self.store, "pbt")
         self.target = ScimTarget(Target(IN_PROCESS_SCIM_URL, Bearer(token), app=create_app(store=self.store)))
         http, _ = self.target.client()
@@ -365,9 +367,9 @@ class EntraSync(SyncMachine):
             self.gone_groups.add(self.directory.groups[group].name)
 
 
-def test_entra_restart_still_sends_a_pending_membership_removal() -> None:
+def test_entra_restart_still_sends_a_pending_membership_removal(make_store: Callable[..., Store]) -> None:
     """Shrunk from EntraSync: a member leaves an assigned group, then provisioning restarts before a cycle."""
-    store = SqliteStore(":memory:")
+    store = make_store()
     target = ScimTarget(Target(IN_PROCESS_SCIM_URL, Bearer(issue_token(store, "pbt")), app=create_app(store=store)))
     try:
         idp = open_console(target, Directory(), Config("entra"))[0]
@@ -390,9 +392,9 @@ def test_entra_restart_still_sends_a_pending_membership_removal() -> None:
     raises=AssertionError,
     reason="finding: Okta never removes a member who left a pushed group while out of scope",
 )
-def test_okta_removes_a_member_who_left_a_pushed_group_while_deactivated() -> None:
+def test_okta_removes_a_member_who_left_a_pushed_group_while_deactivated(make_store: Callable[..., Store]) -> None:
     """Shrunk from OktaSync: deactivate, leave the pushed group, reactivate; only Push Now removes the member."""
-    store = SqliteStore(":memory:")
+    store = make_store()
     target = ScimTarget(Target(IN_PROCESS_SCIM_URL, Bearer(issue_token(store, "pbt")), app=create_app(store=store)))
     try:
         idp = open_console(target, Directory(), Config("okta"))[0]

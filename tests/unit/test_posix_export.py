@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qsl, urlsplit
@@ -13,7 +13,7 @@ import pytest
 
 from aup_server.app import create_app
 from aup_server.auth import issue_token
-from aup_server.store import SqliteStore
+from aup_server.store import Store
 from emulators.nsscache import NsscacheError, compare_exports, fetch_maps, nsscache_client, read_export, write_export
 from emulators.nsscache.cache import sshkey_line
 from scimcore import urns
@@ -25,9 +25,9 @@ KEYS = [ssh_key("ssh-ed25519", bytes([i]) * 32, f"k{i}") for i in range(2)]
 
 
 @pytest.fixture
-def server() -> Iterator[tuple[Any, str, list[httpx.Request]]]:
+def server(make_store: Callable[..., Store]) -> Iterator[tuple[Any, str, list[httpx.Request]]]:
     """An embedded server with a 3-item default page, so every list takes several pages, and its request log."""
-    store = SqliteStore(":memory:")
+    store = make_store()
     app = create_app({"default_count": 3}, store=store)
     seen: list[httpx.Request] = []
     yield app, issue_token(store, "nsscache"), seen

@@ -17,7 +17,8 @@ from flask import Flask
 from aup.cli import main
 from aup_server.app import create_app
 from aup_server.auth import issue_token
-from aup_server.store import SqliteStore
+from aup_server.config import ServerConfig
+from aup_server.store import open_store
 from scimcore import urns
 from scimcore.client import BearerAuth, ScimClient, Wiretap, make_http
 from scimcore.replay import Replayer, ReplayError
@@ -29,7 +30,7 @@ GOLDEN = Path(__file__).resolve().parents[1] / "golden"
 
 @contextmanager
 def server() -> Iterator[tuple[Flask, str]]:
-    store = SqliteStore(":memory:")
+    store = open_store(ServerConfig())
     try:
         yield create_app(store=store), issue_token(store, "t")
     finally:
