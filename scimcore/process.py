@@ -87,6 +87,18 @@ class Process:
         self.output.append(line)
         return line
 
+    def drain(self) -> list[str]:
+        """The lines printed but not read yet, without waiting (after ``stop``: the rest of the output)."""
+        rest: list[str] = []
+        while True:
+            try:
+                line = self.next_line(timeout=0)
+            except queue.Empty:
+                return rest
+            if line is None:
+                return rest
+            rest.append(line)
+
     def wait_for(self, pattern: str | re.Pattern[str], *, timeout: float) -> re.Match[str]:
         """The match of the first further line matching ``pattern``; NotReadyError after ``timeout`` seconds,
         ExitedError when the output ends first."""

@@ -120,12 +120,11 @@ def _key(result: CheckResult) -> Key:
 @pytest.fixture(params=[True, False], ids=["posix", "no-posix"])
 def run(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[tuple[bool, list[CheckResult]]]:
     posix: bool = request.param
-    proc, lines = start_server(tmp_path / "aup.db", *(() if posix else ("--no-posix",)))
-    seen: list[str] = []
+    proc = start_server(tmp_path / "aup.db", *(() if posix else ("--no-posix",)))
     try:
-        base = wait_for(lines, r"SCIM base URL \(default\): (\S+)", seen).group(1)
-        token = wait_for(lines, r"New bearer token for default .*: (\S+)", seen).group(1)
-        wait_for(lines, r"aup serving on", seen)
+        base = wait_for(proc, r"SCIM base URL \(default\): (\S+)").group(1)
+        token = wait_for(proc, r"New bearer token for default .*: (\S+)").group(1)
+        wait_for(proc, r"aup serving on")
         with httpx.Client(base_url=base, headers={"Authorization": f"Bearer {token}"}, timeout=10.0) as http:
             yield posix, check_server(HttpxSCIMClient(http))
     finally:

@@ -34,24 +34,23 @@ def test_serves_scim_on_loopback_with_printed_token(served: Served) -> None:
 
 def test_data_survives_restart_and_token_is_printed_only_once(tmp_path: Path) -> None:
     db = tmp_path / "keep.db"
-    proc, lines = start_server(db)
-    seen: list[str] = []
+    proc = start_server(db)
     try:
-        base = wait_for(lines, r"SCIM base URL \(default\): (\S+)", seen).group(1)
-        token = wait_for(lines, r"New bearer token for default .*: (\S+)", seen).group(1)
-        wait_for(lines, r"aup serving on", seen)
+        base = wait_for(proc, r"SCIM base URL \(default\): (\S+)").group(1)
+        token = wait_for(proc, r"New bearer token for default .*: (\S+)").group(1)
+        wait_for(proc, r"aup serving on")
         with httpx.Client(base_url=base, headers={"Authorization": f"Bearer {token}"}, timeout=10.0) as c:
             uid = c.post("/Users", json={"userName": "durable"}).json()["id"]
     finally:
         assert stop_server(proc) == 0
-    assert any("aup stopped" in line for line in seen + list(lines.queue))
+    proc.drain()
+    assert any("aup stopped" in line for line in proc.output)
 
-    proc, lines = start_server(db)
-    seen = []
+    proc = start_server(db)
     try:
-        base = wait_for(lines, r"SCIM base URL \(default\): (\S+)", seen).group(1)
-        wait_for(lines, r"aup serving on", seen)
-        assert not any("New bearer token" in line for line in seen)
+        base = wait_for(proc, r"SCIM base URL \(default\): (\S+)").group(1)
+        wait_for(proc, r"aup serving on")
+        assert not any("New bearer token" in line for line in proc.output)
         with httpx.Client(base_url=base, headers={"Authorization": f"Bearer {token}"}, timeout=10.0) as c:
             assert c.get(f"/Users/{uid}").json()["userName"] == "durable"
     finally:
@@ -122,14 +121,7 @@ def test_server_output_never_shows_secrets_after_the_one_time_token(served: Serv
     code = stop_server(served.process)
     assert code == 0
     later = [line for line in served.output if "New bearer token" not in line]
-    later += list(_drain(served))
+    later += served.process.drain()
     text = "".join(later)
     for secret in (served.token, password, "not-a-real-token-123"):
         assert secret not in text
-
-
-def _drain(served: Served) -> list[str]:
-    lines: list[str] = []
-    while not served.lines.empty():
-        lines.append(served.lines.get_nowait())
-    return lines
