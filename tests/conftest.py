@@ -14,6 +14,7 @@ from aup_server.auth import issue_token
 from aup_server.config import ServerConfig
 from aup_server.store import Store, open_store
 from scimcore import urns
+from scimcore.client import IN_PROCESS_SCIM_URL
 
 SCIM = urns.MEDIA_TYPE
 
@@ -56,5 +57,5 @@ def client(app: Flask, token: str) -> Iterator[httpx.Client]:
     """A client of the default tenant: relative URLs like ``/Users`` resolve under /scim/v2."""
     transport = httpx.WSGITransport(app=app)
     headers = {"Authorization": f"Bearer {token}", "Accept": SCIM}
-    with httpx.Client(transport=transport, base_url="http://scim.test/scim/v2", headers=headers) as c:
+    with httpx.Client(transport=transport, base_url=IN_PROCESS_SCIM_URL, headers=headers) as c:
         yield c

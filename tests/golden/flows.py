@@ -22,11 +22,11 @@ from emulators.core.clock import FakeClock
 from emulators.core.directory import AppAssignments, Directory, Group, User
 from emulators.entra import ENTRA_DEFAULT, EntraDirectory, EntraEmulator
 from emulators.okta import OKTA_OIN, OktaEmulator
-from scimcore.client import BearerAuth, Wiretap, make_http
+from scimcore.client import IN_PROCESS_SCIM_URL, BearerAuth, Wiretap, make_http
 from scimcore.wire import Exchange
 
 GOLDEN_DIR = Path(__file__).resolve().parent
-BASE_URL = "http://scim.test/scim/v2"
+BASE_URL = IN_PROCESS_SCIM_URL
 ANN, BEN, TEAM = "00uANN0000000000000a", "00uBEN0000000000000b", "00gTEAM000000000000t"
 E_ANN, E_BEN, E_CAT, E_TEAM = "ann-oid", "ben-oid", "cat-oid", "team-oid"
 

@@ -26,12 +26,12 @@ from emulators.core.generator import generate_directory
 from emulators.entra import ENTRA_DEFAULT, EntraEmulator, EntraSettings, QuarantinePolicy
 from emulators.okta import OKTA_OIN, OktaEmulator, TaskStatus
 from scimcore import urns
-from scimcore.client import BearerAuth, Wiretap, make_http
+from scimcore.client import IN_PROCESS_SCIM_URL, BearerAuth, Wiretap, make_http
 from scimcore.faults import Fault, FaultKind, FaultTransport, Match, Plan, Rule, Script, Seeded
 from scimcore.schemas import POSIX_USER_URN
 from tests.integration.test_entra_server import people
 
-BASE_URL = "http://scim.test/scim/v2"
+BASE_URL = IN_PROCESS_SCIM_URL
 HOUR = 3600.0
 # Every SCIM call but Okta's connection test (GET /Users?startIndex=1&count=2), which would stop sync_all early.
 RESOURCE_CALLS = r"/(Users|Groups)(/|\?filter=|$)"

@@ -24,6 +24,7 @@ from hypothesis import strategies as st
 from aup_server.app import create_app
 from aup_server.store import SqliteStore
 from scimcore import urns
+from scimcore.client import IN_PROCESS_SCIM_URL
 from tests.integration.conftest import Served
 
 SETTINGS = settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
@@ -271,7 +272,7 @@ def numeric_app(store: SqliteStore) -> Flask:
 def numeric_client(numeric_app: Flask, token: str) -> Iterator[httpx.Client]:
     headers = {"Authorization": f"Bearer {token}", "Content-Type": urns.MEDIA_TYPE}
     transport = httpx.WSGITransport(app=numeric_app)
-    with httpx.Client(transport=transport, base_url="http://scim.test/scim/v2", headers=headers) as c:
+    with httpx.Client(transport=transport, base_url=IN_PROCESS_SCIM_URL, headers=headers) as c:
         yield c
 
 

@@ -16,6 +16,7 @@ from aup_server.config import ServerConfig
 from aup_server.store import open_store
 from aup_server.store.sqlite import SCHEMA_VERSION
 from scimcore import urns
+from scimcore.client import IN_PROCESS_SCIM_URL
 from scimcore.schemas import POSIX_GROUP_URN, POSIX_USER_URN
 from scimcore.schemas.posix import COREWEAVE_USER_URN
 from tests.unit.test_posix_rules import ssh_key
@@ -39,7 +40,7 @@ class Server:
         self.app = app
         transport = httpx.WSGITransport(app=app)
         headers = {"Authorization": f"Bearer {self.token}"}
-        return httpx.Client(transport=transport, base_url="http://scim.test/scim/v2", headers=headers)
+        return httpx.Client(transport=transport, base_url=IN_PROCESS_SCIM_URL, headers=headers)
 
     def restart(self) -> None:
         self.client.close()

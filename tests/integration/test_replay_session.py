@@ -19,12 +19,12 @@ from aup_server.store import open_store
 from emulators.core.clock import FakeClock
 from emulators.entra import ENTRA_DEFAULT, EntraEmulator
 from emulators.okta import OKTA_OIN, OktaEmulator, OktaSettings
-from scimcore.client import BearerAuth, Wiretap, make_http
+from scimcore.client import IN_PROCESS_SCIM_URL, BearerAuth, Wiretap, make_http
 from scimcore.wire import CassetteWriter, read_cassette
 from tests.golden.flows import ANN, BEN, E_ANN, E_BEN, E_CAT, E_TEAM, TEAM, entra_people, okta_people
 from tests.integration.conftest import Served
 
-BASE_URL = "http://scim.test/scim/v2"
+BASE_URL = IN_PROCESS_SCIM_URL
 PASSWORD = "Okta-Pw-5521"
 
 

@@ -24,6 +24,7 @@ from hypothesis import strategies as st
 from aup_server.app import create_app
 from aup_server.store import SqliteStore
 from scimcore import urns
+from scimcore.client import IN_PROCESS_SCIM_URL
 
 SETTINGS = settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 EXT = "urn:example:params:scim:schemas:extension:secrets:2.0:User"
@@ -78,7 +79,7 @@ def secret_app(store: SqliteStore) -> Flask:
 def secret_client(secret_app: Flask, token: str) -> Iterator[httpx.Client]:
     transport = httpx.WSGITransport(app=secret_app)
     headers = {"Authorization": f"Bearer {token}", "Accept": urns.MEDIA_TYPE}
-    with httpx.Client(transport=transport, base_url="http://scim.test/scim/v2", headers=headers) as c:
+    with httpx.Client(transport=transport, base_url=IN_PROCESS_SCIM_URL, headers=headers) as c:
         yield c
 
 

@@ -8,6 +8,7 @@ from typing import Any
 import httpx
 
 from scimcore import urns
+from scimcore.client import IN_PROCESS_SCIM_URL
 from scimcore.schemas import POSIX_USER_URN
 
 SCIM = urns.MEDIA_TYPE
@@ -196,7 +197,7 @@ def test_custom_extension_attributes_are_stored_and_returned(token: str, make_st
     secret = issue_token(store, "t")
     with httpx.Client(
         transport=httpx.WSGITransport(app=app),
-        base_url="http://scim.test/scim/v2",
+        base_url=IN_PROCESS_SCIM_URL,
         headers={"Authorization": f"Bearer {secret}"},
     ) as c:
         body = {

@@ -17,6 +17,7 @@ from aup_server.auth import issue_token
 from aup_server.config import ServerConfig
 from aup_server.store import open_store
 from scimcore import urns
+from scimcore.client import IN_PROCESS_SCIM_URL
 
 NAMES = st.sampled_from(["ann", "Ann", "bob", "BOB", "carol", "dave", "eve", "zoë", "Zoë"])
 GROUP_NAMES = st.sampled_from(["eng", "ENG", "ops", "sales"])
@@ -36,7 +37,7 @@ class ServerModel(RuleBasedStateMachine):
         secret = issue_token(self.store, "model")
         self.client = httpx.Client(
             transport=httpx.WSGITransport(app=create_app(store=self.store)),
-            base_url="http://scim.test/scim/v2",
+            base_url=IN_PROCESS_SCIM_URL,
             headers={"Authorization": f"Bearer {secret}"},
         )
         self.user_names: dict[str, str] = {}  # id -> userName as sent

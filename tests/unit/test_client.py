@@ -9,6 +9,7 @@ import httpx
 import pytest
 
 from scimcore.client import (
+    IN_PROCESS_SCIM_URL,
     BearerAuth,
     ScimClient,
     Wiretap,
@@ -41,7 +42,7 @@ def test_default_headers_are_httpx_ones_when_not_replaced() -> None:
 
 def test_base_url_path_is_kept_for_in_process_targets() -> None:
     seen: list[httpx.Request] = []
-    make_http(recording_transport(seen), base_url="http://scim.test/scim/v2").get("/Users")
+    make_http(recording_transport(seen), base_url=IN_PROCESS_SCIM_URL).get("/Users")
     assert str(seen[0].url) == "http://scim.test/scim/v2/Users"
 
 
@@ -50,7 +51,7 @@ def test_a_wsgi_callable_is_served_in_process() -> None:
         start_response("200 OK", [("Content-Type", "application/scim+json")])
         return [json.dumps({"path": environ["PATH_INFO"], "query": environ["QUERY_STRING"]}).encode()]
 
-    response = make_http(app, base_url="http://scim.test/scim/v2").get("/Users?count=2")
+    response = make_http(app, base_url=IN_PROCESS_SCIM_URL).get("/Users?count=2")
     assert response.json() == {"path": "/scim/v2/Users", "query": "count=2"}
 
 

@@ -13,6 +13,7 @@ from aup_server.app import create_app
 from aup_server.config import ServerConfig
 from aup_server.store import SqliteStore
 from scimcore import urns
+from scimcore.client import IN_PROCESS_SCIM_URL
 
 LIMIT = 3
 
@@ -22,7 +23,7 @@ def limited(store: SqliteStore, token: str) -> Iterator[httpx.Client]:
     app: Flask = create_app(ServerConfig(max_list_members=LIMIT, max_count=10, default_count=10), store=store)
     headers = {"Authorization": f"Bearer {token}", "Content-Type": urns.MEDIA_TYPE}
     transport = httpx.WSGITransport(app=app)
-    with httpx.Client(transport=transport, base_url="http://scim.test/scim/v2", headers=headers) as client:
+    with httpx.Client(transport=transport, base_url=IN_PROCESS_SCIM_URL, headers=headers) as client:
         yield client
 
 

@@ -17,6 +17,7 @@ from aup_server.store import Store
 from emulators.nsscache import NsscacheError, compare_exports, fetch_maps, nsscache_client, read_export, write_export
 from emulators.nsscache.cache import sshkey_line
 from scimcore import urns
+from scimcore.client import IN_PROCESS_SCIM_URL
 from scimcore.schemas import POSIX_USER_URN
 from scimcore.schemas.posix import COREWEAVE_USER_URN
 from tests.unit.test_posix_rules import ssh_key
@@ -36,9 +37,7 @@ def server(make_store: Callable[..., Store]) -> Iterator[tuple[Any, str, list[ht
 
 def admin(app: Any, token: str) -> httpx.Client:
     transport = httpx.WSGITransport(app=app)
-    return httpx.Client(
-        transport=transport, base_url="http://scim.test/scim/v2", headers={"Authorization": f"Bearer {token}"}
-    )
+    return httpx.Client(transport=transport, base_url=IN_PROCESS_SCIM_URL, headers={"Authorization": f"Bearer {token}"})
 
 
 def logged(app: Any, seen: list[httpx.Request]) -> httpx.BaseTransport:

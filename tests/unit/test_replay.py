@@ -20,11 +20,11 @@ from aup_server.auth import issue_token
 from aup_server.config import ServerConfig
 from aup_server.store import open_store
 from scimcore import urns
-from scimcore.client import BearerAuth, ScimClient, Wiretap, make_http
+from scimcore.client import IN_PROCESS_SCIM_URL, BearerAuth, ScimClient, Wiretap, make_http
 from scimcore.replay import Replayer, ReplayError
 from scimcore.wire import Exchange, read_cassette, write_cassette
 
-BASE = "http://scim.test/scim/v2"
+BASE = IN_PROCESS_SCIM_URL
 GOLDEN = Path(__file__).resolve().parents[1] / "golden"
 
 

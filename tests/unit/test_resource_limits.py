@@ -11,6 +11,7 @@ from aup_server.errors import PayloadTooLargeError
 from aup_server.limits import check_resource_limits
 from aup_server.store import SqliteStore
 from scimcore import urns
+from scimcore.client import IN_PROCESS_SCIM_URL
 
 CONFIG = ServerConfig(max_resource_bytes=1000, max_multi_valued=3)
 
@@ -48,9 +49,7 @@ def test_every_write_path_refuses_an_oversized_resource_and_stores_nothing(store
     app = create_app(CONFIG, store=store)
     headers = {"Authorization": f"Bearer {token}", "Content-Type": urns.MEDIA_TYPE}
     emails = [{"value": f"a{n}@example.com"} for n in range(4)]
-    with httpx.Client(
-        transport=httpx.WSGITransport(app=app), base_url="http://scim.test/scim/v2", headers=headers
-    ) as c:
+    with httpx.Client(transport=httpx.WSGITransport(app=app), base_url=IN_PROCESS_SCIM_URL, headers=headers) as c:
         refused = c.post("/Users", json={"schemas": [urns.USER], "userName": "ann", "emails": emails})
         assert refused.status_code == 413 and "max_multi_valued" in refused.json()["detail"]
         assert c.get("/Users").json()["totalResults"] == 0
