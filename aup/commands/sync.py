@@ -19,6 +19,7 @@ from typing import Any
 import click
 
 from aup.commands.connection import ConnectionOptions, connection_options, preflight
+from aup.commands.console import ConsoleJob, open_job, parse_changes, perform, send
 from aup.commands.entra import (
     entra_command_options,
     entra_options_from,
@@ -28,8 +29,6 @@ from aup.commands.entra import (
 )
 from aup.commands.exits import TargetFailed, UsageProblem
 from aup.commands.progress import progress_option, progress_printer
-from emulators.core.console import ConsoleSetup
-from emulators.core.cycle_clock import SkippingClock
 from emulators.core.directory import Directory, load_directory, save_directory
 from emulators.core.errors import ConfigurationError
 from emulators.core.linkstore import LinkStore, links_path_for
@@ -224,10 +223,6 @@ def sync(
                 "single admin actions are Okta's; with --idp entra, edit the directory file and run cycles "
                 "(or --on-demand USER)"
             )
-        if idp not in ("okta", "entra"):
-            raise UsageProblem(
-                f"single admin actions are Okta's; with --idp {idp}, edit the directory file and run again"
-            )
         return
     if idp == "entra":
         _entra(setup)
@@ -252,47 +247,22 @@ def _entra(setup: _Setup, **overrides: Any) -> None:
     run_entra(setup.directory_file(), setup.connection, options, progress=progress_printer(setup.progress))
 
 
-def _console_sync(setup: _Setup) -> None:
-    """Any other registered IdP: its admin console provisions the directory file as it stands. The links
-    file keeps what was provisioned, so the next run updates, deactivates and reactivates rather than
-    creating again (docs/architecture.md, the IdP registry)."""
-    spec = idps().get(setup.idp)
+def _console_job(setup: _Setup) -> ConsoleJob:
+    """Any other registered IdP: its admin console on the directory file (aup/commands/console.py)."""
     opts = setup.values
-    directory_path = setup.directory_file()
-    target = setup.connection.resolve()
-    try:
-        directory = load_directory(directory_path)
-        links = LinkStore(opts["links"] or links_path_for(directory_path, spec.name), save_every=50)
-    except ConfigurationError as exc:
-        raise UsageProblem(str(exc)) from None
-    profile = spec.profile()
-    tap = Wiretap(profile.source)
-    if opts["cassette"]:
-        writer = CassetteWriter(opts["cassette"])
-        setup.ctx.call_on_close(writer.close)
-        tap = Wiretap(profile.source, sink=writer.write)
-    preflight(target)
-    http = target.http(hooks=tap.hooks, headers=profile.headers)
-    setup.ctx.call_on_close(http.close)
-    try:
-        console = spec.console(ConsoleSetup(directory, http, profile, SkippingClock(), links=links))
-        console.provision_all()
-    except ConfigurationError as exc:
-        raise UsageProblem(str(exc)) from None
-    finally:
-        try:
-            links.save()
-        except OSError as exc:
-            raise UsageProblem(f"cannot save the sync state: {exc}") from None
-    failures = console.unresolved_failures()
-    methods = Counter(exchange.method for exchange in tap.exchanges)
-    sent = ", ".join(f"{count} {method}" for method, count in sorted(methods.items())) or "nothing"
-    click.echo(f"{spec.label}: {len(tap.exchanges)} request(s) sent ({sent}); {len(failures)} failure(s)")
-    if not setup.values["quiet"]:
-        for failure in failures[:_EXAMPLES]:
-            click.echo(f"failed: {failure}")
-    if failures:
-        raise TargetFailed(f"{spec.label} could not send {len(failures)} change(s); run again to retry")
+    return open_job(
+        setup.ctx,
+        setup.idp,
+        setup.directory_file(),
+        setup.connection,
+        links_path=opts["links"],
+        cassette=opts["cassette"],
+    )
+
+
+def _console_sync(setup: _Setup) -> None:
+    job = _console_job(setup)
+    send(job, job.console.provision_all, quiet=bool(setup.values["quiet"]))
 
 
 def _okta_run(setup: _Setup, *, offline: bool) -> _Run:
@@ -390,6 +360,10 @@ def _pass_run(*, offline: bool = False) -> Callable[[Callable[..., Any]], Callab
     def decorate(fn: Callable[..., Any]) -> Callable[..., Any]:
         @functools.wraps(fn)
         def wrapper(setup: _Setup, /, *args: Any, **kwargs: Any) -> Any:
+            if setup.idp not in ("okta", "entra"):  # the action of the IdP's console of the same meaning
+                action = click.get_current_context().info_name or fn.__name__
+                perform(_console_job(setup), action, kwargs, quiet=bool(setup.values["quiet"]))
+                return None
             run = setup.okta(offline=offline)
             # USER and GROUP arguments are checked against the directory before anything is sent
             if "user" in kwargs:
@@ -465,6 +439,10 @@ def test_connection(setup: _Setup) -> None:
     if setup.idp == "entra":
         _entra(setup, test_connection=True)
         return
+    if setup.idp != "okta":
+        job = _console_job(setup)  # its pre-flight is the test: one discovery request, checked
+        click.echo(f"{job.spec.label}: the connection test passed")
+        return
     run = setup.okta()
     run.connect()
     _perform(run, run.emulator.test_connection, changes_directory=False)
@@ -493,14 +471,7 @@ def import_users(run: _Run) -> None:
 @_pass_run()
 def update_user(run: _Run, user: str, assignments: tuple[str, ...], removals: tuple[str, ...]) -> None:
     """Change USER's profile; a change to a mapped attribute is pushed."""
-    changes: dict[str, Any] = dict.fromkeys(removals)
-    for item in assignments:
-        attr, sep, value = item.partition("=")
-        if not sep or not attr:
-            raise click.BadParameter(f"{item!r} is not ATTR=VALUE", param_hint="--set")
-        changes[attr] = value
-    if not changes:
-        raise click.UsageError("give at least one --set ATTR=VALUE or --unset ATTR")
+    changes = parse_changes(assignments, removals)
     _perform(run, lambda: run.emulator.update_profile(_user(run, user), changes), changes_directory=True)
 
 

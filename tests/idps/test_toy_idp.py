@@ -21,7 +21,7 @@ from bench.sync import in_process
 from conformance import Status, Target, run
 from conformance.suites import default_registry
 from emulators import registry as registry_module
-from emulators.core.directory import AppAssignments, Directory, Group, User, save_directory
+from emulators.core.directory import AppAssignments, Directory, Group, User, load_directory, save_directory
 from emulators.core.directory import Status as UserStatus
 from emulators.core.errors import ConfigurationError
 from emulators.registry import ENTRY_POINT_GROUP, IdpRegistry, IdpSpec, idps, load_default, registered
@@ -182,3 +182,41 @@ def test_bench_measures_every_registered_idp_sync() -> None:
     measured = in_process("toy", 20, 3)
     active = sum(user.status is UserStatus.ACTIVE for user in bench_directory(20, 3).users.values())
     assert (measured.requests, measured.failures) == (active + 3, 0), "one POST per active user and per group"
+
+
+def _act(directory: Path, target: Served, *action: str) -> tuple[int, str]:
+    args = ["sync", "--idp", "toy", "--directory", str(directory), "--target", target.base_url, "--token", target.token]
+    result = CliRunner().invoke(main, [*args, *action])
+    return result.exit_code, result.output
+
+
+def test_the_toy_idps_admin_actions_run_from_the_cli_and_persist(tmp_path: Path, served: Served) -> None:  # noqa: F811
+    """Each subcommand is the console verb of the same meaning: saved to the directory file, then sent."""
+    people = tmp_path / "people.yaml"
+    _people(people)
+    assert _sync(people, served)[0] == 0
+    users, _ = _state(served)
+    ben = users["ben@example.test"][0]
+
+    code, output = _act(people, served, "deactivate-user", "ben@example.test")
+    assert code == 0, output
+    assert load_directory(people).users["ben"].status is UserStatus.DEPROVISIONED, "the IdP's directory changed"
+    assert _state(served)[0]["ben@example.test"] == (ben, False)
+
+    code, output = _act(people, served, "update-user", "ann", "--set", "lastName=Lee-Smith")
+    assert code == 0, output
+    with httpx.Client(base_url=served.base_url, headers={"Authorization": f"Bearer {served.token}"}) as http:
+        ann = http.get(f"/Users/{users['ann@example.test'][0]}").json()
+    assert ann["name"] == {"givenName": "Ann", "familyName": "Lee-Smith"}
+
+    assert _act(people, served, "reactivate-user", "ben")[0] == 0
+    assert _act(people, served, "rename-group", "Engineering", "Platform")[0] == 0
+    users, groups = _state(served)
+    assert users["ben@example.test"] == (ben, True), "reactivated under the same id"
+    assert groups == {"Platform": {users["ann@example.test"][0], ben}}
+
+    code, output = _act(people, served, "suspend-user", "ann")
+    assert code == 2 and "suspend-user is Okta's; with --idp toy the admin actions are" in output
+    code, output = _act(people, served, "deactivate-user", "nobody@example.test")
+    assert code == 2 and "nobody@example.test" in output
+    assert _state(served) == (users, groups), "a refused action sends nothing"
