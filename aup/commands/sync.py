@@ -209,10 +209,12 @@ def sync(
     progress: bool | None,
     **values: Any,
 ) -> None:
-    """Sync a directory to a SCIM server as the IdP would; a subcommand performs one Okta admin action.
+    """Sync a directory to a SCIM server as the IdP would; a subcommand performs one admin action.
 
     Okta is event-driven: each subcommand is one admin action. Entra works in provisioning cycles: edit
     the directory file and run again; the job (what was sent, watermark, escrow, quarantine, log) resumes.
+    Any other registered IdP provisions the directory file through its admin console; its subcommands are
+    the console's actions (assign, update, deactivate, reactivate, group push, members, rename, force-sync).
     """
     _refuse_other_idps_options(ctx, idp)
     setup = _Setup(ctx, idp, directory_path, connection, values, progress)
