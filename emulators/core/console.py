@@ -13,7 +13,7 @@ from __future__ import annotations
 from abc import ABC, abstractmethod
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypeVar
 
 import httpx
 
@@ -45,6 +45,9 @@ class ConsoleSetup:
     options: Mapping[str, Any] = field(default_factory=dict)
 
 
+P = TypeVar("P", bound=IdpProfile)
+
+
 class AdminConsole(ABC):
     """The admin verbs shared by every IdP; each IdP says what they send and when."""
 
@@ -53,6 +56,15 @@ class AdminConsole(ABC):
     def __init__(self, directory: Directory, clock: CycleClock) -> None:
         self.directory = directory
         self.clock = clock
+
+    @classmethod
+    def own_profile(cls, setup: ConsoleSetup, kind: type[P]) -> P:
+        """``setup.profile`` when it is one of this IdP's (``kind``); another IdP's dialect is a TypeError."""
+        if not isinstance(setup.profile, kind):
+            raise TypeError(
+                f"{cls.label}'s console needs one of {cls.label}'s profiles, not {type(setup.profile).__name__}"
+            )
+        return setup.profile
 
     # directory content (no request on any IdP)
     def add_user(self, user_id: str, profile: Mapping[str, Any]) -> None:

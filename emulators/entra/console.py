@@ -24,9 +24,7 @@ class EntraConsole(AdminConsole):
 
     def __init__(self, setup: ConsoleSetup) -> None:
         super().__init__(setup.directory, setup.clock)
-        profile = setup.profile
-        if not isinstance(profile, EntraProfile):
-            raise TypeError(f"Entra's console needs one of Entra's profiles, not {type(profile).__name__}")
+        profile = self.own_profile(setup, EntraProfile)
         self.entra_directory = EntraDirectory(setup.directory)
         self.settings = EntraSettings(**setup.settings)
         scoping = setup.options.get("scoping")

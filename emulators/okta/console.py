@@ -22,9 +22,7 @@ class OktaConsole(AdminConsole):
 
     def __init__(self, setup: ConsoleSetup) -> None:
         super().__init__(setup.directory, setup.clock)
-        profile = setup.profile
-        if not isinstance(profile, OktaProfile):
-            raise TypeError(f"Okta's console needs one of Okta's profiles, not {type(profile).__name__}")
+        profile = self.own_profile(setup, OktaProfile)
         self.emulator = OktaEmulator(
             setup.directory,
             setup.http,
