@@ -17,7 +17,6 @@ from emulators.nsscache import (
     read_export,
     write_export,
 )
-from scimcore.target import Bearer
 
 
 @click.group()
@@ -50,9 +49,8 @@ def export_posix(connection: ConnectionOptions, out: Path, before: Path | None) 
     if connection.given:
         # nsscache's SCIM source sends a bearer token and nothing else.
         target = connection.resolve(allowed=("bearer",), who="nsscache sends a bearer token")
-        token = target.credentials.token if isinstance(target.credentials, Bearer) else ""
         preflight(target)
-        scim = nsscache_client(target.base_url, token, timeout=target.timeout, verify=target.verify)
+        scim = nsscache_client(target)
         try:
             maps = fetch_maps(scim, AUP_PATHS)
         except NsscacheError as exc:

@@ -9,7 +9,6 @@ this emulator records a warning or fails instead, so a test sees what a cluster 
 
 from __future__ import annotations
 
-import ssl
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
@@ -17,9 +16,10 @@ from typing import Any
 import httpx
 
 from scimcore import urns
-from scimcore.client import IN_PROCESS_SCIM_URL, BearerAuth, Destination, ScimClient, make_http
+from scimcore.client import ScimClient
 from scimcore.schemas.posix import GID, HOME, MEMBER_USERNAME, POSIX_GROUP_URN, POSIX_USER_URN, SHELL, SSH_KEYS, UID
 from scimcore.schemas.posix import USERNAME as POSIX_USERNAME
+from scimcore.target import Target
 
 ENTERPRISE = urns.ENTERPRISE_USER
 MAX_PAGES = 100_000  # a guard nsscache lacks: a server that never reaches totalResults would page forever
@@ -87,17 +87,9 @@ class Maps:
     warnings: list[str] = field(default_factory=list)
 
 
-def nsscache_client(
-    target: Destination,
-    token: str,
-    *,
-    base_url: str = IN_PROCESS_SCIM_URL,
-    timeout: float = 60.0,
-    verify: ssl.SSLContext | bool = True,
-) -> ScimClient:
-    """A client that sends what nsscache sends: its user agent, SCIM media types and a bearer token."""
-    headers = (("User-Agent", "nsscache"), ("Accept", urns.MEDIA_TYPE))
-    http = make_http(target, BearerAuth(token), base_url=base_url, headers=headers, timeout=timeout, verify=verify)
+def nsscache_client(target: Target) -> ScimClient:
+    """A client that sends what nsscache sends: its user agent, SCIM media types and the target's bearer token."""
+    http = target.http(headers=(("User-Agent", "nsscache"), ("Accept", urns.MEDIA_TYPE)))
     return ScimClient(http, headers=(("Content-Type", urns.MEDIA_TYPE), ("Accept", urns.MEDIA_TYPE)))
 
 

@@ -10,7 +10,6 @@ from pytest_bdd import given, parsers, then, when
 from emulators.nsscache import Maps, PasswdEntry, fetch_maps, nsscache_client
 from features.steps.world import World
 from scimcore.schemas import POSIX_USER_URN
-from scimcore.target import Bearer
 
 
 @dataclass
@@ -34,9 +33,7 @@ def cluster() -> Cluster:
 @given("the cluster has read the service provider")
 @when("the cluster reads the service provider")
 def cluster_reads(world: World, cluster: Cluster) -> None:
-    target = world.target.target
-    token = target.credentials.token if isinstance(target.credentials, Bearer) else ""  # nsscache sends bearer only
-    scim = nsscache_client(target.app or target.base_url, token, base_url=target.base_url, verify=target.verify)
+    scim = nsscache_client(world.target.target)
     try:
         maps = fetch_maps(scim)
     finally:

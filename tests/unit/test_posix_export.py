@@ -20,6 +20,7 @@ from scimcore import urns
 from scimcore.client import IN_PROCESS_SCIM_URL
 from scimcore.schemas import POSIX_USER_URN
 from scimcore.schemas.posix import COREWEAVE_USER_URN
+from scimcore.target import Bearer, Target
 from tests.unit.test_posix_rules import ssh_key
 
 KEYS = [ssh_key("ssh-ed25519", bytes([i]) * 32, f"k{i}") for i in range(2)]
@@ -57,7 +58,7 @@ def test_paging_sends_only_start_index_and_reads_every_page(server: tuple[Any, s
     with admin(app, token) as http:
         ids = [http.post("/Users", json={"userName": f"u{i}@x.io"}).json()["id"] for i in range(8)]
         http.post("/Groups", json={"displayName": "all", "members": [{"value": i} for i in ids]}).raise_for_status()
-    scim = nsscache_client(logged(app, seen), token)
+    scim = nsscache_client(Target(credentials=Bearer(token), app=logged(app, seen)))
     maps = fetch_maps(scim)
     assert sorted(maps.passwd) == [f"u{i}" for i in range(8)]
     assert maps.group["all"].members == tuple(f"u{i}" for i in range(8))
@@ -73,7 +74,7 @@ def test_maps_and_cache_files_round_trip(server: tuple[Any, str, list[httpx.Requ
     with admin(app, token) as http:
         body = {"userName": "ann@x.io", "displayName": "Ann: ops", COREWEAVE_USER_URN: {"sunkSshKeys": KEYS}}
         ann = http.post("/Users", json=body).json()
-    maps = fetch_maps(nsscache_client(app, token))
+    maps = fetch_maps(nsscache_client(Target(credentials=Bearer(token), app=app)))
     uid = ann[POSIX_USER_URN]["uidNumber"]
     write_export(maps, tmp_path)
     assert (tmp_path / "passwd.cache").read_text() == f"ann:x:{uid}:{uid}:Ann  ops:/home/ann:/bin/bash\n"
@@ -90,7 +91,7 @@ def test_a_server_that_reports_zero_items_per_page_is_an_error_not_a_loop() -> N
         return httpx.Response(200, json={**page, "Resources": []})
 
     with pytest.raises(NsscacheError, match="same page forever"):
-        fetch_maps(nsscache_client(httpx.MockTransport(handle), "t"))
+        fetch_maps(nsscache_client(Target(credentials=Bearer("t"), app=httpx.MockTransport(handle))))
 
 
 def test_a_failed_page_fails_the_whole_read() -> None:
@@ -98,7 +99,7 @@ def test_a_failed_page_fails_the_whole_read() -> None:
         return httpx.Response(503, json={"detail": "busy"})
 
     with pytest.raises(NsscacheError, match="503"):
-        fetch_maps(nsscache_client(httpx.MockTransport(handle), "t"))
+        fetch_maps(nsscache_client(Target(credentials=Bearer("t"), app=httpx.MockTransport(handle))))
 
 
 def test_a_short_page_is_reported_since_nsscache_would_skip_entries() -> None:
@@ -107,7 +108,7 @@ def test_a_short_page_is_reported_since_nsscache_would_skip_entries() -> None:
     def handle(request: httpx.Request) -> httpx.Response:
         return httpx.Response(200, json={"totalResults": 2, "itemsPerPage": 2, "startIndex": 1, "Resources": [user]})
 
-    maps = fetch_maps(nsscache_client(httpx.MockTransport(handle), "t"))
+    maps = fetch_maps(nsscache_client(Target(credentials=Bearer("t"), app=httpx.MockTransport(handle))))
     assert list(maps.passwd) == ["ann"]
     assert any("itemsPerPage is 2 but 1" in w for w in maps.warnings)
 
