@@ -55,7 +55,9 @@ _DONE = {
     "rename_group": "group(s) renamed",
     "delete_push_group": "group(s) deleted",
 }
-# Options only one IdP reads: given for the other, they are refused, never ignored.
+# Options only one IdP reads: given for the other, they are refused, never ignored. Every other IdP is driven
+# through its admin console (aup/commands/console.py), which reads neither these nor _OKTA_AND_ENTRA.
+_OKTA_AND_ENTRA = ("mapping", "log_path", "verbose")
 _OKTA_ONLY = ("profile", "tasks_path", "import_groups", "rename_groups", "sync_password", "save")
 _ENTRA_ONLY = (
     "dialect",
@@ -147,12 +149,12 @@ class IdpChoice(click.ParamType):  # type: ignore[type-arg]  # generic from clic
 
 def _refuse_other_idps_options(ctx: click.Context, idp: str) -> None:
     """Options only Okta or only Entra reads are refused for any other IdP, never ignored."""
-    foreign = {"okta": _ENTRA_ONLY, "entra": _OKTA_ONLY}.get(idp, _OKTA_ONLY + _ENTRA_ONLY)
+    foreign = {"okta": _ENTRA_ONLY, "entra": _OKTA_ONLY}.get(idp, _OKTA_ONLY + _ENTRA_ONLY + _OKTA_AND_ENTRA)
     for name in foreign:
         if _given(ctx, name):
             param = next(p for p in ctx.command.params if p.name == name)
             flag = param.opts[0] if param.opts else name
-            owner = "Okta's" if name in _OKTA_ONLY else "Entra's"
+            owner = "Okta's" if name in _OKTA_ONLY else "Entra's" if name in _ENTRA_ONLY else "Okta's and Entra's"
             raise UsageProblem(f"{flag} is {owner}; it does nothing with --idp {idp}")
 
 

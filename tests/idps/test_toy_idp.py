@@ -220,3 +220,17 @@ def test_the_toy_idps_admin_actions_run_from_the_cli_and_persist(tmp_path: Path,
     code, output = _act(people, served, "deactivate-user", "nobody@example.test")
     assert code == 2 and "nobody@example.test" in output
     assert _state(served) == (users, groups), "a refused action sends nothing"
+
+
+@pytest.mark.parametrize(
+    ("option", "owner"),
+    [(["--mapping", "m.yaml"], "Okta's and Entra's"), (["-v"], "Okta's and Entra's"), (["--cycles", "2"], "Entra's")],
+)
+def test_options_the_toy_idp_does_not_read_are_refused(tmp_path: Path, option: list[str], owner: str) -> None:
+    people, mapping = tmp_path / "people.yaml", tmp_path / "m.yaml"
+    _people(people)
+    mapping.write_text("{}\n", encoding="utf-8")
+    args = [*(arg.replace("m.yaml", str(mapping)) for arg in option), "--directory", str(people)]
+    result = CliRunner().invoke(main, ["sync", "--idp", "toy", *args, "--target", "http://127.0.0.1:9/scim/v2"])
+    assert result.exit_code == 2
+    assert f"is {owner}; it does nothing with --idp toy" in result.output
