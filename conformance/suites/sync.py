@@ -41,15 +41,16 @@ def _generated() -> Directory:
 def generated(ctx: CheckContext, stem: str) -> tuple[str, Directory]:
     """A fresh copy of the generated directory whose logins and group names start with a new prefix.
 
-    The manager (a login in generated directories) becomes the manager's id, as Entra references it.
+    A manager is named by login in generated directories, so it takes the prefix too (Entra's view
+    resolves it to the manager's id).
     """
     prefix = ctx.name(stem)
     people = copy.deepcopy(_generated())
-    ids = {user.login: user.id for user in people.users.values()}
     for user in people.users.values():
-        manager = user.profile.pop("manager", None)
-        if manager in ids:
-            user.profile["managerId"] = ids[manager]
+        manager = user.profile.get("manager")
+        if manager:
+            local, _, domain = str(manager).partition("@")
+            user.profile["manager"] = f"{prefix}-{local}@{domain}"
         local, _, domain = user.login.partition("@")
         user.profile["login"] = user.profile["email"] = f"{prefix}-{local}@{domain}"
     for group in people.groups.values():

@@ -79,7 +79,8 @@ _COMPUTED = ("objectId", "accountEnabled", "manager", "IsSoftDeleted", "appRoleA
 def entra_view(user: User) -> dict[str, Any]:
     """The user as Entra mappings see it (docs/entra.md §9 source names).
 
-    ``manager`` is the manager's directory id (a reference resolved at send time). ``mailNickname``
+    ``manager`` is the profile's manager reference (``EntraDirectory.user_view`` resolves a login to the
+    manager's id; the target id is looked up at send time). ``mailNickname``
     falls back to the part of the UPN before ``@`` (inferred: Entra requires it, the core model has no field).
     """
     view: dict[str, Any] = {}
@@ -264,6 +265,7 @@ class EntraDirectory:
     app_roles: dict[str, list[AppRole]] = field(default_factory=dict)
     non_security_groups: set[str] = field(default_factory=set)
     provisioning: EntraJobConfig | None = None  # the file's entra.provisioning section, when it has one
+    _by_login: dict[str, str] = field(default_factory=dict, init=False, repr=False, compare=False)
 
     def job_settings(self) -> tuple[EntraSettings, ScopingFilter]:
         """The job's settings and scoping filter from ``entra.provisioning`` (the defaults without one)."""
@@ -272,11 +274,29 @@ class EntraDirectory:
 
     def user_view(self, user_id: str) -> dict[str, Any]:
         view = entra_view(self.core.user(user_id))
+        if "manager" in view:
+            view["manager"] = self._manager_id(view["manager"])
         view["appRoleAssignments"] = [
             {"id": role.id, "value": role.value, "displayName": role.display_name}
             for role in self.app_roles.get(user_id, ())
         ]
         return view
+
+    def _manager_id(self, reference: str) -> str:
+        """The manager's object id: a profile names the manager by id or by login (docs/directory.md),
+        Entra references the object (docs/entra.md §4 Manager). An unknown name is kept as given."""
+        if reference in self.core.users:
+            return reference
+        cached = self._by_login.get(reference)
+        if cached is None or cached not in self.core.users or self.core.users[cached].login != reference:
+            # logins change between cycles: rebuilt on a miss, so a view stays O(1) in large directories
+            self._by_login = {user.login: user.id for user in self.core.users.values()}
+        if reference in self._by_login:
+            return self._by_login[reference]
+        try:
+            return self.core.find_user(reference).id  # a login in another case, when unambiguous
+        except DirectoryError:
+            return reference
 
     def group_view(self, group_id: str) -> dict[str, Any]:
         return group_view(self.core.group(group_id), security_enabled=group_id not in self.non_security_groups)

@@ -250,6 +250,8 @@ class EntraEmulator:
                 raise DirectoryError(f"{name} is not a user attribute of this directory")
             if core_name == "login" and not value:
                 raise DirectoryError("userPrincipalName cannot be empty")
+            if core_name == "managerId":
+                user.profile.pop("manager", None)  # one manager: the login form would outlive a cleared id
             if value is None:
                 user.profile.pop(core_name, None)
             else:
