@@ -257,3 +257,56 @@ def throttle_entra(ctx: CheckContext) -> None:
         actual=f"Retry-After: {retry_after or 'none'}",
     )
     ctx.expect_error(response, 429)
+
+
+@SUITE.check(
+    "entra-nested-group-member",
+    "Entra's nested group member (a child group's id in a members add) is applied, or refused with a 4xx SCIM "
+    "error; never a 2xx that drops it, never a 5xx",
+    level=Level.MUST,
+    ref="docs/entra.md §3.4 (a child group is sent as one member, not flattened); RFC 7643 §4.2 (members may be "
+    "groups); RFC 7644 §3.12 (errors); docs/aup-domain.md §1.1 (AUP keeps groups flat and refuses nesting)",
+    tags={"groups", "members", "nested"},
+)
+def nested_group_member(ctx: CheckContext) -> None:
+    user = person(ctx, "nest")
+    child = team(ctx, [user], stem="child")
+    parent = team(ctx, [user], stem="parent")
+    parent.member_groups.append(child.id)
+    entra = Entra(ctx, directory([user], [child, parent], assigned=[user], assigned_groups=[child, parent]))
+    entra.emulator.start()
+    entra.flight.raise_if_unanswered()
+    parent_id, child_id = entra.group_id(parent), entra.group_id(child)
+    sent = [
+        e
+        for e in ctx.wiretap.exchanges
+        if e.method == "PATCH" and e.path.endswith(f"/Groups/{parent_id}") and child_id in json.dumps(e.request_body)
+    ]
+    ctx.expect(sent, "Entra sent no members add for the child group", expected="one PATCH", actual="none")
+    status = sent[-1].status
+    ctx.expect(
+        status < 500, "the nested member PATCH failed with a server error", expected="2xx or 4xx", actual=str(status)
+    )
+    members = member_ids(ctx.fetch(f"/Groups/{parent_id}"))
+    if status < 300:
+        ctx.expect(
+            child_id in members,
+            "the server acknowledged the nested member but does not hold it (silently dropped)",
+            expected=f"members include {child_id}",
+            actual=json.dumps(sorted(members)),
+        )
+        return
+    body = sent[-1].response_body
+    schemas = body.get("schemas") if isinstance(body, dict) else None
+    ctx.expect(
+        isinstance(schemas, list) and "urn:ietf:params:scim:api:messages:2.0:Error" in schemas,
+        "the refusal of the nested member is not a SCIM Error, so Entra's log cannot say why",
+        expected=f"{status} with a SCIM Error body (RFC 7644 §3.12)",
+        actual=json.dumps(body)[:200],
+    )
+    ctx.expect(
+        child_id not in members and entra.user_id(user) in members,
+        "after refusing the nested member the parent group's members changed otherwise",
+        expected=f"members == [{entra.user_id(user)}]",
+        actual=json.dumps(sorted(members)),
+    )

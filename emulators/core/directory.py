@@ -89,6 +89,9 @@ class Group:
     name: str
     description: str = ""
     members: list[str] = field(default_factory=list)
+    # Child groups that are members of this one (RFC 7643 §4.2 allows groups as members). Okta groups
+    # are flat and Okta pushes user members only; Entra sends a child group as one member (docs/entra.md §3.4).
+    member_groups: list[str] = field(default_factory=list)
 
 
 @dataclass
@@ -164,10 +167,7 @@ class Directory:
             "version": DIRECTORY_VERSION,
             "custom_attributes": list(self.custom_attributes),
             "users": [{"id": u.id, "status": u.status.value, "profile": u.profile} for u in self.users.values()],
-            "groups": [
-                {"id": g.id, "name": g.name, "description": g.description, "members": g.members}
-                for g in self.groups.values()
-            ],
+            "groups": [_group_data(g) for g in self.groups.values()],
             "app": {
                 "users": self.app.users,
                 "groups": self.app.groups,
@@ -214,6 +214,8 @@ class Directory:
                 if group.id in directory.groups:
                     raise DirectoryError(f"group id {group.id!r} appears twice")
             directory.groups[group.id] = group
+        for index, item in enumerate(groups):
+            _member_groups_from(item, directory, ("groups", index))
         directory.app = _app_from(data.get("app"), directory)
         return directory
 
@@ -221,7 +223,7 @@ class Directory:
 # The keys each part of a directory file may hold (a misspelt key is an error, not silently ignored).
 _ROOT_KEYS = ("version", "custom_attributes", "users", "groups", "app", "entra")
 _USER_KEYS = ("id", "status", "profile")
-_GROUP_KEYS = ("id", "name", "description", "members")
+_GROUP_KEYS = ("id", "name", "description", "members", "member_groups")
 _APP_KEYS = ("users", "groups", "push_groups")
 _PUSH_KEYS = ("group", "active")
 
@@ -328,6 +330,31 @@ def _group_from(item: Any, directory: Directory, where: Where) -> Group:
             seen.add(member_id)
             members.append(member_id)
     return Group(id=group_id, name=name, description=description or "", members=members)
+
+
+def _group_data(group: Group) -> dict[str, Any]:
+    data: dict[str, Any] = {"id": group.id, "name": group.name, "description": group.description}
+    data["members"] = group.members
+    if group.member_groups:  # written only when there are some, so flat directories keep their files
+        data["member_groups"] = group.member_groups
+    return data
+
+
+def _member_groups_from(item: dict[str, Any], directory: Directory, where: Where) -> None:
+    """A group's child groups, read once every group is known (a child may be listed after its parent)."""
+    group = directory.groups[identifier(item["id"], "a group id")]
+    with located(*where, "member_groups"):
+        listed = _list(item, "member_groups")
+    for index, member in enumerate(listed):
+        with located(*where, "member_groups", index):
+            child = identifier(member, f"group {group.name!r}: a member group id")
+            if child not in directory.groups:
+                raise DirectoryError(f"group {group.name!r} lists unknown member group id {child!r}")
+            if child == group.id:
+                raise DirectoryError(f"group {group.name!r} cannot be a member of itself")
+            if child in group.member_groups:
+                raise DirectoryError(f"group {group.name!r} lists a member group twice ({child})")
+            group.member_groups.append(child)
 
 
 def _app_from(item: Any, directory: Directory) -> AppAssignments:

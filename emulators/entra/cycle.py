@@ -59,7 +59,8 @@ class CycleRunner:
         disposition = ctx.group_disposition(source_id)
         if disposition is Disposition.GONE:
             return json.dumps([disposition])
-        members = sorted(ctx.directory.core.group(source_id).members)
+        group = ctx.directory.core.group(source_id)
+        members = sorted(group.members) + [f"group:{child}" for child in sorted(group.member_groups)]  # §3.4 nesting
         return json.dumps([disposition, ctx.directory.group_view(source_id), members], sort_keys=True, default=str)
 
     def _candidates(self, kind: Kind, known: Iterable[str], initial: bool) -> list[str]:
@@ -125,7 +126,8 @@ class CycleRunner:
             if self.group(gid, group_dispositions[gid], initial, staged)
         ]
         for gid in self._metered("memberships", linked_groups):
-            self._attempt(("group", gid), Action.UPDATE, partial(self.groups.sync_members, gid))
+            if self._attempt(("group", gid), Action.UPDATE, partial(self.groups.sync_members, gid)):
+                self._attempt(("group", gid), Action.UPDATE, partial(self.groups.sync_member_groups, gid))
         self._watermark(user_ids, group_ids, staged)
         self._evaluate_quarantine(bool(staged))
 

@@ -163,6 +163,7 @@ class EntraEmulator:
         self.state.unmanaged.clear()
         if full:
             self.state.members_sent.clear()
+            self.state.member_groups_sent.clear()
             for kind in ("user", "group"):
                 for source_id in self.links.links(kind):
                     self.links.unlink(kind, source_id)
@@ -291,8 +292,25 @@ class EntraEmulator:
             raise DirectoryError("a group name cannot be empty")
         self.directory.core.group(group_id).name = name
 
+    def add_member_group(self, group_id: str, child_id: str) -> None:
+        """Nest a group in another (docs/entra.md §3.4: Entra sends the child as one member)."""
+        group = self.directory.core.group(group_id)
+        self.directory.core.group(child_id)
+        if child_id == group_id:
+            raise DirectoryError(f"group {group.name!r} cannot be a member of itself")
+        if child_id not in group.member_groups:
+            group.member_groups.append(child_id)
+
+    def remove_member_group(self, group_id: str, child_id: str) -> None:
+        group = self.directory.core.group(group_id)
+        if child_id in group.member_groups:
+            group.member_groups.remove(child_id)
+
     def delete_group(self, group_id: str) -> None:
         self.directory.core.group(group_id)
         del self.directory.core.groups[group_id]
+        for parent in self.directory.core.groups.values():
+            if group_id in parent.member_groups:
+                parent.member_groups.remove(group_id)
         if group_id in self.directory.core.app.groups:
             self.directory.core.app.groups.remove(group_id)

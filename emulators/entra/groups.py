@@ -122,3 +122,31 @@ class GroupFlows:
         """Group deleted or unassigned: DELETE /Groups/{id} when the Delete action is on (§3.4)."""
         if self.ctx.hard_delete("group", group_id):
             self.ctx.state.members_sent.pop(group_id, None)
+
+    def sync_member_groups(self, group_id: str) -> None:
+        """Child groups in scope, each sent as one member by its target id (docs/entra.md §3.4).
+
+        Entra adds a nested group as a single member and does not flatten its members [MSQA
+        AzureAD-BYOA-Provisioning-Samples#26]; a child that is not provisioned has no target id, so it
+        is not sent (inferred, as for users out of scope). A server that refuses the member fails the
+        parent group's update, which is logged and escrowed like any failed object (§7). Sent children
+        are kept by the parent's target id, so a relinked parent starts afresh.
+        """
+        ctx = self.ctx
+        scim_id = ctx.links.scim_id("group", group_id)
+        if scim_id is None or not ctx.groups.provision_members or group_id not in ctx.directory.core.groups:
+            return
+        sent = ctx.state.member_groups_sent.setdefault(scim_id, set())
+        children = ctx.directory.core.group(group_id).member_groups
+        wanted = {child for child in children if ctx.links.scim_id("group", child) is not None}
+        for child in sorted(wanted - sent):
+            body = payloads.member_add_patch([ctx.links.scim_id("group", child) or ""], ctx.profile)
+            ctx.session.call("PATCH", f"/Groups/{scim_id}", body=body)
+            sent.add(child)
+            ctx.record("group", group_id, Action.UPDATE, Outcome.SUCCESS, detail=f"add member group {child}")
+        for child in sorted(sent - wanted):
+            if (child_id := ctx.links.scim_id("group", child)) is not None:
+                body = payloads.member_remove_patch([child_id], ctx.profile)
+                ctx.session.call("PATCH", f"/Groups/{scim_id}", body=body)
+            sent.discard(child)
+            ctx.record("group", group_id, Action.UPDATE, Outcome.SUCCESS, detail=f"remove member group {child}")

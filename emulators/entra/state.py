@@ -45,6 +45,8 @@ class JobState:
     unmanaged: set[str] = field(default_factory=set)
     members_sent: dict[str, set[str]] = field(default_factory=dict)
     deletions_approved: bool = False
+    # Child groups sent as members, by the parent's target id (nested groups, docs/entra.md §3.4).
+    member_groups_sent: dict[str, set[str]] = field(default_factory=dict)
 
     def fail(self, key: ObjectKey, code: str, now: float, policy: EscrowPolicy, *, retry_next_cycle: bool) -> Escrow:
         escrow = self.escrows.get(key)
@@ -91,6 +93,7 @@ class JobState:
             "unmanaged": sorted(self.unmanaged),
             "members_sent": {gid: sorted(members) for gid, members in sorted(self.members_sent.items())},
             "deletions_approved": self.deletions_approved,
+            "member_groups_sent": {gid: sorted(ids) for gid, ids in sorted(self.member_groups_sent.items()) if ids},
         }
 
     @classmethod
@@ -112,6 +115,9 @@ class JobState:
                 unmanaged={str(uid) for uid in data.get("unmanaged") or ()},
                 members_sent={str(g): {str(m) for m in ms} for g, ms in dict(data.get("members_sent") or {}).items()},
                 deletions_approved=bool(data.get("deletions_approved", False)),
+                member_groups_sent={
+                    str(g): {str(c) for c in cs} for g, cs in dict(data.get("member_groups_sent") or {}).items()
+                },
             )
         except (TypeError, ValueError, AttributeError) as exc:
             raise ValueError(f"the job state is damaged: {exc}") from None

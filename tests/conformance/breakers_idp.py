@@ -122,6 +122,23 @@ def _re_add_conflicts() -> Breaker:
     return Breaker(request=hook)
 
 
+def _drops_group_members() -> Breaker:
+    """A members add naming a group is answered 204 and not applied (a flat server that drops it silently)."""
+
+    def hook(req: Request, state: State) -> Response | None:
+        if not matches(req, "PATCH", GROUP):
+            return None
+        base = req.path.rsplit("/", 1)[0]
+        for op in _ops(req):
+            values = op.get("value") if _op("add")(op) and op.get("path") == "members" else []
+            for value in values or []:
+                if isinstance(value, dict) and peek(req, state, f"{base}/{value.get('value')}") is not None:
+                    return Response(status=204)
+        return None
+
+    return Breaker(request=hook)
+
+
 def _filtered_remove_removes_all(ops: list[dict[str, Any]]) -> list[dict[str, Any]]:
     """``members[value eq "x"]`` read as ``members``: the remove empties the group (docs/okta.md §10.2)."""
     filtered = _op("remove")
@@ -287,6 +304,7 @@ BREAKERS: dict[str, Breaker] = {
     "entra-soft-delete-keeps-user": _hide_inactive(),
     "entra-hard-delete-removes-user": answer("DELETE", USER, lambda req: Response(status=204)),
     "entra-429-retry-after": throttle(5, lambda req: Response("slow down", status=429, content_type="text/plain")),
+    "entra-nested-group-member": _drops_group_members(),
     # -- sync ---------------------------------------------------------------------------------------------------
     "sync-okta-initial-provisioning": edit_body("POST", r"/Users$", _drop_family_name),
     "sync-okta-profile-updates": rewrite_request("PUT", USER, lambda req: clone(req, REQUEST_METHOD="GET")),
