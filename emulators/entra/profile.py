@@ -44,6 +44,11 @@ class EntraProfile(IdpProfile):
     probe_groups: bool
     group_schemas: tuple[str, ...]
     response_timeout: float
+    # What Entra requires of the server's answers (docs/entra.md §3.4, §6; "What the client enforces").
+    members_excluded: bool = True
+    answer_media_types: tuple[str, ...] = (urns.MEDIA_TYPE, "application/json")
+    integer_list_counts: bool = True
+    resource_required: tuple[str, ...] = ("id",)
 
     def op(self, name: Literal["add", "replace", "remove"]) -> str:
         return {"add": self.op_add, "replace": self.op_replace, "remove": self.op_remove}[name]
@@ -68,6 +73,17 @@ _COMMON_PROVENANCE = {
     "rate_limit": "docs/entra.md §7 and §12: 429 is 'automatically retried'; Retry-After handling is "
     "unknown, documented default chosen: honour an integer Retry-After, else 60 s doubling, 5 attempts per "
     "cycle, then retried next cycle (never dropped)",
+    "members_excluded": "docs/entra.md §3.4: group reads carry excludedAttributes=members, and members in the "
+    "answer cause SystemForCrossDomainIdentityManagementMultipleEntriesInResponse [DOC TUT, LOGS]; failing on a "
+    "non-empty members list (an empty one is tolerated) is inferred",
+    "answer_media_types": "docs/entra.md §1: servers should reply with application/scim+json [DOC TUT]; "
+    "application/json accepted (RFC 7644 §3.1, 2017-2019 examples [DOC-old]) and any other type of a body "
+    "failing as SystemForCrossDomainIdentityManagementServiceIncompatible (§6) are inferred",
+    "integer_list_counts": "docs/entra.md §4 Get User by query: a ListResponse with totalResults, startIndex, "
+    "itemsPerPage as JSON numbers [DOC TUT]; RFC 7644 §3.4.2 (integers); a string failing as "
+    "SystemForCrossDomainIdentityManagementServiceIncompatible (§6 parse failures) is inferred",
+    "resource_required": "docs/entra.md §6: id is required in every returned resource, except inside an empty "
+    "ListResponse, and a POST is answered 201 with id [DOC TUT]; the log code of §6 parse failures",
 }
 
 ENTRA_DEFAULT = EntraProfile(

@@ -3,7 +3,8 @@
 Every request goes through ``EntraSession.call``. A 429 is waited out through the injected clock
 (docs/entra.md §7) and, if it persists, becomes a ``TooManyRequests`` failure that the cycle
 engine retries next cycle; any other error answer becomes a ``ProvisioningFailure`` with the code
-the provisioning log shows.
+the provisioning log shows. So does a successful answer Entra cannot use: another media type, paging
+fields that are not integers, a resource without ``id``, or members it excluded (the profile's answer rules).
 """
 
 from __future__ import annotations
@@ -44,6 +45,14 @@ def _code_for(status: int) -> Code:
     return Code.PROTOCOL_ERROR
 
 
+def _media_type(response: httpx.Response) -> str:
+    return str(response.headers.get("Content-Type", "")).split(";", 1)[0].strip().lower()
+
+
+def _is_integer(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
 def _detail(response: httpx.Response) -> str:
     try:
         body = response.json()
@@ -82,10 +91,36 @@ class EntraSession:
             raise ProvisioningFailure(_code_for(response.status_code), detail, response.status_code)
         if not response.content:
             return None
+        accepted = self.profile.answer_media_types
+        if accepted and _media_type(response) not in accepted:  # §1 [DOC TUT]; the failure is inferred
+            shown = response.headers.get("Content-Type") or "none"
+            raise ProvisioningFailure(
+                Code.SERVICE_INCOMPATIBLE, f"{method} {path}: Content-Type {shown}, not {' or '.join(accepted)}"
+            )
         try:
             return response.json()
         except ValueError:
             raise ProvisioningFailure(Code.SERVICE_INCOMPATIBLE, f"{method} {path}: the answer is not JSON") from None
+
+    def _check_resource(self, endpoint: str, doc: dict[str, Any], where: str) -> None:
+        """A returned resource carries what Entra reads (§6: id), and no members where it excluded them (§3.4)."""
+        missing = [name for name in self.profile.resource_required if not doc.get(name)]
+        if missing:
+            raise ProvisioningFailure(Code.SERVICE_INCOMPATIBLE, f"{where}: the resource has no {', '.join(missing)}")
+        if endpoint == "/Groups" and self.profile.members_excluded and doc.get("members"):
+            raise ProvisioningFailure(
+                Code.MULTIPLE_ENTRIES, f"{where}: members returned although excludedAttributes=members was sent"
+            )
+
+    def _check_counts(self, endpoint: str, found: dict[str, Any]) -> None:
+        """A ListResponse's paging fields are JSON integers (§4 Get User by query; RFC 7644 §3.4.2)."""
+        if not self.profile.integer_list_counts:
+            return
+        for key in ("totalResults", "startIndex", "itemsPerPage"):
+            if key in found and not _is_integer(found[key]):
+                raise ProvisioningFailure(
+                    Code.SERVICE_INCOMPATIBLE, f"GET {endpoint}: {key} is {found[key]!r}, not a JSON integer"
+                )
 
     def resource(self, endpoint: str, scim_id: str) -> dict[str, Any] | None:
         """GET a linked object by id (groups without members, §2); None when it is gone (404)."""
@@ -93,6 +128,8 @@ class EntraSession:
         found = self.call("GET", f"{endpoint}/{scim_id}", query=query, absent_ok=True)
         if found is not None and not isinstance(found, dict):
             raise ProvisioningFailure(Code.SERVICE_INCOMPATIBLE, f"GET {endpoint}/{scim_id}: not a resource")
+        if found is not None:
+            self._check_resource(endpoint, found, f"GET {endpoint}/{scim_id}")
         return found
 
     def search(self, endpoint: str, attribute: str, value: str) -> list[dict[str, Any]]:
@@ -103,7 +140,11 @@ class EntraSession:
         resources = found.get("Resources") if isinstance(found, dict) else None
         if not isinstance(found, dict) or "totalResults" not in found:
             raise ProvisioningFailure(Code.SERVICE_INCOMPATIBLE, f"GET {endpoint}: the answer is not a ListResponse")
-        return [item for item in resources or () if isinstance(item, dict)]
+        self._check_counts(endpoint, found)
+        items = [item for item in resources or () if isinstance(item, dict)]
+        for item in items:
+            self._check_resource(endpoint, item, f"GET {endpoint}")
+        return items
 
     def probe(self, user_attribute: str, group_attribute: str | None) -> None:
         """Test connection and the start of every cycle: random-GUID queries that must find nothing (§2, §11.3).

@@ -127,6 +127,7 @@ class OktaEmulator:
             answer = self.session.call("GET", endpoint, query=query)
             if not isinstance(answer, dict) or not _LIST_FIELDS & answer.keys():
                 raise TaskError(f"GET {endpoint} did not answer a SCIM ListResponse (no totalResults, no Resources)")
+            self.session.list_response(endpoint, answer)  # its schema and integer counts (§3)
 
     def import_users(self) -> ImportResult:
         """Import Now: page through /Users (and /Groups when group import is on); inactive users are skipped."""

@@ -36,6 +36,10 @@ class OktaProfile(IdpProfile):
     put_sends_empty_groups: bool
     user_keys_first: tuple[str, ...]
     user_keys_last: tuple[str, ...]
+    # What Okta requires of the server's answers (docs/okta.md §3, §8, §9; "What the client enforces").
+    integer_list_counts: bool = True
+    list_schema_required: bool = True
+    boolean_active: bool = True
 
     @property
     def user_agent(self) -> str:
@@ -63,6 +67,12 @@ _COMMON_PROVENANCE = {
     "user_keys": "docs/okta.md §2: key order of the S20/CON19 samples [DOC]",
     "rate_limit": "docs/okta.md §8: the HTTP 429 algorithm [DOC CON 2026]; '10 attempts' read as 10 requests "
     "in total (inferred)",
+    "integer_list_counts": "docs/okta.md §3 and §10.10: totalResults, startIndex and itemsPerPage must be JSON "
+    "integers, not strings [DOC S20]; the lowercase spellings are read too [DOC CON19]",
+    "list_schema_required": "docs/okta.md §11a SPEC step 1: schemas has the ListResponse URN [DOC SPEC]; the "
+    "client failing the task without it is inferred",
+    "boolean_active": "docs/okta.md §9: a boolean active is needed [DOC PREP, FAQ]; failing the task on a "
+    "non-boolean active in a user Okta reads is inferred, and a missing active is tolerated (inferred)",
 }
 
 OKTA_OIN = OktaProfile(

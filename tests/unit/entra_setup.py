@@ -54,6 +54,8 @@ class EntraFake(FakeScim):
     """The Okta flow-test fake plus Entra's PATCH shapes; group reads never return members."""
 
     def handle(self, request: httpx.Request) -> httpx.Response:
+        if request.method == "GET" and request.url.params.get("excludedAttributes") == "members":
+            return _without_members(super().handle(request))
         if request.method != "PATCH" or self.scripted:
             return super().handle(request)
         self.requests.append(request)
@@ -64,6 +66,16 @@ class EntraFake(FakeScim):
         for op in json.loads(request.content)["Operations"]:
             _apply(doc, op)
         return httpx.Response(204) if endpoint == "Groups" else httpx.Response(200, json=doc)
+
+
+def _without_members(response: httpx.Response) -> httpx.Response:
+    """Honour excludedAttributes=members, as Entra requires of a server (docs/entra.md §3.4)."""
+    doc = response.json() if response.is_success and response.content else None
+    if not isinstance(doc, dict):
+        return response
+    for item in [doc, *(doc.get("Resources") or [])]:
+        item.pop("members", None)
+    return httpx.Response(response.status_code, json=doc)
 
 
 def _apply(doc: dict[str, Any], op: dict[str, Any]) -> None:
