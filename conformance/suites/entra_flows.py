@@ -310,3 +310,77 @@ def nested_group_member(ctx: CheckContext) -> None:
         expected=f"members == [{entra.user_id(user)}]",
         actual=json.dumps(sorted(members)),
     )
+
+
+# -- what Entra enforces of the server's answers (docs/entra.md "What the client enforces") --------------------
+
+
+def _created_cycle(ctx: CheckContext, stem: str) -> None:
+    """Entra's first cycle for a new user and group: the test queries, matching, the creates, the member PATCH."""
+    user = person(ctx, stem)
+    group = team(ctx, [user])
+    entra = Entra(ctx, directory([user], [group], assigned=[user], assigned_groups=[group]))
+    entra.cycle("create a user and a group")
+
+
+@SUITE.check(
+    "entra-group-reads-exclude-members",
+    "Entra's group reads (its displayName match, then GET /Groups/{id}) sent with excludedAttributes=members "
+    "are answered without members, or Entra fails the group",
+    level=Level.MUST,
+    ref="docs/entra.md §3.4 (members in the answer: SystemForCrossDomainIdentityManagementMultipleEntriesInResponse); "
+    "EntraProfile.members_excluded",
+    tags={"groups", "projection", "matching"},
+)
+def group_reads_exclude_members(ctx: CheckContext) -> None:
+    user = person(ctx, "xr")
+    group = team(ctx, [user])
+    holder = ctx.create_user()
+    ctx.create_group(group.name, members=[holder["id"]])
+    entra = Entra(ctx, directory([user], [group], assigned=[user], assigned_groups=[group]))
+    entra.cycle("match the existing group, which has a member")
+    entra.emulator.rename_group(group.id, ctx.name("xr2"))
+    entra.cycle("read the linked group back by id and rename it")
+
+
+@SUITE.check(
+    "entra-list-counts-integers",
+    "The lists Entra reads (test queries, matching) carry totalResults, startIndex and itemsPerPage as JSON "
+    "integers, or Entra logs SystemForCrossDomainIdentityManagementServiceIncompatible",
+    level=Level.MUST,
+    ref="docs/entra.md §4 Get User by query (a ListResponse with numbers) and §6 (parse failures); RFC 7644 §3.4.2; "
+    "EntraProfile.integer_list_counts (inferred)",
+    tags={"list", "filter", "matching"},
+)
+def list_counts_integers(ctx: CheckContext) -> None:
+    _created_cycle(ctx, "ints")
+
+
+@SUITE.check(
+    "entra-answer-media-type",
+    "Entra's requests are answered as application/scim+json (or application/json), or Entra cannot read them",
+    level=Level.MUST,
+    ref="docs/entra.md §1 (servers reply with application/scim+json) and §6; RFC 7644 §3.1; "
+    "EntraProfile.answer_media_types (inferred)",
+    tags={"headers", "media-type"},
+)
+def answer_media_type(ctx: CheckContext) -> None:
+    _created_cycle(ctx, "mt")
+
+
+@SUITE.check(
+    "entra-created-resources-carry-id",
+    "Entra's POST /Users and POST /Groups are answered 201 with the id Entra links, or Entra fails the object",
+    level=Level.MUST,
+    ref="docs/entra.md §6 (201 with id; id in every returned resource); EntraProfile.resource_required",
+    tags={"users", "groups", "crud"},
+)
+def created_resources_carry_id(ctx: CheckContext) -> None:
+    _created_cycle(ctx, "cid")
+    posts = [e for e in ctx.wiretap.exchanges if e.method == "POST"]
+    ctx.expect(
+        [e.status for e in posts] == [201, 201],
+        "Entra's creates were not both answered 201",
+        expected="POST /Users 201, POST /Groups 201",
+        actual=", ".join(f"POST {e.url.rsplit('/', 1)[-1]} {e.status}" for e in posts) or "no POST",
+    )

@@ -14,7 +14,7 @@ from conformance.context import CheckContext
 from conformance.idp import Okta, burst, directory, okta_scim, person, recover, retry_after_seconds
 from conformance.model import Level
 from conformance.registry import Suite
-from emulators.okta import OKTA_AIW, OKTA_OIN, payloads
+from emulators.okta import OKTA_AIW, OKTA_OIN, OktaSettings, payloads
 from scimcore.client import eq_filter
 
 SUITE = Suite("okta")
@@ -285,3 +285,54 @@ def throttle_okta(ctx: CheckContext) -> None:
         actual=f"Retry-After: {retry_after or 'none'}",
     )
     ctx.expect_error(response, 429)
+
+
+# -- what Okta enforces of the server's answers (docs/okta.md "What the client enforces") ----------------------
+
+
+def _connect_and_look_up(ctx: CheckContext, stem: str) -> None:
+    """Okta's connection test (users and groups) and its userName lookup before a create, as tasks that must pass."""
+    user = person(ctx, stem)
+    okta = Okta(ctx, directory([user], assigned=[user]), settings=OktaSettings(import_groups=True))
+    tasks = okta.emulator.test_connection() + okta.emulator.provision_user(user.id)
+    okta.expect_done(tasks, "test the connection and look the user up")
+
+
+@SUITE.check(
+    "okta-list-counts-integers",
+    "The lists Okta reads (connection test, userName lookup) carry totalResults, startIndex and itemsPerPage "
+    "as JSON integers, or Okta fails the task",
+    level=Level.MUST,
+    ref="docs/okta.md §3 and §10.10 (JSON integers, not strings); OktaProfile.integer_list_counts",
+    tags={"list", "connection", "lookup"},
+)
+def list_counts_integers(ctx: CheckContext) -> None:
+    _connect_and_look_up(ctx, "ints")
+
+
+@SUITE.check(
+    "okta-list-response-schema",
+    "The lists Okta reads (connection test, userName lookup) list the ListResponse schema, or Okta fails the task",
+    level=Level.MUST,
+    ref="docs/okta.md §11a SPEC step 1 (schemas has ListResponse); RFC 7644 §3.4.2; "
+    "OktaProfile.list_schema_required (inferred)",
+    tags={"list", "connection", "lookup"},
+)
+def list_response_schema(ctx: CheckContext) -> None:
+    _connect_and_look_up(ctx, "lists")
+
+
+@SUITE.check(
+    "okta-user-active-boolean",
+    "The users Okta reads (its lookup, and an AIW app's GET before PUT) carry active as a JSON boolean",
+    level=Level.MUST,
+    ref="docs/okta.md §9 (a boolean active is needed); §1 and §6 (AIW reads then PUTs); "
+    "OktaProfile.boolean_active (inferred)",
+    tags={"users", "lookup", "lifecycle"},
+)
+def user_active_boolean(ctx: CheckContext) -> None:
+    known = person(ctx, "flag")
+    ctx.create_user(known.login)
+    okta = Okta(ctx, directory([known], assigned=[known]), OKTA_AIW)
+    okta.expect_done(okta.emulator.provision_user(known.id), "look the user up and link it")
+    okta.expect_done(okta.emulator.deactivate_user(known.id), "deactivate the user (GET, then PUT)")

@@ -12,6 +12,7 @@ import json
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from functools import partial
+from itertools import islice
 from typing import TypeVar
 
 from emulators.core.linkstore import Kind
@@ -125,9 +126,7 @@ class CycleRunner:
             for gid in self._metered("groups", group_ids)
             if self.group(gid, group_dispositions[gid], initial, staged)
         ]
-        for gid in self._metered("memberships", linked_groups):
-            if self._attempt(("group", gid), Action.UPDATE, partial(self.groups.sync_members, gid)):
-                self._attempt(("group", gid), Action.UPDATE, partial(self.groups.sync_member_groups, gid))
+        self._memberships(linked_groups)
         self._watermark(user_ids, group_ids, staged)
         self._evaluate_quarantine(bool(staged))
 
@@ -135,6 +134,21 @@ class CycleRunner:
         """The items of one stage of the cycle, reporting progress as each one is done."""
         meter = ProgressMeter(stage, len(items), self.progress)
         for item in items:
+    def _memberships(self, group_ids: list[str]) -> None:
+        """Every linked group's membership PATCHes, sent concurrently in one batch per cycle or per group as
+        the profile says (docs/entra.md §3.5); each group's result is then logged and escrowed in turn (§7)."""
+        plans = {gid: self.groups.member_patches(gid) for gid in group_ids}
+        batches = [group_ids] if self.ctx.profile.membership_scope == "cycle" else [[gid] for gid in group_ids]
+        meter = ProgressMeter("memberships", len(group_ids), self.progress)
+        for batch in batches:
+            outcomes = iter(self.groups.send_members([patch for gid in batch for patch in plans[gid]]))
+            for gid in batch:
+                done = list(islice(outcomes, len(plans[gid])))
+                if self._attempt(("group", gid), Action.UPDATE, partial(self.groups.apply_members, plans[gid], done)):
+                    self._attempt(("group", gid), Action.UPDATE, partial(self.groups.sync_member_groups, gid))
+                meter.step()
+        meter.finish()
+
             yield item
             meter.step()
         meter.finish()

@@ -13,6 +13,7 @@ from types import MappingProxyType
 from typing import Literal
 from urllib.parse import urlsplit, urlunsplit
 
+from emulators.core.concurrency import Mode
 from emulators.core.errors import ConfigurationError
 from emulators.core.profile import IdpProfile
 from emulators.core.retry import RateLimitPolicy
@@ -21,6 +22,7 @@ from scimcore import urns
 FLAG = "aadOptscim062020"
 BooleanEncoding = Literal["string", "boolean"]
 ManagerShape = Literal["string", "legacy-array"]
+MembershipScope = Literal["group", "cycle"]  # one batch per group, or one per cycle across groups
 
 # The schema URI Entra lists in group creates (docs/entra.md §4, Create Group).
 ADSCIM_GROUP = "http://schemas.microsoft.com/2006/11/ResourceManagement/ADSCIM/2.0/Group"
@@ -49,6 +51,9 @@ class EntraProfile(IdpProfile):
     answer_media_types: tuple[str, ...] = (urns.MEDIA_TYPE, "application/json")
     integer_list_counts: bool = True
     resource_required: tuple[str, ...] = ("id",)
+    # How many membership PATCHes Entra has in flight at once, and over what (docs/entra.md §3.5).
+    membership_workers: int = 5
+    membership_scope: MembershipScope = "cycle"
 
     def op(self, name: Literal["add", "replace", "remove"]) -> str:
         return {"add": self.op_add, "replace": self.op_replace, "remove": self.op_remove}[name]
@@ -74,6 +79,11 @@ _COMMON_PROVENANCE = {
     "unknown, documented default chosen: honour an integer Retry-After, else 60 s doubling, 5 attempts per "
     "cycle, then retried next cycle (never dropped)",
     "members_excluded": "docs/entra.md §3.4: group reads carry excludedAttributes=members, and members in the "
+    "membership_workers": "docs/entra.md §3.5: single-member PATCHes to one group arrive concurrently "
+    "[OBS SCIMMY79, INF6471, KC107]; 'up to 5 requests at a time' seen by one server [OBS SDK646]; the maximum is "
+    "unknown, observed figure chosen",
+    "membership_scope": "docs/entra.md §3.5: concurrency within a group is observed [OBS SCIMMY79, SDK646]; "
+    "that one batch spans every group of a cycle is inferred",
     "answer cause SystemForCrossDomainIdentityManagementMultipleEntriesInResponse [DOC TUT, LOGS]; failing on a "
     "non-empty members list (an empty one is tolerated) is inferred",
     "answer_media_types": "docs/entra.md §1: servers should reply with application/scim+json [DOC TUT]; "
@@ -217,6 +227,13 @@ class EntraSettings:
     quarantine: QuarantinePolicy = field(default_factory=QuarantinePolicy)
 
     def __post_init__(self) -> None:
+    # A gallery app may map multi-valued and complex custom extension attributes; a non-gallery app (the
+    # "scim" template aup emulates) may not (docs/entra.md §4 [DOC MAP]).
+    gallery_app: bool = False
+    # How the emulator runs Entra's concurrent requests (docs/entra.md §3.5): "deterministic" (in order, or
+    # in the seed's interleaving, in one thread) for in-process tests and cassettes; "threads" for a live target.
+    concurrency: Mode = "deterministic"
+    concurrency_seed: int | None = None
         if self.scope not in ("assigned", "all"):
             raise ConfigurationError(f"scope must be 'assigned' or 'all', not {self.scope!r}")
         threshold = self.accidental_deletion_threshold

@@ -316,3 +316,48 @@ BREAKERS: dict[str, Breaker] = {
     "sync-entra-soft-delete": ignore_ops(lambda op: op.get("path") == "active", USER),
     "sync-entra-hard-delete": answer("DELETE", USER, lambda req: Response(status=204)),
 }
+
+
+# -- what the IdPs enforce of the answers (docs/okta.md, docs/entra.md "What the client enforces") -------------
+LISTS = r"/(Users|Groups)$"
+
+
+def _string_total(body: Any) -> None:
+    if isinstance(body.get("totalResults"), int):
+        body["totalResults"] = str(body["totalResults"])
+
+
+def _drop_schemas(body: Any) -> None:
+    body.pop("schemas", None)
+
+
+def _string_active(body: Any) -> None:
+    """``active`` as "true"/"false", in a user and in each user of a list."""
+    for doc in [body, *(body.get("Resources") or [])]:
+        if isinstance(doc, dict) and isinstance(doc.get("active"), bool):
+            doc["active"] = str(doc["active"]).lower()
+
+
+def _drop_id(body: Any) -> None:
+    body.pop("id", None)
+
+
+def _as_html(req: Request, resp: Response, state: State) -> Response | None:
+    """Every answer with a body is labelled text/html (a framework's default)."""
+    if resp.get_data():
+        resp.headers["Content-Type"] = "text/html; charset=utf-8"
+        return resp
+    return None
+
+
+BREAKERS.update(
+    {
+        "okta-list-counts-integers": edit_json("GET", LISTS, _string_total, status=200),
+        "okta-list-response-schema": edit_json("GET", LISTS, _drop_schemas, status=200),
+        "okta-user-active-boolean": edit_json("GET", r"/Users(/[^/.]+)?$", _string_active, status=200),
+        "entra-group-reads-exclude-members": strip_param("excludedAttributes", "GET", r"/Groups"),
+        "entra-list-counts-integers": edit_json("GET", LISTS, _string_total, status=200),
+        "entra-answer-media-type": Breaker(response=_as_html),
+        "entra-created-resources-carry-id": edit_json("POST", LISTS, _drop_id, status=201),
+    }
+)
