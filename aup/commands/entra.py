@@ -408,6 +408,9 @@ def _conclude(emulator: EntraEmulator, printer: _Printer, echo: Callable[[str], 
         detail = f" ({state.quarantine.detail})" if state.quarantine.detail else ""
         problems.append(f"the job is in quarantine: {state.quarantine.reason}{detail}")
         echo(f"job in quarantine: {state.quarantine.reason}{detail}")
+    if state.disabled:
+        problems.append("the job is disabled; the next run starts it again")  # docs/entra.md §7
+        echo("job disabled")
     if state.escrows:
         problems.append(f"{len(state.escrows)} object(s) in escrow, retried by a later run")
     if failures:

@@ -9,7 +9,10 @@ from __future__ import annotations
 
 import json
 import uuid
+from dataclasses import replace
 from typing import Any
+
+import httpx
 
 from conformance.context import CheckContext
 from conformance.helpers import member_ids
@@ -17,7 +20,9 @@ from conformance.idp import Entra, burst, directory, entra_scim, person, recover
 from conformance.model import Level
 from conformance.registry import Suite
 from emulators.core.expected import differences
+from emulators.entra import ENTRA_DEFAULT, Clause, EntraSettings, ScopingFilter
 from emulators.entra.expected import expected_state as entra_expected_state
+from emulators.entra.profile import BooleanEncoding
 from emulators.entra.session import EXCLUDE_MEMBERS
 from scimcore.client import eq_filter
 
@@ -309,6 +314,124 @@ def nested_group_member(ctx: CheckContext) -> None:
         "after refusing the nested member the parent group's members changed otherwise",
         expected=f"members == [{entra.user_id(user)}]",
         actual=json.dumps(sorted(members)),
+    )
+
+
+# -- variants Entra sends that the emulator's defaults do not (issue #19 item 6) --------------------------------
+
+
+@SUITE.check(
+    "entra-post-active-string",
+    'Entra\'s create is accepted with "active" as a boolean and as the string "True": both users are active',
+    level=Level.MUST,
+    ref='docs/entra.md §4 (active:true [DOC TUT]) and §12 (the string "True" observed [MSQA RC21; PM Garbage])',
+    tags={"users", "booleans"},
+)
+def post_active_string(ctx: CheckContext) -> None:
+    created: dict[str, Any] = {}
+    encodings: tuple[tuple[str, BooleanEncoding], ...] = (("bool", "boolean"), ("str", "string"))
+    for stem, encoding in encodings:
+        user = person(ctx, stem)
+        entra = Entra(ctx, directory([user], assigned=[user]), replace(ENTRA_DEFAULT, post_booleans=encoding))
+        entra.cycle(f"create a user with a {encoding} active")
+        created[encoding] = ctx.fetch(f"/Users/{entra.user_id(user)}").get("active")
+    ctx.expect(
+        created == {"boolean": True, "string": True},
+        "a user created with Entra's active is not active",
+        expected='"active": true for both',
+        actual=json.dumps(created),
+    )
+
+
+@SUITE.check(
+    "entra-scoping-change-initial-cycle",
+    "After a scoping-filter change Entra's initial cycle re-evaluates every user: the excluded one is disabled, "
+    "the others stay linked and active",
+    level=Level.MUST,
+    ref="docs/entra.md §8 (changing scoping filters starts a new initial cycle [DOC HOW, QUAR]) and §3.3 "
+    "(out of scope -> PATCH active false)",
+    tags={"users", "scoping", "lifecycle"},
+)
+def scoping_change(ctx: CheckContext) -> None:
+    kept, dropped = person(ctx, "keep", department="Research"), person(ctx, "drop", department="Contractors")
+    entra = Entra(ctx, directory([kept, dropped], assigned=[kept, dropped]))
+    entra.cycle("create both users")
+    entra.emulator.set_scoping_filter(ScopingFilter(((Clause("department", "NOT EQUALS", "Contractors"),),)))
+    report = entra.cycle("re-evaluate after the scoping change")
+    ctx.expect(report.kind == "initial", "no initial cycle after the change", expected="initial", actual=report.kind)
+    active = {user.login: ctx.fetch(f"/Users/{entra.user_id(user)}").get("active") for user in (kept, dropped)}
+    ctx.expect(
+        active == {kept.login: True, dropped.login: False},
+        "after the scoping change the server's users are not as Entra left them",
+        expected=json.dumps({kept.login: True, dropped.login: False}),
+        actual=json.dumps(active),
+    )
+
+
+@SUITE.check(
+    "entra-escrow-retry-rematches",
+    "A user whose create reply was lost is matched on the escrow retry, so the escrow clears and the job is not "
+    "disabled 28 days later",
+    level=Level.MUST,
+    ref="docs/entra.md §7 (escrow retries at 6 h...; after 28 days the escrow is removed and the job disabled "
+    "[DOC QUAR]; a timed-out POST [MSQA Q-409]) and §3.1 (match before create)",
+    tags={"users", "errors", "escrow"},
+)
+def escrow_retry(ctx: CheckContext) -> None:
+    user = person(ctx, "esc")
+    lost: list[int] = []
+
+    def lose_first_create(response: httpx.Response) -> None:
+        if response.request.method == "POST" and not lost:
+            lost.append(response.status_code)
+            raise httpx.ReadTimeout("the reply was lost", request=response.request)
+
+    entra = Entra(ctx, directory([user], assigned=[user]))
+    entra.emulator.ctx.session.scim.http.event_hooks["response"].append(lose_first_create)
+    entra.emulator.start()
+    ctx.expect(entra.emulator.state.escrows, "the lost reply left no escrow", expected="an escrow", actual="none")
+    entra.clock.advance(entra.emulator.settings.escrow.retry_after_first_failure[0])
+    entra.emulator.run_cycle()
+    if entra.emulator.state.escrows:
+        entra.clock.advance(entra.emulator.settings.escrow.give_up_after)
+        entra.emulator.run_cycle()
+    found = _search(ctx, user.login)
+    ctx.expect(
+        not entra.emulator.state.disabled and len(found) == 1,
+        "the escrow retry did not link the user created by the lost POST, so the escrow was dropped and the job "
+        "disabled",
+        expected="one user, the job enabled",
+        actual=f"{len(found)} user(s), job {'disabled' if entra.emulator.state.disabled else 'enabled'}; "
+        + "; ".join(str(e) for e in entra.emulator.log.failures()[-2:]),
+    )
+
+
+@SUITE.check(
+    "entra-accidental-deletions-approved",
+    "Disables over the accidental-deletion threshold wait in a TooManyDeletes quarantine; once allowed, the server "
+    "disables every one",
+    level=Level.MUST,
+    ref="docs/entra.md §3.3 (Prevent accidental deletions [DOC ACC]); Graph synchronizationQuarantine reason "
+    "TooManyDeletes (docs/aup-domain.md)",
+    tags={"users", "lifecycle", "quarantine"},
+)
+def accidental_deletions(ctx: CheckContext) -> None:
+    users = [person(ctx, f"acc{number}") for number in range(2)]
+    entra = Entra(ctx, directory(users, assigned=users), settings=EntraSettings(accidental_deletion_threshold=1))
+    entra.cycle("create the users")
+    for user in users:
+        entra.emulator.unassign_user(user.id)
+    staged = entra.emulator.run_cycle()
+    reason = staged.quarantine.reason if staged.quarantine else "none"
+    ctx.expect(reason == "TooManyDeletes", "no TooManyDeletes quarantine", expected="TooManyDeletes", actual=reason)
+    entra.emulator.approve_staged_deletions()
+    entra.cycle("send the allowed disables")
+    active = [ctx.fetch(f"/Users/{entra.user_id(user)}").get("active") for user in users]
+    ctx.expect(
+        active == [False, False],
+        "the allowed disables did not disable the users",
+        expected="[false, false]",
+        actual=json.dumps(active),
     )
 
 

@@ -26,7 +26,9 @@ from emulators.entra.state import ObjectKey, Quarantine
 from emulators.entra.users import Provisioned, UserFlows
 
 _T = TypeVar("_T")
-ACCIDENTAL_DELETIONS = "AccidentalDeletionThresholdExceeded"  # the emulator's name for the ACC quarantine (§3.3)
+# Graph's quarantineReason for the accidental-deletions threshold (docs/aup-domain.md; §3.3 [DOC ACC]):
+# https://learn.microsoft.com/en-us/graph/api/resources/synchronization-synchronizationquarantine
+ACCIDENTAL_DELETIONS = "TooManyDeletes"
 
 
 @dataclass
@@ -97,6 +99,8 @@ class CycleRunner:
             self._objects(initial)
         report.entries = ctx.log.entries[first_entry:]
         report.quarantine = state.quarantine
+        if state.disabled:
+            state.running = False  # an escrow was dropped (§7)
         return report
 
     def probe(self) -> None:
@@ -130,10 +134,6 @@ class CycleRunner:
         self._watermark(user_ids, group_ids, staged)
         self._evaluate_quarantine(bool(staged))
 
-    def _metered(self, stage: str, items: list[_T]) -> Iterator[_T]:
-        """The items of one stage of the cycle, reporting progress as each one is done."""
-        meter = ProgressMeter(stage, len(items), self.progress)
-        for item in items:
     def _memberships(self, group_ids: list[str]) -> None:
         """Every linked group's membership PATCHes, sent concurrently in one batch per cycle or per group as
         the profile says (docs/entra.md §3.5); each group's result is then logged and escrowed in turn (§7)."""
@@ -149,6 +149,10 @@ class CycleRunner:
                 meter.step()
         meter.finish()
 
+    def _metered(self, stage: str, items: list[_T]) -> Iterator[_T]:
+        """The items of one stage of the cycle, reporting progress as each one is done."""
+        meter = ProgressMeter(stage, len(items), self.progress)
+        for item in items:
             yield item
             meter.step()
         meter.finish()
@@ -199,7 +203,12 @@ class CycleRunner:
         if ctx.clock.now() - escrow.first_failure < ctx.settings.escrow.give_up_after:
             return False
         del state.escrows[key]
-        ctx.record(key[0], key[1], Action.SKIP, Outcome.SKIPPED, Code.ESCROW_DROPPED, f"last failure {escrow.code}")
+        detail = f"last failure {escrow.code}"
+        if ctx.settings.escrow.disable_job_on_drop:
+            # §7 [DOC QUAR]: the job is disabled; this cycle finishes first (inferred)
+            state.disabled = True
+            detail += "; the job is disabled"
+        ctx.record(key[0], key[1], Action.SKIP, Outcome.SKIPPED, Code.ESCROW_DROPPED, detail)
         return True
 
     def user(self, uid: str, disposition: Disposition, *, rematch: bool, staged: set[ObjectKey]) -> Provisioned | None:

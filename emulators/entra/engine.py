@@ -81,7 +81,7 @@ class EntraEmulator:
             session=EntraSession(http, profile, self.clock),
             directory=directory,
             links=self.links,
-            users=user_mapping.compile(known),
+            users=user_mapping.compile(known, gallery=self.settings.gallery_app),
             groups=group_mapping.compile(GROUP_ATTRIBUTES),
             profile=profile,
             settings=self.settings,
@@ -115,6 +115,7 @@ class EntraEmulator:
     def start(self) -> CycleReport:
         """Start provisioning: the first cycle runs now (initial unless a watermark exists)."""
         self.state.running = True
+        self.state.disabled = False  # an admin starting a disabled job (§7) again (inferred)
         self.state.next_cycle_at = self.clock.now()
         return self.run_cycle()
 
@@ -125,6 +126,8 @@ class EntraEmulator:
     def run_cycle(self) -> CycleReport:
         """Wait on the clock until the next cycle is due, then run it (§8: every 40 min; §7: daily in quarantine)."""
         state = self.state
+        if state.disabled:
+            return CycleReport(state.cycle, "disabled", self.clock.now(), quarantine=state.quarantine)
         if not state.running:
             raise ConfigurationError("provisioning is stopped; call start() first")
         wait = (state.next_cycle_at or self.clock.now()) - self.clock.now()
@@ -135,10 +138,22 @@ class EntraEmulator:
         if quarantine is not None and now - quarantine.since >= self.settings.quarantine.disable_after:
             state.disabled, state.running = True, False  # §7: disabled after 4 weeks in quarantine
             return CycleReport(state.cycle, "disabled", now, quarantine=quarantine)
+        self._restart_on_scoping_change()
         report = self._token_checked() or self.runner.run()
         interval = self.settings.quarantine.interval if state.quarantine else self.settings.cycle_interval
         state.next_cycle_at = self.clock.now() + interval
         return report
+
+    def set_scoping_filter(self, scoping: ScopingFilter) -> None:
+        """The admin edits the scoping filter; the next cycle restarts the job (docs/entra.md §8)."""
+        self.ctx.scoping = scoping
+
+    def _restart_on_scoping_change(self) -> None:
+        """A changed scoping filter starts a new initial cycle (docs/entra.md §8 [DOC HOW, QUAR])."""
+        fingerprint = self.ctx.scoping.fingerprint()
+        if self.state.scoping not in (None, fingerprint) and self.settings.restart_on_scoping_change:
+            self.restart()
+        self.state.scoping = fingerprint
 
     def _token_checked(self) -> CycleReport | None:
         if self.before_cycle is None:

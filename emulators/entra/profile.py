@@ -65,7 +65,8 @@ _COMMON_PROVENANCE = {
     "body_headers": "docs/entra.md §1: Content-Type application/scim+json on POST and PATCH [DOC TUT]",
     "query_space": "docs/entra.md §2: form-encoded queries (+, %22, %40) [OBS AD11784, RC63]",
     "post_booleans": "docs/entra.md §4 Create User sends active:true [DOC TUT]; §12 lists the string form "
-    "(RC21) as a conflict: unknown, documented default chosen",
+    "(RC21) as a conflict: unknown, documented default chosen; replace(profile, post_booleans='string') "
+    'sends the observed "True" [MSQA RC21; PM]',
     "member_remove_ref": "docs/entra.md §4 Remove Members carries $ref:null [DOC TUT]; §5 shows the value "
     "alone [DOC KI-SCIM]: conflict, documented default (§4) chosen",
     "members_per_patch": "docs/entra.md §3.4 and §12: one member per PATCH as documented; no maximum is "
@@ -78,12 +79,12 @@ _COMMON_PROVENANCE = {
     "rate_limit": "docs/entra.md §7 and §12: 429 is 'automatically retried'; Retry-After handling is "
     "unknown, documented default chosen: honour an integer Retry-After, else 60 s doubling, 5 attempts per "
     "cycle, then retried next cycle (never dropped)",
-    "members_excluded": "docs/entra.md §3.4: group reads carry excludedAttributes=members, and members in the "
     "membership_workers": "docs/entra.md §3.5: single-member PATCHes to one group arrive concurrently "
     "[OBS SCIMMY79, INF6471, KC107]; 'up to 5 requests at a time' seen by one server [OBS SDK646]; the maximum is "
     "unknown, observed figure chosen",
     "membership_scope": "docs/entra.md §3.5: concurrency within a group is observed [OBS SCIMMY79, SDK646]; "
     "that one batch spans every group of a cycle is inferred",
+    "members_excluded": "docs/entra.md §3.4: group reads carry excludedAttributes=members, and members in the "
     "answer cause SystemForCrossDomainIdentityManagementMultipleEntriesInResponse [DOC TUT, LOGS]; failing on a "
     "non-empty members list (an empty one is tolerated) is inferred",
     "answer_media_types": "docs/entra.md §1: servers should reply with application/scim+json [DOC TUT]; "
@@ -189,6 +190,9 @@ class EscrowPolicy:
     retry_after_first_failure: tuple[float, ...] = (6 * 3600.0, 12 * 3600.0, 24 * 3600.0)
     then_every: float = 24 * 3600.0
     give_up_after: float = 28 * 24 * 3600.0
+    # QUAR: "after which the escrow entry is removed and the job is disabled" (docs/entra.md §7);
+    # False keeps the job running after a drop (the emulator's earlier behaviour).
+    disable_job_on_drop: bool = True
 
     def next_retry(self, first_failure: float, failures: int) -> float:
         """The time of the next attempt after ``failures`` failed attempts."""
@@ -223,10 +227,6 @@ class EntraSettings:
     cycle_interval: float = 40 * 60.0
     hard_delete_after: float = 30 * 24 * 3600.0
     on_demand_group_members: int = 5
-    escrow: EscrowPolicy = field(default_factory=EscrowPolicy)
-    quarantine: QuarantinePolicy = field(default_factory=QuarantinePolicy)
-
-    def __post_init__(self) -> None:
     # A gallery app may map multi-valued and complex custom extension attributes; a non-gallery app (the
     # "scim" template aup emulates) may not (docs/entra.md §4 [DOC MAP]).
     gallery_app: bool = False
@@ -234,6 +234,12 @@ class EntraSettings:
     # in the seed's interleaving, in one thread) for in-process tests and cassettes; "threads" for a live target.
     concurrency: Mode = "deterministic"
     concurrency_seed: int | None = None
+    escrow: EscrowPolicy = field(default_factory=EscrowPolicy)
+    quarantine: QuarantinePolicy = field(default_factory=QuarantinePolicy)
+    # docs/entra.md §8 [DOC HOW, QUAR]: changing the scoping filter restarts provisioning (a full initial cycle).
+    restart_on_scoping_change: bool = True
+
+    def __post_init__(self) -> None:
         if self.scope not in ("assigned", "all"):
             raise ConfigurationError(f"scope must be 'assigned' or 'all', not {self.scope!r}")
         threshold = self.accidental_deletion_threshold

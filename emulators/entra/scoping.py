@@ -93,6 +93,10 @@ def _is_int(text: str) -> bool:
 class ScopingFilter:
     groups: tuple[tuple[Clause, ...], ...] = ()
 
+    def fingerprint(self) -> str:
+        """A stable text of the filter: a changed one restarts the job (docs/entra.md §8)."""
+        return repr([[(c.attribute, c.operator, c.value) for c in group] for group in self.groups])
+
     def admits(self, attributes: Mapping[str, Any]) -> bool:
         if not self.groups:
             return True

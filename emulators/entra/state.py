@@ -45,6 +45,7 @@ class JobState:
     unmanaged: set[str] = field(default_factory=set)
     members_sent: dict[str, set[str]] = field(default_factory=dict)
     deletions_approved: bool = False
+    scoping: str | None = None  # the scoping filter's fingerprint at the last cycle (docs/entra.md §8)
     # Child groups sent as members, by the parent's target id (nested groups, docs/entra.md §3.4).
     member_groups_sent: dict[str, set[str]] = field(default_factory=dict)
 
@@ -93,6 +94,7 @@ class JobState:
             "unmanaged": sorted(self.unmanaged),
             "members_sent": {gid: sorted(members) for gid, members in sorted(self.members_sent.items())},
             "deletions_approved": self.deletions_approved,
+            "scoping": self.scoping,
             "member_groups_sent": {gid: sorted(ids) for gid, ids in sorted(self.member_groups_sent.items()) if ids},
         }
 
@@ -115,6 +117,7 @@ class JobState:
                 unmanaged={str(uid) for uid in data.get("unmanaged") or ()},
                 members_sent={str(g): {str(m) for m in ms} for g, ms in dict(data.get("members_sent") or {}).items()},
                 deletions_approved=bool(data.get("deletions_approved", False)),
+                scoping=None if data.get("scoping") is None else str(data["scoping"]),
                 member_groups_sent={
                     str(g): {str(c) for c in cs} for g, cs in dict(data.get("member_groups_sent") or {}).items()
                 },

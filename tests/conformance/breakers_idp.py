@@ -305,6 +305,15 @@ BREAKERS: dict[str, Breaker] = {
     "entra-hard-delete-removes-user": answer("DELETE", USER, lambda req: Response(status=204)),
     "entra-429-retry-after": throttle(5, lambda req: Response("slow down", status=429, content_type="text/plain")),
     "entra-nested-group-member": _drops_group_members(),
+    "entra-post-active-string": answer(
+        "POST",
+        r"/Users$",
+        _refuse(400, "active must be a boolean", "invalidValue"),
+        when=lambda req: isinstance(body_of(req), dict) and isinstance(body_of(req).get("active"), str),
+    ),
+    "entra-scoping-change-initial-cycle": patch_ops(USER, _false_is_truthy),
+    "entra-escrow-retry-rematches": filter_answer("userName eq", _empty_list),
+    "entra-accidental-deletions-approved": ignore_ops(lambda op: op.get("path") == "active", USER),
     # -- sync ---------------------------------------------------------------------------------------------------
     "sync-okta-initial-provisioning": edit_body("POST", r"/Users$", _drop_family_name),
     "sync-okta-profile-updates": rewrite_request("PUT", USER, lambda req: clone(req, REQUEST_METHOD="GET")),

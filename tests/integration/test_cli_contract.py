@@ -353,7 +353,7 @@ def test_entra_job_settings_from_the_command_line(served: Served, tmp_path: Path
         people.write_text(json.dumps(data), encoding="utf-8")
 
         code, out = run(*base, "--deletion-threshold", "1")
-        assert code == 1 and "AccidentalDeletionThresholdExceeded" in out and "2 staged" in out
+        assert code == 1 and "TooManyDeletes" in out and "2 staged" in out
         assert scim.get(f"/Users/{ids['u-bob']}").json()["active"] is True
 
         code, out = run(*base, "--deletion-threshold", "1", "--skip-out-of-scope-deletions", "--approve-deletions")
