@@ -39,12 +39,15 @@ class ExpectedGroup:
     """A group that must exist once, with members (by userName) between ``required`` and ``allowed``.
 
     ``inactive_may_linger``: members that are inactive on the service provider are tolerated too.
+    ``member_groups``: the child groups (by displayName) it must hold as members; any other group member
+    is one it should not hold (nested groups, RFC 7643 §4.2).
     """
 
     name: str
     required: frozenset[str]
     allowed: frozenset[str]
     inactive_may_linger: bool = False
+    member_groups: frozenset[str] = frozenset()
 
 
 @dataclass
@@ -101,6 +104,7 @@ def differences(
     named: dict[str, list[Mapping[str, Any]]] = {}
     for doc in groups:
         named.setdefault(str(doc.get("displayName")), []).append(doc)
+    group_name_of = {doc.get("id"): str(doc.get("displayName")) for doc in groups}
     for name in absent_groups:
         if name in named and name not in expected.groups:
             problems.append(f"group {name}: should be gone, but the server still has it")
@@ -110,6 +114,12 @@ def differences(
             problems.append(f"group {name}: expected once; the server has {len(found)}")
             continue
         refs = [m.get("value") for m in found[0].get("members") or () if isinstance(m, dict)]
+        nested = {group_name_of[ref] for ref in refs if ref in group_name_of}
+        refs = [ref for ref in refs if ref not in group_name_of]
+        if missing_groups := group.member_groups - nested:
+            problems.append(f"group {name}: member groups {sorted(missing_groups)} are missing")
+        if extra_groups := nested - group.member_groups:
+            problems.append(f"group {name}: member groups {sorted(extra_groups)} should not be there")
         if group.inactive_may_linger:
             refs = [ref for ref in refs if ref not in inactive_ids]
         members = {name_of.get(ref, f"<{ref}>") for ref in refs}

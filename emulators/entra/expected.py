@@ -4,6 +4,8 @@ A user is in scope when enabled, not soft-deleted, assigned (or "sync all") and 
 filter. Out of scope means ``active`` false; a hard delete removes the user. Null values are never sent,
 so an emptied source leaves the target value alone (unconstrained here), and a disabled user keeps its
 other values. Assigned groups hold their in-scope members; disabled members may stay (as inactive users).
+A child group in scope is sent as one member of its parent (docs/entra.md §3.4): a server with nested groups
+holds it, a flat one (AUP, docs/aup-domain.md §1.1) refuses it and holds the rest of the membership.
 """
 
 from __future__ import annotations
@@ -25,8 +27,11 @@ def expected_state(
     mapping: CompiledEntraMapping,
     settings: EntraSettings | None = None,
     scoping: ScopingFilter | None = None,
+    *,
+    nested_groups: bool = False,
 ) -> ExpectedState:
-    """The expected state after the next cycle (see the module docstring)."""
+    """The expected state after the next cycle (see the module docstring); ``nested_groups``: whether the
+    server accepts groups as members (the reference server's default is flat)."""
     settings = settings or EntraSettings()
     scoping = scoping or ScopingFilter()
     core = directory.core
@@ -48,7 +53,12 @@ def expected_state(
     for group_id in group_ids:
         group = core.group(group_id)
         required = frozenset(names[uid] for uid in group.members if uid in in_scope)
-        expected.groups[group.name] = ExpectedGroup(group.name, required, required, inactive_may_linger=True)
+        children = frozenset(
+            core.group(child).name for child in group.member_groups if child in group_ids and nested_groups
+        )
+        expected.groups[group.name] = ExpectedGroup(
+            group.name, required, required, inactive_may_linger=True, member_groups=children
+        )
     return expected
 
 

@@ -24,6 +24,17 @@ Apply = Literal["always", "on_create"]
 ObjectType = Literal["User", "Group"]
 KINDS: tuple[Kind, ...] = ("direct", "constant", "expression", "none")
 
+# The attribute-list editor's types a custom extension attribute of a non-gallery app may not have:
+# "Custom attributes can't be referential attributes, multi-value, or complex-typed attributes. Custom
+# multi-value and complex-typed extension attributes are currently supported only for applications in the
+# gallery." (docs/entra.md §4 [DOC MAP]: learn.microsoft.com/entra/identity/app-provisioning/
+# customize-application-attributes#provisioning-a-custom-extension-attribute-to-a-scim-compliant-application)
+GALLERY_ONLY_TYPES = ("reference", "complex")
+_STANDARD_URNS = (
+    "urn:ietf:params:scim:schemas:core:2.0:User",
+    "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User",
+)
+
 # Group rows that are not attribute values: ``members`` turns membership provisioning on (§3.4).
 MEMBERS = "members"
 MANAGER_ATTRIBUTE = "manager"
@@ -38,6 +49,9 @@ class EntraRule:
     default: str | None = None
     matching: int | None = None
     provenance: str = ""
+    # The target attribute as declared in the app's attribute list (docs/entra.md §4 custom extensions).
+    multi_valued: bool = False
+    attribute_type: str = "string"
 
     def expression_text(self) -> str:
         if self.kind == "direct":
@@ -67,10 +81,14 @@ class EntraMapping:
                 rules[rule.target.lower()] = rule
         return EntraMapping(self.object_type, tuple(rules.values()))
 
-    def compile(self, known_attributes: Iterable[str]) -> CompiledEntraMapping:
-        """Check every row, report every problem at once, and order the matching rows by precedence."""
+    def compile(self, known_attributes: Iterable[str], *, gallery: bool = False) -> CompiledEntraMapping:
+        """Check every row, report every problem at once, and order the matching rows by precedence.
+
+        ``gallery``: the app is from the Entra gallery, whose custom extension attributes may be
+        multi-valued or complex; a non-gallery app's may not (``GALLERY_ONLY_TYPES``, docs/entra.md §4).
+        """
         value_rules = [rule for rule in self.rules if rule.kind != "none" and rule.target != MEMBERS]
-        problems: list[str] = []
+        problems: list[str] = [] if gallery else [_gallery_only(rule) for rule in value_rules if _is_gallery_only(rule)]
         precedences = [rule.matching for rule in value_rules if rule.matching is not None]
         if not precedences:
             problems.append("no matching attribute: give one row a matching precedence (§8)")
@@ -96,6 +114,23 @@ class EntraMapping:
         return CompiledEntraMapping(self.object_type, tuple(rows), provision_members=members)
 
 
+def _is_gallery_only(rule: EntraRule) -> bool:
+    """A custom extension target declared multi-valued, reference or complex (the core and enterprise
+    attributes are the schema's own, not custom ones)."""
+    urn = TargetPath.parse(rule.target).urn
+    custom = urn is not None and urn.lower() not in (u.lower() for u in _STANDARD_URNS)
+    return custom and (rule.multi_valued or rule.attribute_type.lower() in GALLERY_ONLY_TYPES)
+
+
+def _gallery_only(rule: EntraRule) -> str:
+    kind = "multi-valued" if rule.multi_valued else rule.attribute_type.lower()
+    return (
+        f"{rule.target}: a non-gallery app cannot map a {kind} custom extension attribute (custom attributes "
+        "can't be reference, multi-value or complex; those are supported only for gallery apps, docs/entra.md "
+        "§4); make it a single-valued string, or set the job's gallery_app when the app is from the gallery"
+    )
+
+
 def _group_row(rule: EntraRule, known: frozenset[str]) -> tuple[TargetPath, Expression]:
     """Group targets are core Group attributes or custom extension paths (not checked against the User schema)."""
     try:
@@ -113,7 +148,9 @@ class CompiledRule:
     def value(self, attributes: Mapping[str, Any], *, creating: bool) -> Any:
         value = self.expression.evaluate(attributes)
         if is_empty(value) and creating and self.rule.default is not None:
-            return self.rule.default  # docs/entra.md §9: default value if null applies on create only
+            value = self.rule.default  # docs/entra.md §9: default value if null applies on create only
+        if self.rule.multi_valued and not is_empty(value) and not isinstance(value, list):
+            return [value]  # a multi-valued attribute is sent as a JSON array, even with one value (inferred)
         return value
 
 
@@ -217,6 +254,10 @@ def rule_from_data(item: Any, source: str) -> EntraRule:
     if matching is not None and (not isinstance(matching, int) or matching < 1):
         raise ConfigurationError(f"{source}: row {target}: matching must be a precedence 1, 2, ...")
     default = item.get("default")
+    multi_valued = item.get("multi_valued", False)
+    attribute_type = str(item.get("attribute_type", "string"))
+    if not isinstance(multi_valued, bool):
+        raise ConfigurationError(f"{source}: row {target}: multi_valued must be true or false")
     return EntraRule(
         target=target,
         kind=kind,
@@ -225,6 +266,8 @@ def rule_from_data(item: Any, source: str) -> EntraRule:
         default=None if default is None else str(default),
         matching=matching,
         provenance=source,
+        multi_valued=multi_valued,
+        attribute_type=attribute_type,
     )
 
 
