@@ -1,14 +1,19 @@
 """Group flows: match or create without members, update attributes, delete, then membership PATCHes.
 
 docs/entra.md §3.4: every group read carries ``excludedAttributes=members``; members are added
-and removed one PATCH at a time by the members' target ids, after all users and groups exist.
-Entra never reads members back, so what it has sent is remembered in the job state.
+and removed one PATCH at a time by the members' target ids, after all users and groups exist, several
+in flight at once (§3.5). Entra never reads members back, so what it has sent is remembered in the job
+state, after each batch and in the calling thread.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
+from functools import partial
 from typing import Any
 
+from emulators.core.concurrency import Done, WorkerPool
 from emulators.core.payloads import patch_request
 from emulators.entra import payloads
 from emulators.entra.context import Context, Skipped
@@ -17,9 +22,27 @@ from emulators.entra.log import Action, Code, Outcome
 from emulators.entra.session import ProvisioningFailure
 
 
+@dataclass(frozen=True)
+class MemberPatch:
+    """One membership PATCH: ``members`` (source ids) added to or removed from a group.
+
+    ``body`` is None when none of the removed members has a target id: nothing is sent, but the
+    members are forgotten all the same.
+    """
+
+    group_id: str
+    scim_id: str
+    members: tuple[str, ...]
+    add: bool
+    body: dict[str, Any] | None
+
+
 class GroupFlows:
     def __init__(self, ctx: Context) -> None:
         self.ctx = ctx
+        # §3.5: the profile says how many PATCHes are in flight; the settings say how the emulator runs them.
+        settings = ctx.settings
+        self.pool = WorkerPool(ctx.profile.membership_workers, settings.concurrency, settings.concurrency_seed)
 
     def _values(self, group_id: str, *, creating: bool) -> list[tuple[Any, Any]]:
         view = self.ctx.directory.group_view(group_id)
@@ -85,14 +108,20 @@ class GroupFlows:
         ctx.record("group", group_id, Action.UPDATE, Outcome.SUCCESS, detail="attributes")
 
     def sync_members(self, group_id: str, subset: set[str] | None = None) -> None:
-        """Add and remove members one PATCH at a time (§3.4), comparing with what was sent before.
+        """Add and remove members one PATCH at a time (§3.4), comparing with what was sent before;
+        the PATCHes go out concurrently (§3.5).
 
         ``subset`` limits the change to some members (provision on demand, §8).
         """
+        patches = self.member_patches(group_id, subset)
+        self.apply_members(patches, self.send_members(patches))
+
+    def member_patches(self, group_id: str, subset: set[str] | None = None) -> list[MemberPatch]:
+        """The membership PATCHes that bring the group from what was sent to what the directory holds (§3.4)."""
         ctx = self.ctx
         scim_id = ctx.links.scim_id("group", group_id)
         if scim_id is None or not ctx.groups.provision_members or group_id not in ctx.directory.core.groups:
-            return
+            return []
         sent = ctx.state.members_sent.setdefault(group_id, set())
         wanted = {
             uid
@@ -103,20 +132,50 @@ class GroupFlows:
             wanted = (wanted & subset) | (sent - subset)
         size = max(1, ctx.profile.members_per_patch)
         adds, removes = sorted(wanted - sent), sorted(sent - wanted)
+        patches = []
         for start in range(0, len(adds), size):
-            chunk = adds[start : start + size]
+            chunk = tuple(adds[start : start + size])
             ids = [ctx.links.scim_id("user", uid) or "" for uid in chunk]
-            ctx.session.call("PATCH", f"/Groups/{scim_id}", body=payloads.member_add_patch(ids, ctx.profile))
-            sent.update(chunk)
-            ctx.record("group", group_id, Action.UPDATE, Outcome.SUCCESS, detail=f"add member {', '.join(chunk)}")
+            patches.append(MemberPatch(group_id, scim_id, chunk, True, payloads.member_add_patch(ids, ctx.profile)))
         for start in range(0, len(removes), size):
-            chunk = removes[start : start + size]
+            chunk = tuple(removes[start : start + size])
             known = [sid for uid in chunk if (sid := ctx.links.scim_id("user", uid)) is not None]
-            if known:
-                body = payloads.member_remove_patch(known, ctx.profile)
-                ctx.session.call("PATCH", f"/Groups/{scim_id}", body=body)
-            sent.difference_update(chunk)
-            ctx.record("group", group_id, Action.UPDATE, Outcome.SUCCESS, detail=f"remove member {', '.join(chunk)}")
+            body = payloads.member_remove_patch(known, ctx.profile) if known else None
+            patches.append(MemberPatch(group_id, scim_id, chunk, False, body))
+        return patches
+
+    def send_members(self, patches: Sequence[MemberPatch]) -> list[Done[object]]:
+        """Send the PATCHes through the worker pool (§3.5); each outcome in the order of ``patches``.
+
+        Only HTTP happens on the workers: what was sent and the log are updated by ``apply_members``.
+        """
+        session = self.ctx.session
+
+        def send(patch: MemberPatch) -> Callable[[], object]:
+            if patch.body is None:
+                return lambda: None
+            return partial(session.call, "PATCH", f"/Groups/{patch.scim_id}", body=patch.body)
+
+        return self.pool.run([send(patch) for patch in patches])
+
+    def apply_members(self, patches: Sequence[MemberPatch], outcomes: Iterable[Done[object]]) -> None:
+        """Remember and log what one group's PATCHes did, in order; then raise the first failure."""
+        ctx = self.ctx
+        failure: Exception | None = None
+        for patch, done in zip(patches, outcomes, strict=True):
+            if done.error is not None:
+                failure = failure or done.error
+                continue
+            sent = ctx.state.members_sent.setdefault(patch.group_id, set())
+            if patch.add:
+                sent.update(patch.members)
+            else:
+                sent.difference_update(patch.members)
+            verb = "add" if patch.add else "remove"
+            detail = f"{verb} member {', '.join(patch.members)}"
+            ctx.record("group", patch.group_id, Action.UPDATE, Outcome.SUCCESS, detail=detail)
+        if failure is not None:
+            raise failure
 
     def delete(self, group_id: str) -> None:
         """Group deleted or unassigned: DELETE /Groups/{id} when the Delete action is on (§3.4)."""
