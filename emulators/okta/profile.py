@@ -40,6 +40,8 @@ class OktaProfile(IdpProfile):
     integer_list_counts: bool = True
     list_schema_required: bool = True
     boolean_active: bool = True
+    # Requests in flight at once: Okta's concurrency is undocumented, so one at a time (docs/okta.md §8).
+    request_workers: int = 1
 
     @property
     def user_agent(self) -> str:
@@ -73,6 +75,8 @@ _COMMON_PROVENANCE = {
     "client failing the task without it is inferred",
     "boolean_active": "docs/okta.md §9: a boolean active is needed [DOC PREP, FAQ]; failing the task on a "
     "non-boolean active in a user Okta reads is inferred, and a missing active is tolerated (inferred)",
+    "request_workers": "docs/okta.md §8: concurrency and ordering are undocumented [devforum 33791]: one request "
+    "at a time, in the order the actions happen (inferred)",
 }
 
 OKTA_OIN = OktaProfile(
