@@ -435,7 +435,7 @@ def accidental_deletions(ctx: CheckContext) -> None:
     )
 
 
-# -- what Entra enforces of the server's answers (docs/entra.md "What the client enforces") --------------------
+# -- what Entra enforces of the server's answers (docs/entra.md §13) ---------------------------------------------
 
 
 def _created_cycle(ctx: CheckContext, stem: str) -> None:

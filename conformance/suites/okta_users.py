@@ -287,7 +287,7 @@ def throttle_okta(ctx: CheckContext) -> None:
     ctx.expect_error(response, 429)
 
 
-# -- what Okta enforces of the server's answers (docs/okta.md "What the client enforces") ----------------------
+# -- what Okta enforces of the server's answers (docs/okta.md §14) -----------------------------------------------
 
 
 def _connect_and_look_up(ctx: CheckContext, stem: str) -> None:

@@ -46,7 +46,7 @@ class EntraProfile(IdpProfile):
     probe_groups: bool
     group_schemas: tuple[str, ...]
     response_timeout: float
-    # What Entra requires of the server's answers (docs/entra.md §3.4, §6; "What the client enforces").
+    # What Entra requires of the server's answers (docs/entra.md §13).
     members_excluded: bool = True
     answer_media_types: tuple[str, ...] = (urns.MEDIA_TYPE, "application/json")
     integer_list_counts: bool = True

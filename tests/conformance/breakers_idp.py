@@ -327,7 +327,7 @@ BREAKERS: dict[str, Breaker] = {
 }
 
 
-# -- what the IdPs enforce of the answers (docs/okta.md, docs/entra.md "What the client enforces") -------------
+# -- what the IdPs enforce of the answers (docs/okta.md §14, docs/entra.md §13) -----------------------------------
 LISTS = r"/(Users|Groups)$"
 
 
