@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import json
+
 from pytest_bdd import given, parsers, then, when
 
 from emulators.entra import ENTRA_DEFAULT, ENTRA_SCIM062020, Clause, EntraRule, ScopingFilter
+from emulators.entra.log import Outcome
 from features.steps.checks import assert_no_writes, assert_patch_dialect
 from features.steps.world import World
+from scimcore import urns
 from scimcore.faults import Fault, Match, Rule
 
 HOUR = 3600.0
@@ -151,3 +155,53 @@ def not_quarantined(world: World) -> None:
 def next_due(world: World, hours: int) -> None:
     state, now = world.entra.emulator.state, world.entra.clock.now()
     assert state.next_cycle_at is not None and state.next_cycle_at - now == hours * HOUR
+
+
+# -- nested groups (docs/entra.md §3.4; AUP keeps groups flat, docs/aup-domain.md §1.1) ------------
+
+
+@given(parsers.parse('the group "{child}" is a member of the group "{parent}"'))
+def nest_group(world: World, child: str, parent: str) -> None:
+    world.directory.groups[world.group_id(parent)].member_groups.append(world.group_id(child))
+
+
+@then(parsers.parse('the service provider refused the group "{child}" as a member of "{parent}" with a SCIM error'))
+def nested_member_refused(world: World, child: str, parent: str) -> None:
+    links = world.entra.emulator.links
+    child_id, parent_id = links.scim_id("group", world.group_id(child)), links.scim_id("group", world.group_id(parent))
+    sent = [
+        e
+        for e in world.exchanges
+        if e.method == "PATCH"
+        and e.path.endswith(f"/Groups/{parent_id}")
+        and f'"{child_id}"' in json.dumps(e.request_body)
+    ]
+    assert sent, f"Entra sent no members add for the group {child}"
+    body = sent[-1].response_body
+    assert 400 <= sent[-1].status < 500, f"the nested member was answered {sent[-1].status}"
+    assert isinstance(body, dict) and urns.ERROR in body.get("schemas", []), f"not a SCIM error: {body!r}"
+
+
+@then(parsers.parse('the provisioning log shows a failure for the group "{group}"'))
+def group_failure_logged(world: World, group: str) -> None:
+    entries = world.entra.emulator.log.for_object(world.group_id(group))
+    assert any(entry.outcome is Outcome.FAILURE for entry in entries), f"log of {group}: {[str(e) for e in entries]}"
+
+
+@then(parsers.parse('the group "{group}" is in escrow'))
+def group_in_escrow(world: World, group: str) -> None:
+    assert ("group", world.group_id(group)) in world.entra.emulator.state.escrows, f"{group} is not in escrow"
+
+
+@then(parsers.parse('the group "{group}" is not in escrow'))
+def group_not_in_escrow(world: World, group: str) -> None:
+    assert ("group", world.group_id(group)) not in world.entra.emulator.state.escrows, f"{group} is in escrow"
+
+
+@then(parsers.parse('the group "{group}" on the service provider holds "{who}" and no group'))
+def flat_members(world: World, group: str, who: str) -> None:
+    doc = world.sp.group_named(world.group_name(group))
+    assert doc is not None, f"the service provider has no group {group}"
+    members = {m.get("value") for m in doc.get("members") or []}
+    users = {str(world.entra.emulator.links.scim_id("user", world.user_id(name.strip()))) for name in who.split(",")}
+    assert members == users, f"{group} holds {sorted(members)}, expected {sorted(users)}"
