@@ -193,6 +193,8 @@ class Entra:
         self.links = TrackedLinks(ctx)
         self.clock = CheckClock()
         self.directory = EntraDirectory(people)
+        if settings is None and ctx.endpoint.target.app is None:
+            settings = EntraSettings(concurrency="threads")  # real threads over the network (docs/entra.md §3.5)
         self.emulator = EntraEmulator(
             self.directory, http, profile, settings=settings, scoping=scoping, links=self.links, clock=self.clock
         )

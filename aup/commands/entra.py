@@ -279,6 +279,8 @@ def run_entra(
             else (DEFAULT_USER_MAPPING, DEFAULT_GROUP_MAPPING)
         )
         settings, scoping = _settings(directory, options)
+        if conn.app is None:  # a live target gets real concurrent PATCHes (docs/entra.md §3.5)
+            settings = replace(settings, concurrency="threads")
         job_path = options.job_path or job_path_for(directory_path)
         record = load_job(job_path)
         links = LinkStore(options.links_path or entra_links_path_for(directory_path), save_every=50)

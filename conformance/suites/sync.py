@@ -13,13 +13,13 @@ import functools
 from collections.abc import Callable, Collection, Sequence
 
 from conformance.context import CheckContext
-from conformance.idp import DOMAIN, Console, Entra, Okta, run_resources
+from conformance.idp import DOMAIN, Console, Entra, Okta, directory, run_resources
 from conformance.model import Level
 from conformance.registry import Suite
-from emulators.core.directory import Directory, Status, User
+from emulators.core.directory import Directory, Group, Status, User
 from emulators.core.expected import ExpectedState, differences
 from emulators.core.generator import generate_directory
-from emulators.entra import Clause, ScopingFilter
+from emulators.entra import Clause, EntraSettings, ScopingFilter
 from emulators.entra.expected import expected_state as entra_expected_state
 from emulators.okta.expected import expected_state as okta_expected_state
 from emulators.registry import IdpRegistry, IdpSpec
@@ -288,6 +288,40 @@ def entra_hard_delete(ctx: CheckContext) -> None:
         entra.emulator.hard_delete_user(user.id)
     entra.cycle("the cycle after the hard deletes")
     expect_state(ctx, prefix, _entra_expected(entra), "Entra's hard deletes", absent=logins)
+
+
+CONCURRENT_MEMBERS, CONCURRENT_LEAVERS = 20, 10
+
+
+@SUITE.check(
+    "sync-entra-concurrent-members",
+    "Entra's single-member PATCHes sent concurrently to one group (20 adds, then 10 removes) leave exactly the "
+    "expected members: no update is lost",
+    level=Level.MUST,
+    ref="docs/entra.md §3.5 (membership PATCHes in flight at once); docs/aup-domain.md §3 item 1 (read-modify-write "
+    "of members loses concurrent updates); RFC 7644 §3.5.2",
+    tags={"entra", "groups", "concurrency"},
+)
+def entra_concurrent_members(ctx: CheckContext) -> None:
+    prefix = ctx.name("cm")
+    people = [
+        User(id=f"{prefix}-{number:02d}", profile=_concurrent_person(f"{prefix}-{number:02d}@{DOMAIN}"))
+        for number in range(CONCURRENT_MEMBERS)
+    ]
+    group = Group(id=f"grp-{prefix}", name=f"{prefix} everyone", members=[user.id for user in people])
+    # Real threads whatever the target, with the profile's number of PATCHes in flight (§3.5).
+    settings = EntraSettings(concurrency="threads")
+    entra = Entra(ctx, directory(people, [group], assigned=people, assigned_groups=[group]), settings=settings)
+    entra.cycle("the initial cycle (concurrent member adds)")
+    expect_state(ctx, prefix, _entra_expected(entra), f"{CONCURRENT_MEMBERS} members added concurrently")
+    for user in people[:CONCURRENT_LEAVERS]:
+        entra.emulator.remove_group_member(group.id, user.id)
+    entra.cycle("the incremental cycle (concurrent member removes)")
+    expect_state(ctx, prefix, _entra_expected(entra), f"{CONCURRENT_LEAVERS} members removed concurrently")
+
+
+def _concurrent_person(login: str) -> dict[str, str]:
+    return {"login": login, "email": login, "firstName": "Ada", "lastName": "Lovelace", "displayName": login}
 
 
 # -- every other registered IdP, through its admin console ------------------------------------------------------

@@ -24,6 +24,7 @@ from tests.conformance.faulty import (
     filter_answer,
     ignore_ops,
     matches,
+    members_read_modify_write,
     patch_ops,
     peek,
     rewrite_request,
@@ -324,6 +325,8 @@ BREAKERS: dict[str, Breaker] = {
     "sync-entra-scoping-out": patch_ops(USER, _false_is_truthy),
     "sync-entra-soft-delete": ignore_ops(lambda op: op.get("path") == "active", USER),
     "sync-entra-hard-delete": answer("DELETE", USER, lambda req: Response(status=204)),
+    # docs/aup-domain.md §3 item 1: members read, a pause, then the whole list written back (last writer wins)
+    "sync-entra-concurrent-members": members_read_modify_write(0.05, GROUP),
 }
 
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import re
+import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from io import BytesIO
@@ -305,5 +306,33 @@ def ignore_ops(predicate: Callable[[dict[str, Any]], bool], path: str | None = N
         if len(kept) == len(ops):
             return None
         return with_body(req, dict(body, Operations=kept)) if kept else Response(status=204)
+
+    return Breaker(request=hook)
+
+
+def members_read_modify_write(delay: float, path: str | None = None) -> Breaker:
+    """A member PATCH handled as read-modify-write: the server reads the group's member list, takes
+    ``delay`` seconds, then writes the whole list back (a replace), so concurrent PATCHes to one group
+    lose each other's changes (docs/aup-domain.md §3, item 1: scimmyjs/scimmy #79)."""
+
+    def hook(req: Request, state: State) -> Request | None:
+        body = body_of(req)
+        ops = body.get("Operations") if isinstance(body, dict) else None
+        if not matches(req, "PATCH", path) or not isinstance(ops, list) or not ops:
+            return None
+        if not all(isinstance(op, dict) and str(op.get("path", "")).startswith("members") for op in ops):
+            return None
+        members = [m.get("value") for m in (peek(req, state, req.path) or {}).get("members") or []]
+        for op in ops:
+            values = [v.get("value") for v in op.get("value") or [] if isinstance(v, dict)]
+            found = re.fullmatch(r'members\[value eq "([^"]*)"\]', str(op["path"]))
+            if str(op.get("op", "")).lower() == "add":
+                members += [value for value in values if value not in members]
+            else:
+                gone = {found.group(1)} if found else set(values)
+                members = [value for value in members if value not in gone]
+        time.sleep(delay)
+        written = [{"value": value} for value in members]
+        return with_body(req, dict(body, Operations=[{"op": "replace", "path": "members", "value": written}]))
 
     return Breaker(request=hook)
