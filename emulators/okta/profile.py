@@ -36,7 +36,7 @@ class OktaProfile(IdpProfile):
     put_sends_empty_groups: bool
     user_keys_first: tuple[str, ...]
     user_keys_last: tuple[str, ...]
-    # What Okta requires of the server's answers (docs/okta.md §3, §8, §9; "What the client enforces").
+    # What Okta requires of the server's answers (docs/okta.md §14).
     integer_list_counts: bool = True
     list_schema_required: bool = True
     boolean_active: bool = True
