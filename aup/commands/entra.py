@@ -44,6 +44,7 @@ from emulators.entra import (
     load_mappings,
     split_tenant_url,
 )
+from emulators.entra.apps import APPS as ENTRA_APPS
 from emulators.entra.auth import ClientCredentialsAuth, CredentialsIn, secret_token_auth
 from emulators.entra.jobfile import JobRecord, entra_links_path_for, job_path_for, load_job, save_job
 from scimcore.client import Wiretap
@@ -62,6 +63,7 @@ class EntraOptions:
     flags: tuple[str, ...] = ()
     dialect: str | None = None
     mapping_path: Path | None = None
+    app: str | None = None  # a named app preset (emulators/entra/apps.py); --mapping merges over it
     links_path: Path | None = None
     job_path: Path | None = None
     scope: str | None = None
@@ -273,12 +275,13 @@ def run_entra(
     )
     try:
         directory = load_entra_directory(directory_path)
-        users, groups = (
-            load_mappings(options.mapping_path)
-            if options.mapping_path
-            else (DEFAULT_USER_MAPPING, DEFAULT_GROUP_MAPPING)
-        )
+        app = ENTRA_APPS[options.app] if options.app else None
+        users, groups = app.mappings() if app else (DEFAULT_USER_MAPPING, DEFAULT_GROUP_MAPPING)
+        if options.mapping_path:
+            users, groups = load_mappings(options.mapping_path, users, groups)
         settings, scoping = _settings(directory, options)
+        if app is not None:  # the preset knows whether its app is from the gallery (docs/entra.md §4)
+            settings = replace(settings, gallery_app=app.gallery_app)
         if conn.app is None:  # a live target gets real concurrent PATCHes (docs/entra.md §3.5)
             settings = replace(settings, concurrency="threads")
         job_path = options.job_path or job_path_for(directory_path)
@@ -421,6 +424,22 @@ def _conclude(emulator: EntraEmulator, printer: _Printer, echo: Callable[[str], 
         raise TargetFailed("; ".join(problems))
 
 
+def _app_choice(ctx: click.Context, param: click.Parameter, value: str | None) -> str | None:
+    """A named app preset, or a one-line usage error listing them (exit 2)."""
+    if value is not None and value not in ENTRA_APPS:
+        raise UsageProblem(f"--app {value!r} is not a known app; choose from {', '.join(sorted(ENTRA_APPS))}")
+    return value
+
+
+# Shared by `aup sync` (Okta and Entra: emulators/okta/apps.py holds the same names) and `aup entra-sync`.
+app_option = click.option(
+    "--app",
+    metavar="NAME",
+    callback=_app_choice,
+    help=f"Attribute-mapping preset of a known app ({', '.join(sorted(ENTRA_APPS))}); --mapping merges over it.",
+)
+
+
 def entra_command_options(fn: Any) -> Any:
     """The Entra options, the OAuth options and --dialect, in help order."""
     for option in reversed(ENTRA_OPTIONS):
@@ -474,6 +493,7 @@ def oauth_command_options(fn: Any) -> Any:
 @connection_options(target_help="Tenant URL; append ?aadOptscim062020 to select that dialect.")
 @click.option("--dialect", type=click.Choice(sorted(PROFILES)), help="Entra wire dialect [default: from the URL].")
 @click.option("--mapping", "mapping_path", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@app_option
 @click.option(
     "--links",
     "links_path",

@@ -21,6 +21,7 @@ import click
 from aup.commands.connection import ConnectionOptions, connection_options, preflight
 from aup.commands.console import ConsoleJob, open_job, parse_changes, perform, send
 from aup.commands.entra import (
+    app_option,
     entra_command_options,
     entra_options_from,
     oauth_command_options,
@@ -35,6 +36,7 @@ from emulators.core.linkstore import LinkStore, links_path_for
 from emulators.core.mapping import load_mapping
 from emulators.entra import PROFILES as ENTRA_PROFILES
 from emulators.okta import OKTA_DEFAULT_MAPPING, PROFILES, OktaEmulator, OktaSettings, Task, TaskLog, TaskStatus
+from emulators.okta.apps import app_mapping
 from emulators.registry import idps
 from scimcore.client import Wiretap
 from scimcore.target import Target
@@ -57,7 +59,7 @@ _DONE = {
 }
 # Options only one IdP reads: given for the other, they are refused, never ignored. Every other IdP is driven
 # through its admin console (aup/commands/console.py), which reads neither these nor _OKTA_AND_ENTRA.
-_OKTA_AND_ENTRA = ("mapping", "log_path", "verbose")
+_OKTA_AND_ENTRA = ("mapping", "app", "log_path", "verbose")
 _OKTA_ONLY = ("profile", "tasks_path", "import_groups", "rename_groups", "sync_password", "save")
 _ENTRA_ONLY = (
     "dialect",
@@ -178,6 +180,7 @@ def _refuse_other_idps_options(ctx: click.Context, idp: str) -> None:
 )
 @connection_options()
 @click.option("--mapping", type=click.Path(exists=True, dir_okay=False, path_type=Path), help="Custom mapping YAML.")
+@app_option
 @click.option(
     "--links",
     type=click.Path(dir_okay=False, path_type=Path),
@@ -247,7 +250,8 @@ def _entra(setup: _Setup, **overrides: Any) -> None:
         setup.values["oauth_scopes"],
         setup.values["credentials_in"],
     )
-    options = replace(entra_options_from(setup.values), oauth=oauth, **overrides)
+    # sync's --mapping is Entra's mapping_path: passed here, so it merges over --app as with entra-sync
+    options = replace(entra_options_from(setup.values), oauth=oauth, mapping_path=setup.values["mapping"], **overrides)
     run_entra(setup.directory_file(), setup.connection, options, progress=progress_printer(setup.progress))
 
 
@@ -275,7 +279,8 @@ def _okta_run(setup: _Setup, *, offline: bool) -> _Run:
     conn = None if offline else setup.connection.resolve()
     try:
         directory = load_directory(directory_path)
-        mapping = load_mapping(opts["mapping"], OKTA_DEFAULT_MAPPING) if opts["mapping"] else OKTA_DEFAULT_MAPPING
+        base = app_mapping(opts["app"]) if opts["app"] else OKTA_DEFAULT_MAPPING  # --app, then --mapping over it
+        mapping = load_mapping(opts["mapping"], base) if opts["mapping"] else base
         links = LinkStore(opts["links"] or links_path_for(directory_path), save_every=50)
         tasks_path = opts["tasks_path"] or directory_path.with_name(f"{directory_path.stem}.tasks.json")
         tasks = TaskLog.load(tasks_path)

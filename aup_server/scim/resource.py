@@ -260,6 +260,8 @@ class _Normalizer:
             return None
         if not attr.multi_valued:
             return self.single(attr, value, where)
+        if attr.text_lines and isinstance(value, str):
+            value = [line for line in value.splitlines() if line.strip()]  # one value per line (docs/posix.md)
         if not isinstance(value, list):
             raise InvalidValueError(
                 f"{where} is multi-valued: send a JSON array of values, e.g. [{{...}}], not a single {_kind(value)}"

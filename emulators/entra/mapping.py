@@ -293,10 +293,13 @@ def mappings_from_data(
     return out[0], out[1]
 
 
-def load_mappings(path: str | Path) -> tuple[EntraMapping, EntraMapping]:
+def load_mappings(
+    path: str | Path, user: EntraMapping = DEFAULT_USER_MAPPING, group: EntraMapping = DEFAULT_GROUP_MAPPING
+) -> tuple[EntraMapping, EntraMapping]:
+    """A mapping file's rows over ``user`` and ``group`` (the defaults, or an app preset's)."""
     path = Path(path)
     try:
         data = yaml.safe_load(path.read_text(encoding="utf-8"))
     except (OSError, yaml.YAMLError) as exc:
         raise ConfigurationError(f"cannot read mapping file {path}: {exc}") from None
-    return mappings_from_data(data, str(path))
+    return mappings_from_data(data, str(path), user, group)

@@ -34,6 +34,9 @@ class Attribute:
     canonical_values: tuple[str, ...] = ()
     reference_types: tuple[str, ...] = ()
     sub_attributes: tuple[Attribute, ...] = ()
+    # A multi-valued string attribute that also takes one string of newline-separated values, stored as
+    # the list of its lines: the SSH-key source, which a non-gallery Entra app can only send as one string.
+    text_lines: bool = False
 
     def sub(self, name: str) -> Attribute | None:
         """The sub-attribute called ``name`` (any case), or None."""

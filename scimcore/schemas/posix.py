@@ -79,5 +79,13 @@ def ssh_source_schema(urn: str, attribute: str) -> Schema:
         urn,
         urn.rsplit(":", 1)[-1],
         "SSH public keys as the IdP sends them",
-        (Attribute(attribute, multi_valued=True, case_exact=True, description="OpenSSH public key lines."),),
+        (
+            Attribute(
+                attribute,
+                multi_valued=True,
+                case_exact=True,
+                description="OpenSSH public key lines: an array, or one string with a key per line.",
+                text_lines=True,  # a non-gallery Entra app sends one string (docs/entra.md §4, docs/posix.md)
+            ),
+        ),
     )
