@@ -250,8 +250,10 @@ def _entra(setup: _Setup, **overrides: Any) -> None:
         setup.values["oauth_scopes"],
         setup.values["credentials_in"],
     )
-    # sync's --mapping is Entra's mapping_path: passed here, so it merges over --app as with entra-sync
-    options = replace(entra_options_from(setup.values), oauth=oauth, mapping_path=setup.values["mapping"], **overrides)
+    # sync's --mapping and --links are Entra's mapping_path and links_path: passed on, never dropped
+    values = setup.values
+    paths = {"mapping_path": values["mapping"], "links_path": values["links"]}
+    options = replace(entra_options_from(values), oauth=oauth, **paths, **overrides)
     run_entra(setup.directory_file(), setup.connection, options, progress=progress_printer(setup.progress))
 
 

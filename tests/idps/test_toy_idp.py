@@ -224,7 +224,12 @@ def test_the_toy_idps_admin_actions_run_from_the_cli_and_persist(tmp_path: Path,
 
 @pytest.mark.parametrize(
     ("option", "owner"),
-    [(["--mapping", "m.yaml"], "Okta's and Entra's"), (["-v"], "Okta's and Entra's"), (["--cycles", "2"], "Entra's")],
+    [
+        (["--mapping", "m.yaml"], "Okta's and Entra's"),
+        (["-v"], "Okta's and Entra's"),
+        (["--app", "coreweave"], "Okta's and Entra's"),
+        (["--cycles", "2"], "Entra's"),
+    ],
 )
 def test_options_the_toy_idp_does_not_read_are_refused(tmp_path: Path, option: list[str], owner: str) -> None:
     people, mapping = tmp_path / "people.yaml", tmp_path / "m.yaml"

@@ -442,3 +442,15 @@ def test_entra_oauth_client_credentials_and_a_token_endpoint_that_answers_404(tm
         assert code == 0 and "test connection succeeded" in out, out
         code, out = run(*base, "--token-url", f"{url}/oauth/token", "--token", "also-a-token")
         assert code == 2 and "not both" in out
+
+
+def test_sync_idp_entra_keeps_its_links_where_links_says(served: Served, tmp_path: Path) -> None:
+    """--links is read by Entra through ``aup sync`` as by ``aup entra-sync``, never silently dropped."""
+    people = _entra_people(tmp_path / "people.json")
+    chosen = tmp_path / "elsewhere.json"
+    args = ["sync", "--idp", "entra", "--directory", str(people), "--target", served.base_url,
+            "--token", served.token, "--links", str(chosen)]  # fmt: skip
+    code, out = run(*args)
+    assert code == 0, out
+    assert set(json.loads(chosen.read_text())["users"]) == {"u-ann", "u-bob", "u-cat"}
+    assert not (tmp_path / "people.entra-links.json").exists()
