@@ -5,6 +5,7 @@ judgement of what the engines report (failed tasks, failed log entries) as check
 
 from __future__ import annotations
 
+import threading
 import time
 from collections.abc import Iterable, Mapping, Sequence
 from email.utils import parsedate_to_datetime
@@ -84,16 +85,19 @@ class InFlight:
     def __init__(self) -> None:
         self.sent = 0
         self.answered = 0
+        self._lock = threading.Lock()  # Entra's membership PATCHes run on threads against a URL
 
     @property
     def hooks(self) -> dict[str, list[Any]]:
         return {"request": [self._sent], "response": [self._answered]}
 
     def _sent(self, request: httpx.Request) -> None:
-        self.sent += 1
+        with self._lock:
+            self.sent += 1
 
     def _answered(self, response: httpx.Response) -> None:
-        self.answered += 1
+        with self._lock:
+            self.answered += 1
 
     def raise_if_unanswered(self) -> None:
         if self.sent > self.answered:
