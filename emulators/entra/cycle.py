@@ -292,16 +292,16 @@ class CycleRunner:
         state.watermark = watermark
 
     def _waits_for_members(self, key: ObjectKey) -> bool:
-        """A group with a member that failed or sits in escrow stays unwatermarked, so the next cycle
-        sends that membership once the member exists (docs/entra.md §7: escrowed objects are retried)."""
+        """A group with a member — a user, or a nested child group — that failed or sits in escrow stays
+        unwatermarked, so the next cycle sends that membership once the member exists (docs/entra.md §7:
+        escrowed objects are retried; §3.4: a provisioned child group is sent as a member)."""
         kind, gid = key
         if kind != "group" or gid not in self.ctx.directory.core.groups:
             return False
         state = self.ctx.state
-        return any(
-            ("user", uid) in self._failed or ("user", uid) in state.escrows
-            for uid in self.ctx.directory.core.group(gid).members
-        )
+        group = self.ctx.directory.core.group(gid)
+        members = [("user", uid) for uid in group.members] + [("group", child) for child in group.member_groups]
+        return any(member in self._failed or member in state.escrows for member in members)
 
     def _evaluate_quarantine(self, staged: bool) -> None:
         """Escrow thresholds (§7 [DOC QUAR]); a good cycle ends a quarantine."""

@@ -21,8 +21,9 @@ from emulators.entra import ENTRA_DEFAULT, ENTRA_SCIM062020, EntraDirectory, Ent
 from emulators.entra.expected import expected_state
 from emulators.entra.log import Outcome
 from scimcore.client import BearerAuth, make_http
-from tests.unit.entra_setup import GROUP, TUT_USER, make_entra, tut_directory
+from tests.unit.entra_setup import GROUP, TUT_USER, EntraFake, make_entra, tut_directory
 from tests.unit.okta_setup import make_okta, s20_directory
+from tests.unit.scim_fake import error_response
 
 CHILD = "g-child"
 
@@ -128,6 +129,36 @@ def test_unnesting_removes_the_child_in_the_next_cycle_in_each_dialect() -> None
             assert body["Operations"] == [
                 {"op": "Remove", "path": "members", "value": [{"$ref": None, "value": child}]}
             ]
+
+
+class _ChildCreateFailsOnce(EntraFake):
+    """The first POST of the child group answers 500; everything else as the fake does."""
+
+    failed = False
+
+    def handle(self, request: httpx.Request) -> httpx.Response:
+        creating = request.method == "POST" and request.url.path.endswith("/Groups")
+        if creating and not self.failed and json.loads(request.content).get("displayName") == "child":
+            self.failed = True
+            self.requests.append(request)
+            return error_response(500, "boom")
+        return super().handle(request)
+
+
+def test_a_parent_waits_for_its_escrowed_child_group_then_sends_it() -> None:
+    """The parent is not watermarked while its child group sits in escrow, so the retry that creates the child
+    also sends it as the parent's member, without any change to the parent (docs/entra.md §7, §3.4)."""
+    clock = FakeClock()
+    entra, fake = make_entra(directory=nested_directory(), fake=_ChildCreateFailsOnce(), clock=clock)
+    entra.start()
+    assert ("group", CHILD) in entra.state.escrows and entra.links.scim_id("group", CHILD) is None
+    assert ("group", GROUP) not in (entra.state.watermark or {}), "the parent waits for its child"
+    clock.advance(6 * 3600 + 1)  # the first escrow retry (§7)
+    entra.run_cycle()
+    parent, child = entra.links.scim_id("group", GROUP), entra.links.scim_id("group", CHILD)
+    assert child is not None and ("group", CHILD) not in entra.state.escrows
+    assert {"value": child} in [{"value": m["value"]} for m in fake.resources["Groups"][parent].get("members", [])]
+    assert ("group", GROUP) in (entra.state.watermark or {})
 
 
 def test_deleting_a_child_group_drops_it_from_its_parents() -> None:
