@@ -20,7 +20,7 @@ from aup.commands.replay import replay
 from aup.commands.sync import sync
 from aup_server.app import create_app
 from aup_server.auth import DEFAULT_TENANT, check_tenant, issue_token
-from aup_server.config import ServerConfig, load_extension_file
+from aup_server.config import ServerConfig, load_extension_file, load_settings_file
 from aup_server.store import Store, open_store
 
 DEFAULT_DB = "aup.db"
@@ -36,9 +36,10 @@ def _tenant(ctx: click.Context, param: click.Parameter, value: Any) -> Any:
     return value
 
 
-def _open_store(db: str) -> Store:
+def _open_store(db: str, config: ServerConfig | None = None) -> Store:
+    """The store ``config`` names (``db`` with default settings when None); a failure is one line, exit 2."""
     try:
-        return open_store(ServerConfig(db=db))
+        return open_store(config or ServerConfig(db=db))
     except Exception as exc:  # sqlite3.Error, RuntimeError from a newer schema, OSError
         raise UsageProblem(f"cannot open database {db}: {exc}") from None
 
@@ -96,6 +97,13 @@ def main() -> None:
     help="Requests a token may send at once before --rate-limit paces it (default: the rate, at most 20).",
 )
 @click.option(
+    "--config",
+    "config_path",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    help="YAML or JSON file of server settings (ServerConfig names: max_resource_bytes, max_list_members, "
+    "max_count, …; README 'Limits'); the flags given win over it.",
+)
+@click.option(
     "--posix/--no-posix",
     default=None,
     help="Turn POSIX identities (uid/gid, SSH keys; docs/posix.md) on or off for the --tenant tenants and keep "
@@ -111,25 +119,31 @@ def serve(
     nested_groups: bool,
     rate_limit: int | None,
     rate_burst: int | None,
+    config_path: Path | None,
     posix: bool | None,
 ) -> None:
     """Run the reference SCIM 2.0 server until Ctrl-C or SIGTERM."""
     from aup.serve import run_server  # noqa: PLC0415 - waitress is imported only when serving
 
+    ctx = click.get_current_context()
     try:
+        settings = load_settings_file(config_path) if config_path is not None else {}
         items = [item for path in extensions for item in load_extension_file(path)]
-        config = ServerConfig.from_mapping(
-            {
-                "db": db,
-                "extensions": items,
-                "allow_nested_groups": nested_groups,
-                "rate_limit_per_minute": rate_limit,
-                "rate_limit_burst": rate_burst,
-            }
-        )
-    except (ValueError, OSError) as exc:
+        flags = {
+            "db": ("db", db),
+            "allow_nested_groups": ("nested_groups", nested_groups),
+            "rate_limit_per_minute": ("rate_limit", rate_limit),
+            "rate_limit_burst": ("rate_burst", rate_burst),
+        }
+        for name, (param, value) in flags.items():
+            if name not in settings or ctx.get_parameter_source(param) is not click.core.ParameterSource.DEFAULT:
+                settings[name] = value  # a flag given wins; a default yields to the file
+        settings["extensions"] = [*settings.get("extensions", ()), *items]
+        config = ServerConfig.from_mapping(settings)
+    except (ValueError, OSError, TypeError) as exc:
         raise UsageProblem(str(exc)) from None
-    store = _open_store(db)
+    db = config.db
+    store = _open_store(db, config)
     app = create_app(config, store=store)
     if posix is not None:
         for tenant in tenants:

@@ -139,3 +139,18 @@ def load_extension_file(path: Path) -> list[dict[str, Any]]:
         schema = {k: v for k, v in item.items() if k != "resourceType"}
         out.append({"resourceType": item.get("resourceType", "User"), "schema": schema})
     return out
+
+
+def load_settings_file(path: Path) -> dict[str, Any]:
+    """Server settings from a YAML or JSON mapping of ``ServerConfig`` field names (``aup serve --config``);
+    ValueError names the file when it is not such a mapping. Unknown names are refused by ``from_mapping``."""
+    try:
+        text = path.read_text(encoding="utf-8")
+        data = json.loads(text) if path.suffix == ".json" else yaml.safe_load(text)
+    except (OSError, ValueError, yaml.YAMLError) as exc:
+        raise ValueError(f"cannot read server settings {path}: {exc}") from None
+    if data is None:
+        return {}
+    if not isinstance(data, dict):
+        raise ValueError(f"{path}: server settings must be a mapping of setting names to values")
+    return {str(key): value for key, value in data.items()}

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
 import threading
 from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
@@ -125,3 +127,39 @@ def test_server_output_never_shows_secrets_after_the_one_time_token(served: Serv
     text = "".join(later)
     for secret in (served.token, password, "not-a-real-token-123"):
         assert secret not in text
+
+
+def test_a_settings_file_sets_the_limits_and_a_flag_given_wins(tmp_path: Path) -> None:
+    """``aup serve --config FILE`` takes ServerConfig's names (README "Limits"); ``--db`` given wins over the file."""
+    settings = tmp_path / "server.yaml"
+    body = f"max_resource_bytes: 2048\nmax_count: 50\ndefault_count: 10\ndb: {tmp_path / 'ignored.db'}\n"
+    settings.write_text(body, encoding="utf-8")
+    server = start_server(tmp_path / "aup.db", "--config", str(settings))
+    try:
+        base = wait_for(server, r"SCIM base URL \(default\): (\S+)").group(1)
+        token = wait_for(server, r"New bearer token for default .*: (\S+)").group(1)
+        wait_for(server, r"aup serving on .*\(db .*aup\.db\)")
+        with httpx.Client(base_url=base, headers={"Authorization": f"Bearer {token}"}) as scim:
+            big = scim.post("/Users", json={"schemas": [urns.USER], "userName": "big", "displayName": "x" * 4000})
+            small = scim.post("/Users", json={"schemas": [urns.USER], "userName": "small"})
+            config = scim.get("/ServiceProviderConfig").json()
+    finally:
+        assert stop_server(server) == 0
+    assert big.status_code == 413 and "2048" in big.json()["detail"]
+    assert small.status_code == 201
+    assert config["filter"]["maxResults"] == 50
+    assert not (tmp_path / "ignored.db").exists()
+
+
+def test_a_settings_file_with_an_unknown_name_is_one_line_and_exit_2(tmp_path: Path) -> None:
+    settings = tmp_path / "server.yaml"
+    settings.write_text("max_resource_byte: 2048\n", encoding="utf-8")
+    result = subprocess.run(
+        [sys.executable, "-m", "aup", "serve", "--port", "0", "--db", str(tmp_path / "a.db"),
+         "--config", str(settings)],
+        capture_output=True, text=True, timeout=60, check=False,
+    )  # fmt: skip
+    assert result.returncode == 2
+    assert result.stderr.strip().splitlines() == [
+        f"Error: unknown server setting(s): max_resource_byte; known: {result.stderr.split('known: ')[1].strip()}"
+    ]
