@@ -22,13 +22,15 @@ class Level(StrEnum):
 
 
 class Status(StrEnum):
-    """PASS; FAIL (a MUST broken) and WARN (a SHOULD or MAY broken) blame the server; SKIP says why it did
-    not run; ERROR blames the harness or the network, never the server's conformance."""
+    """PASS; FAIL (a MUST broken) and WARN (a SHOULD or MAY broken) blame the server; BLOCKED says a
+    prerequisite check broke first (the root cause is judged, this one is not run); SKIP says why it did not
+    run; ERROR blames the harness or the network, never the server's conformance."""
 
     PASS = "PASS"  # noqa: S105 - a status, not a secret
     FAIL = "FAIL"
     WARN = "WARN"
     SKIP = "SKIP"
+    BLOCKED = "BLOCKED"
     ERROR = "ERROR"
 
 
@@ -46,7 +48,12 @@ SUITES = ("rfc", "okta", "entra", "sync", "posix")
 @dataclass(frozen=True)
 class Check:
     """One requirement, checked by ``fn``; ``requires`` names ServiceProviderConfig features (``patch``,
-    ``sort``, ``etag``, ``filter``, ``bulk``, ``changePassword``) the check needs advertised."""
+    ``sort``, ``etag``, ``filter``, ``bulk``, ``changePassword``) the check needs advertised.
+
+    ``needs`` names prerequisite checks (ids): when one of them fails or cannot be judged, this check is
+    BLOCKED by it instead of failing over the same defect. ``exclusive`` checks run with no other check in
+    flight (they change or count server-wide state). ``hint`` says what to fix when this check is a root cause.
+    """
 
     id: str
     title: str
@@ -56,6 +63,9 @@ class Check:
     fn: Callable[[CheckContext], None]
     tags: frozenset[str] = frozenset()
     requires: frozenset[str] = frozenset()
+    needs: tuple[str, ...] = ()
+    exclusive: bool = False
+    hint: str = ""
 
     @property
     def failing_status(self) -> Status:
@@ -74,6 +84,7 @@ class Result:
     evidence: tuple[Exchange, ...] = ()
     duration_ms: float = 0.0
     notes: tuple[str, ...] = field(default=())
+    blocked_by: tuple[str, ...] = ()  # BLOCKED: the prerequisite check ids that broke first
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -84,7 +95,10 @@ class Result:
             "ref": self.check.ref,
             "tags": sorted(self.check.tags),
             "requires": sorted(self.check.requires),
+            "needs": list(self.check.needs),
+            "hint": self.check.hint,
             "status": str(self.status),
+            "blocked_by": list(self.blocked_by),
             "reason": self.reason,
             "expected": self.expected,
             "actual": self.actual,

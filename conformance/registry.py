@@ -43,8 +43,12 @@ class Suite:
         ref: str,
         tags: Iterable[str] = (),
         requires: Iterable[str] = (),
+        needs: Iterable[str] = (),
+        exclusive: bool = False,
+        hint: str = "",
     ) -> Callable[[CheckFn], CheckFn]:
-        """Declare ``fn`` as check ``id`` of this suite; ``fn`` is returned unchanged."""
+        """Declare ``fn`` as check ``id`` of this suite; ``fn`` is returned unchanged (see ``Check`` for
+        ``needs``, ``exclusive`` and ``hint``)."""
 
         def declare(fn: CheckFn) -> CheckFn:
             if not _ID.match(id):
@@ -60,6 +64,9 @@ class Suite:
                 fn=fn,
                 tags=frozenset(tags) | {self.name},
                 requires=frozenset(requires),
+                needs=tuple(needs),
+                exclusive=exclusive,
+                hint=hint,
             )
             return fn
 

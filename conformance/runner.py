@@ -29,6 +29,26 @@ STOP_AFTER = 3  # consecutive checks ending in a network ERROR before the runner
 PROBE_TIMEOUT = 10.0  # seconds: the probe and the final sweep of a target that stopped answering stay bounded
 
 
+@dataclass(frozen=True)
+class Cause:
+    """One distinct root cause: a check that broke on its own, and the checks it BLOCKED.
+
+    ``level`` is the strongest level among them: a defect that blocks a MUST check is graded MUST, whatever
+    the root check's own level (a SHOULD that breaks a MUST-level sync is not a mere warning)."""
+
+    root: Result
+    explains: tuple[Result, ...]
+    level: Level
+
+    @property
+    def hint(self) -> str:
+        return self.root.check.hint
+
+
+_BROKEN = (Status.FAIL, Status.WARN, Status.ERROR)
+_RANK = {Level.MUST: 0, Level.SHOULD: 1, Level.MAY: 2}
+
+
 class TargetUnreachable(Exception):
     """The target could not be reached at all (connection refused, DNS, TLS): a usage problem, not a result."""
 
@@ -48,18 +68,69 @@ class Run:
     def counts(self) -> Counter[Status]:
         return Counter(result.status for result in self.results)
 
+    def suites(self) -> list[str]:
+        """Suite names in the order their first result appears (custom suites included)."""
+        return list(dict.fromkeys(result.check.suite for result in self.results))
+
     def failed(self, *, strict: bool = False) -> list[Result]:
-        """Results that fail the run: every FAIL; with ``strict`` also a WARN from a SHOULD."""
+        """Results that fail the run: every FAIL; with ``strict`` also a WARN from a SHOULD; and a check of
+        that level BLOCKED by a prerequisite the server broke (the requirement does not hold either way)."""
+        levels = (Level.MUST, Level.SHOULD) if strict else (Level.MUST,)
         return [
             result
             for result in self.results
             if result.status is Status.FAIL
             or (strict and result.status is Status.WARN and result.check.level is Level.SHOULD)
+            or (result.status is Status.BLOCKED and result.check.level in levels and self._blame_server(result))
         ]
 
+    def _blame_server(self, result: Result) -> bool:
+        """A BLOCKED check whose root causes include a judged failure (not only harness or network ERRORs)."""
+        return any(cause.root.status in (Status.FAIL, Status.WARN) for cause in self.causes() if result in cause.explains)
+
+    def causes(self) -> list[Cause]:
+        """The distinct root causes, in run order: each broken check not itself BLOCKED, with every check it
+        BLOCKED (directly or through another blocked check)."""
+        by_id = {result.check.id: result for result in self.results}
+        roots: dict[str, list[Result]] = {}
+        for result in self.results:
+            if result.status in _BROKEN:
+                roots.setdefault(result.check.id, [])
+        for result in self.results:
+            if result.status is not Status.BLOCKED:
+                continue
+            for root in self._roots(result, by_id, set()):
+                roots.setdefault(root, []).append(result)
+        out = []
+        for root_id, explains in roots.items():
+            root = by_id[root_id]
+            if root.status is Status.ERROR and not explains:
+                continue  # an ERROR on its own is reported as unjudged, not as a cause to fix in the server
+            level = min((root.check.level, *(r.check.level for r in explains)), key=_RANK.__getitem__)
+            out.append(Cause(root, tuple(explains), level))
+        return out
+
+    def _roots(self, result: Result, by_id: dict[str, Result], seen: set[str]) -> list[str]:
+        found: list[str] = []
+        for need in result.blocked_by:
+            if need in seen or need not in by_id:
+                continue
+            seen.add(need)
+            prerequisite = by_id[need]
+            if prerequisite.status is Status.BLOCKED:
+                found += self._roots(prerequisite, by_id, seen)
+            else:
+                found.append(need)
+        return found
+
     def unjudged(self) -> list[Result]:
-        """Results that say nothing about the server: ERROR (harness, network, or not run)."""
-        return [result for result in self.results if result.status is Status.ERROR]
+        """Results that say nothing about the server: ERROR (harness, network, or not run), and a check
+        BLOCKED only by such an ERROR."""
+        return [
+            result
+            for result in self.results
+            if result.status is Status.ERROR or (result.status is Status.BLOCKED and not self._blame_server(result))
+        ]
 
     def exit_code(self, *, strict: bool = False) -> int:
         """The one place that decides: 1 when a MUST failed (with ``strict`` a SHOULD), since a judged failure
@@ -124,8 +195,11 @@ class Runner:
 
     def run_one(self, item: Check) -> Result:
         """Run ``item``; once the target stopped answering, an ERROR at once instead of one timeout per check."""
+        broken = self.broken_prerequisites(item)
         if self.stopped:
             result = Result(item, Status.ERROR, reason=self.stopped)
+        elif broken:
+            result = blocked(item, broken)
         else:
             self.wiretap.clear()
             result = _run_one(
@@ -141,6 +215,15 @@ class Runner:
             self._watch(result)
         self.outcome.results.append(result)
         return result
+
+    def broken_prerequisites(self, item: Check) -> list[Result]:
+        """The results of ``item``'s prerequisites (those already run) that broke or were blocked themselves."""
+        done = {result.check.id: result for result in self.outcome.results}
+        return [
+            done[need]
+            for need in item.needs
+            if need in done and done[need].status in (*_BROKEN, Status.BLOCKED)
+        ]
 
     def _watch(self, result: Result) -> None:
         if result.status is Status.ERROR and result.reason.startswith(NETWORK):
@@ -206,6 +289,17 @@ def run(
     finally:
         outcome = runner.close()
     return outcome
+
+
+def blocked(item: Check, broken: list[Result]) -> Result:
+    """``item`` is not run: the prerequisites in ``broken`` broke first, and their defect is the one to fix."""
+    named = ", ".join(f"{result.check.id} ({result.status.value})" for result in broken)
+    return Result(
+        item,
+        Status.BLOCKED,
+        reason=f"blocked by prerequisite {named}",
+        blocked_by=tuple(result.check.id for result in broken),
+    )
 
 
 def _run_one(

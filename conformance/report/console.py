@@ -13,6 +13,7 @@ MARK = {
     Status.FAIL: "FAIL ",
     Status.WARN: "WARN ",
     Status.SKIP: "skip ",
+    Status.BLOCKED: "BLOCK",
     Status.ERROR: "ERROR",
 }
 DETAIL_EVIDENCE = 3  # exchanges shown per failure on the console; the reports keep more

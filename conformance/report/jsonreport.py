@@ -10,7 +10,7 @@ from conformance.model import Status
 from conformance.runner import Run
 
 REPORT_FORMAT = "aup-conformance-report"
-REPORT_VERSION = 1
+REPORT_VERSION = 2  # 2: BLOCKED, needs, hint, blocked_by, causes
 
 
 def summary(run: Run, *, strict: bool) -> dict[str, Any]:
@@ -36,6 +36,17 @@ def to_dict(run: Run, *, strict: bool = False) -> dict[str, Any]:
         "verdict": run.verdict(strict=strict).value,
         "summary": summary(run, strict=strict),
         "notes": list(run.notes),
+        "causes": [
+            {
+                "check": cause.root.check.id,
+                "status": cause.root.status.value,
+                "level": cause.level.value,
+                "reason": cause.root.reason,
+                "hint": cause.hint,
+                "explains": [result.check.id for result in cause.explains],
+            }
+            for cause in run.causes()
+        ],
         "results": [result.as_dict() for result in run.results],
     }
 
