@@ -86,7 +86,8 @@ class Run:
 
     def _blame_server(self, result: Result) -> bool:
         """A BLOCKED check whose root causes include a judged failure (not only harness or network ERRORs)."""
-        return any(cause.root.status in (Status.FAIL, Status.WARN) for cause in self.causes() if result in cause.explains)
+        judged = (Status.FAIL, Status.WARN)
+        return any(cause.root.status in judged for cause in self.causes() if result in cause.explains)
 
     def causes(self) -> list[Cause]:
         """The distinct root causes, in run order: each broken check not itself BLOCKED, with every check it
@@ -219,11 +220,7 @@ class Runner:
     def broken_prerequisites(self, item: Check) -> list[Result]:
         """The results of ``item``'s prerequisites (those already run) that broke or were blocked themselves."""
         done = {result.check.id: result for result in self.outcome.results}
-        return [
-            done[need]
-            for need in item.needs
-            if need in done and done[need].status in (*_BROKEN, Status.BLOCKED)
-        ]
+        return [done[need] for need in item.needs if need in done and done[need].status in (*_BROKEN, Status.BLOCKED)]
 
     def _watch(self, result: Result) -> None:
         if result.status is Status.ERROR and result.reason.startswith(NETWORK):
