@@ -100,8 +100,8 @@ class Run:
         for result in self.results:
             if result.status is not Status.BLOCKED:
                 continue
-            for root in self._roots(result, by_id, set()):
-                roots.setdefault(root, []).append(result)
+            for root_id in self._roots(result, by_id, set()):
+                roots.setdefault(root_id, []).append(result)
         out = []
         for root_id, explains in roots.items():
             root = by_id[root_id]
