@@ -18,6 +18,16 @@ from conformance.context import CheckContext
 from conformance.helpers import member_ids
 from conformance.idp import Entra, burst, directory, entra_scim, person, recover, retry_after_seconds, team
 from conformance.model import Level
+from conformance.references import (
+    COREWEAVE_AUP,
+    ENTRA_ACCIDENTAL,
+    ENTRA_ACTIVE_STRING,
+    ENTRA_HOW,
+    ENTRA_QUARANTINE,
+    ENTRA_RATE_LIMITS,
+    ENTRA_TIMEOUT,
+    ENTRA_TUTORIAL,
+)
 from conformance.registry import Suite
 from emulators.core.expected import differences
 from emulators.entra import ENTRA_DEFAULT, Clause, EntraSettings, ScopingFilter
@@ -50,7 +60,11 @@ def _search(ctx: CheckContext, user_name: str) -> list[dict[str, Any]]:
     "entra-test-query-random-guid",
     "Entra's test query (userName, and group displayName, eq a random GUID) gets 200 with an empty ListResponse",
     level=Level.MUST,
-    ref="docs/entra.md §2 and §6 (a 400 or 404 fails Test Connection and quarantines the job); §11.3",
+    ref=(
+        f"Entra tests the connection with a filter on a random GUID and expects an empty list: {ENTRA_TUTORIAL}; "
+        "RFC 7644 §3.4.2; "
+        "docs/entra.md §2 and §11 (a 400 or 404 fails Test Connection and quarantines the job)"
+    ),
     tags={"connection", "filter"},
 )
 def test_query(ctx: CheckContext) -> None:
@@ -72,7 +86,10 @@ def test_query(ctx: CheckContext) -> None:
     "entra-match-user-any-case",
     "Entra's matching query finds an existing user whose userName differs only in case, so Entra links it",
     level=Level.MUST,
-    ref="docs/entra.md §3.1 (match, then link and PATCH) and §6 (filters on userName match case-insensitively)",
+    ref=(
+        f"Entra matches a user by userName, then links and PATCHes it: {ENTRA_TUTORIAL}; "
+        "RFC 7643 §2.1 (userName is case-insensitive); docs/entra.md §3.1 and §6"
+    ),
     tags={"users", "filter", "matching"},
 )
 def match_user(ctx: CheckContext) -> None:
@@ -92,7 +109,7 @@ def match_user(ctx: CheckContext) -> None:
     "entra-match-group",
     "Entra's group matching query (excludedAttributes=members first) finds an existing group of that name",
     level=Level.MUST,
-    ref="docs/entra.md §2 and §3.4 (match by displayName, which must be unique)",
+    ref=f"Entra matches groups by displayName: {ENTRA_TUTORIAL}; RFC 7644 §3.4.2.2; docs/entra.md §2 and §3.4",
     tags={"groups", "filter", "matching"},
 )
 def match_group(ctx: CheckContext) -> None:
@@ -120,8 +137,10 @@ def match_group(ctx: CheckContext) -> None:
     "entra-excluded-attributes-members",
     "Group reads with excludedAttributes=members (by id and by filter) answer 200 without members",
     level=Level.MUST,
-    ref="docs/entra.md §3.4 (every group read carries it; members in the answer cause MultipleEntriesInResponse); "
-    "RFC 7644 §3.4.2.5",
+    ref=(
+        f"Entra reads groups with excludedAttributes=members: {ENTRA_TUTORIAL}; RFC 7644 §3.4.2.5, §3.9; "
+        "docs/entra.md §3.4 (members in the answer fail with MultipleEntriesInResponse)"
+    ),
     tags={"groups", "projection"},
 )
 def excluded_members(ctx: CheckContext) -> None:
@@ -147,7 +166,10 @@ def excluded_members(ctx: CheckContext) -> None:
     "entra-create-user",
     "Entra's POST /Users (enterprise URN, meta.resourceType, roles: []) is answered 201 and stores the mapped values",
     level=Level.MUST,
-    ref="docs/entra.md §4 Create User (TUT body) and §6 (201 with id; values stored as sent)",
+    ref=(
+        f"Entra's Create User request and response: {ENTRA_TUTORIAL}; RFC 7644 §3.3; "
+        "docs/entra.md §4 and §6 (201 with id; values stored as sent)"
+    ),
     tags={"users", "crud"},
 )
 def create_user(ctx: CheckContext) -> None:
@@ -169,7 +191,10 @@ def create_user(ctx: CheckContext) -> None:
     "entra-create-group",
     "Entra's POST /Groups (listing the ADSCIM schema URI, no members) is answered 201 with an id",
     level=Level.MUST,
-    ref="docs/entra.md §4 Create Group (TUT body with the ADSCIM schema) and §3.4 (members follow by PATCH)",
+    ref=(
+        f"Entra's Create Group request: {ENTRA_TUTORIAL}; RFC 7644 §3.3; RFC 7643 §4.2; "
+        "docs/entra.md §4 and §3.4 (members follow by PATCH)"
+    ),
     tags={"groups", "crud"},
 )
 def create_group(ctx: CheckContext) -> None:
@@ -190,7 +215,10 @@ def create_group(ctx: CheckContext) -> None:
     "entra-soft-delete-keeps-user",
     "A soft-deleted Entra user is disabled (active 'False') and is still returned by GET and by Entra's filter",
     level=Level.MUST,
-    ref="docs/entra.md §3.3 (soft delete -> PATCH active false) and §6 (disabled users must still be returned)",
+    ref=(
+        f"A soft delete sends PATCH active false: {ENTRA_HOW}; RFC 7644 §3.5.2.3; "
+        "docs/entra.md §3.3 and §6 (disabled users must still be returned)"
+    ),
     tags={"users", "lifecycle"},
 )
 def soft_delete(ctx: CheckContext) -> None:
@@ -220,7 +248,7 @@ def soft_delete(ctx: CheckContext) -> None:
     "entra-hard-delete-removes-user",
     "A hard-deleted Entra user (30 days after the soft delete) is DELETEd: 204, then 404 and no filter match",
     level=Level.MUST,
-    ref="docs/entra.md §3.3 (hard delete -> DELETE /Users/{id}) and §6 (DELETE 204; only hard-deleted users disappear)",
+    ref=f"A hard delete sends DELETE: {ENTRA_HOW}; RFC 7644 §3.6; docs/entra.md §3.3 and §6",
     tags={"users", "lifecycle", "delete"},
 )
 def hard_delete(ctx: CheckContext) -> None:
@@ -247,7 +275,10 @@ def hard_delete(ctx: CheckContext) -> None:
     "entra-429-retry-after",
     "A throttled request is answered 429 with a Retry-After and a SCIM Error",
     level=Level.SHOULD,
-    ref="docs/entra.md §7 (429 is retried automatically; Retry-After honoured per a 2025 Q&A) and §12",
+    ref=(
+        f"Entra retries 429 and honours Retry-After, per Microsoft: {ENTRA_RATE_LIMITS}; RFC 6585 §4; "
+        "docs/entra.md §7 and §12"
+    ),
     tags={"throttling", "errors"},
 )
 def throttle_entra(ctx: CheckContext) -> None:
@@ -269,8 +300,11 @@ def throttle_entra(ctx: CheckContext) -> None:
     "Entra's nested group member (a child group's id in a members add) is applied, or refused with a 4xx SCIM "
     "error; never a 2xx that drops it, never a 5xx",
     level=Level.MUST,
-    ref="docs/entra.md §3.4 (a child group is sent as one member, not flattened); RFC 7643 §4.2 (members may be "
-    "groups); RFC 7644 §3.12 (errors); docs/aup-domain.md §1.1 (AUP keeps groups flat and refuses nesting)",
+    ref=(
+        f"Entra sends a child group as one member: {ENTRA_TUTORIAL}; RFC 7643 §4.2 (members may be groups); "
+        f"RFC 7644 §3.12; CoreWeave AUP supports only flat groups: {COREWEAVE_AUP}; "
+        "docs/entra.md §3.4 and docs/aup-domain.md §1.1"
+    ),
     tags={"groups", "members", "nested"},
 )
 def nested_group_member(ctx: CheckContext) -> None:
@@ -324,7 +358,11 @@ def nested_group_member(ctx: CheckContext) -> None:
     "entra-post-active-string",
     'Entra\'s create is accepted with "active" as a boolean and as the string "True": both users are active',
     level=Level.MUST,
-    ref='docs/entra.md §4 (active:true [DOC TUT]) and §12 (the string "True" observed [MSQA RC21; PM Garbage])',
+    ref=(
+        f"Entra creates users with active true: {ENTRA_TUTORIAL}; "
+        f"and has been seen to send the string 'True': {ENTRA_ACTIVE_STRING}; RFC 7643 §2.3.2; "
+        "docs/entra.md §4 and §12"
+    ),
     tags={"users", "booleans"},
 )
 def post_active_string(ctx: CheckContext) -> None:
@@ -348,8 +386,10 @@ def post_active_string(ctx: CheckContext) -> None:
     "After a scoping-filter change Entra's initial cycle re-evaluates every user: the excluded one is disabled, "
     "the others stay linked and active",
     level=Level.MUST,
-    ref="docs/entra.md §8 (changing scoping filters starts a new initial cycle [DOC HOW, QUAR]) and §3.3 "
-    "(out of scope -> PATCH active false)",
+    ref=(
+        f"Changing scoping filters starts a new initial cycle: {ENTRA_HOW}; {ENTRA_QUARANTINE}; "
+        "docs/entra.md §8 and §3.3 (out of scope means PATCH active false)"
+    ),
     tags={"users", "scoping", "lifecycle"},
 )
 def scoping_change(ctx: CheckContext) -> None:
@@ -373,8 +413,10 @@ def scoping_change(ctx: CheckContext) -> None:
     "A user whose create reply was lost is matched on the escrow retry, so the escrow clears and the job is not "
     "disabled 28 days later",
     level=Level.MUST,
-    ref="docs/entra.md §7 (escrow retries at 6 h...; after 28 days the escrow is removed and the job disabled "
-    "[DOC QUAR]; a timed-out POST [MSQA Q-409]) and §3.1 (match before create)",
+    ref=(
+        f"Failed objects are escrowed and retried, and after 28 days the job is disabled: {ENTRA_QUARANTINE}; "
+        f"a POST that timed out is retried: {ENTRA_TIMEOUT}; docs/entra.md §7 and §3.1 (match before create)"
+    ),
     tags={"users", "errors", "escrow"},
 )
 def escrow_retry(ctx: CheckContext) -> None:
@@ -411,8 +453,7 @@ def escrow_retry(ctx: CheckContext) -> None:
     "Disables over the accidental-deletion threshold wait in a TooManyDeletes quarantine; once allowed, the server "
     "disables every one",
     level=Level.MUST,
-    ref="docs/entra.md §3.3 (Prevent accidental deletions [DOC ACC]); Graph synchronizationQuarantine reason "
-    "TooManyDeletes (docs/aup-domain.md)",
+    ref=f"Prevent accidental deletions: {ENTRA_ACCIDENTAL}; docs/entra.md §3.3",
     tags={"users", "lifecycle", "quarantine"},
 )
 def accidental_deletions(ctx: CheckContext) -> None:
@@ -451,8 +492,10 @@ def _created_cycle(ctx: CheckContext, stem: str) -> None:
     "Entra's group reads (its displayName match, then GET /Groups/{id}) sent with excludedAttributes=members "
     "are answered without members, or Entra fails the group",
     level=Level.MUST,
-    ref="docs/entra.md §3.4 (members in the answer: SystemForCrossDomainIdentityManagementMultipleEntriesInResponse); "
-    "EntraProfile.members_excluded",
+    ref=(
+        f"Entra reads groups without members: {ENTRA_TUTORIAL}; RFC 7644 §3.9; "
+        "docs/entra.md §3.4 (members in the answer fail with MultipleEntriesInResponse)"
+    ),
     tags={"groups", "projection", "matching"},
 )
 def group_reads_exclude_members(ctx: CheckContext) -> None:
@@ -471,8 +514,10 @@ def group_reads_exclude_members(ctx: CheckContext) -> None:
     "The lists Entra reads (test queries, matching) carry totalResults, startIndex and itemsPerPage as JSON "
     "integers, or Entra logs SystemForCrossDomainIdentityManagementServiceIncompatible",
     level=Level.MUST,
-    ref="docs/entra.md §4 Get User by query (a ListResponse with numbers) and §6 (parse failures); RFC 7644 §3.4.2; "
-    "EntraProfile.integer_list_counts (inferred)",
+    ref=(
+        f"Entra's Get User by query answers a ListResponse with numbers: {ENTRA_TUTORIAL}; RFC 7644 §3.4.2; "
+        "docs/entra.md §4 and §6 (parse failures)"
+    ),
     tags={"list", "filter", "matching"},
 )
 def list_counts_integers(ctx: CheckContext) -> None:
@@ -483,8 +528,7 @@ def list_counts_integers(ctx: CheckContext) -> None:
     "entra-answer-media-type",
     "Entra's requests are answered as application/scim+json (or application/json), or Entra cannot read them",
     level=Level.MUST,
-    ref="docs/entra.md §1 (servers reply with application/scim+json) and §6; RFC 7644 §3.1; "
-    "EntraProfile.answer_media_types (inferred)",
+    ref=f"Entra expects application/scim+json answers: {ENTRA_TUTORIAL}; RFC 7644 §3.1, §8.1; docs/entra.md §1 and §6",
     tags={"headers", "media-type"},
 )
 def answer_media_type(ctx: CheckContext) -> None:
@@ -495,7 +539,10 @@ def answer_media_type(ctx: CheckContext) -> None:
     "entra-created-resources-carry-id",
     "Entra's POST /Users and POST /Groups are answered 201 with the id Entra links, or Entra fails the object",
     level=Level.MUST,
-    ref="docs/entra.md §6 (201 with id; id in every returned resource); EntraProfile.resource_required",
+    ref=(
+        f"Entra expects 201 with the id in every returned resource: {ENTRA_TUTORIAL}; RFC 7644 §3.3; "
+        "RFC 7643 §3.1; docs/entra.md §6"
+    ),
     tags={"users", "groups", "crud"},
 )
 def created_resources_carry_id(ctx: CheckContext) -> None:

@@ -13,6 +13,7 @@ from conformance.context import CheckContext
 from conformance.helpers import member_ids
 from conformance.idp import entra_scim
 from conformance.model import Level
+from conformance.references import ENTRA_ACTIVE_STRING, ENTRA_KNOWN_ISSUES, ENTRA_TUTORIAL, scim_patch, scim_sdk
 from conformance.registry import Suite
 from emulators.core.mapping import TargetPath, get_value
 from emulators.core.payloads import patch_request
@@ -48,7 +49,10 @@ def _create_with_enterprise(ctx: CheckContext, enterprise: dict[str, Any]) -> di
     "entra-patch-title-case-ops",
     "PATCH ops spelled 'Replace' and 'Add' (Entra's default dialect) are applied",
     level=Level.MUST,
-    ref="docs/entra.md §5 (default mode capitalises ops; servers must match op case-insensitively)",
+    ref=(
+        f"Entra sends the ops Add, Replace and Remove capitalised: {ENTRA_KNOWN_ISSUES}; RFC 7644 §3.5.2; "
+        "docs/entra.md §5 (servers must match op case-insensitively)"
+    ),
     tags={"users", "patch"},
 )
 def title_case_ops(ctx: CheckContext) -> None:
@@ -65,7 +69,10 @@ def title_case_ops(ctx: CheckContext) -> None:
     "entra-patch-string-booleans",
     'active sent as the strings "False" and "True" (flag off) deactivates and reactivates the user',
     level=Level.MUST,
-    ref="docs/entra.md §5 (default-mode booleans are strings from the Switch expression) [DOC KI-SCIM; MSQA RC21]",
+    ref=(
+        f"Entra sends booleans as strings in its default PATCH mode: {ENTRA_KNOWN_ISSUES}; "
+        f"{ENTRA_ACTIVE_STRING}; RFC 7643 §2.3.2; docs/entra.md §5"
+    ),
     tags={"users", "patch", "lifecycle"},
 )
 def string_booleans(ctx: CheckContext) -> None:
@@ -88,7 +95,10 @@ def string_booleans(ctx: CheckContext) -> None:
     "entra-flag-pathless-replace",
     "With aadOptscim062020, one path-less replace with dotted and URN-qualified keys updates each attribute",
     level=Level.MUST,
-    ref="docs/entra.md §5 (the flag's path-less replace uses keys like name.givenName and urn:...:employeeNumber)",
+    ref=(
+        f"With the aadOptscim062020 flag a path-less replace uses keys like name.givenName: {ENTRA_KNOWN_ISSUES}; "
+        "RFC 7644 §3.5.2.3; docs/entra.md §5"
+    ),
     tags={"users", "patch"},
 )
 def pathless_dotted(ctx: CheckContext) -> None:
@@ -105,7 +115,10 @@ def pathless_dotted(ctx: CheckContext) -> None:
     "entra-valuepath-replace",
     'Replace on emails[type eq "work"].value updates the work email in place, never adding a second one',
     level=Level.MUST,
-    ref="docs/entra.md §4 Update User [multi-valued] and §6 (type values unique within a multi-valued attribute)",
+    ref=(
+        f"Entra's Update User [multi-valued properties]: {ENTRA_TUTORIAL}; RFC 7644 §3.5.2.3; "
+        "docs/entra.md §4 and §6 (type values unique within a multi-valued attribute)"
+    ),
     tags={"users", "patch", "valuepath"},
 )
 def valuepath_replace(ctx: CheckContext) -> None:
@@ -128,7 +141,10 @@ def valuepath_replace(ctx: CheckContext) -> None:
     "entra-valuepath-add-merges",
     'Several Adds on addresses[type eq "work"].<sub> create one work address holding every sub-attribute',
     level=Level.MUST,
-    ref="docs/entra.md §5 (filtered paths create a missing element; ops on one element merge) [OBS SDK680, PRANEMS]",
+    ref=(
+        "RFC 7644 §3.5.2.1 (a filtered path creates a missing element); "
+        f"several adds on one filtered element, as reported in {scim_sdk(680)}; docs/entra.md §5"
+    ),
     tags={"users", "patch", "valuepath"},
 )
 def valuepath_add(ctx: CheckContext) -> None:
@@ -149,7 +165,10 @@ def valuepath_add(ctx: CheckContext) -> None:
     "entra-group-add-member",
     'Entra\'s member Add (value [{"$ref": null, "value": id}]) adds the member and keeps the others',
     level=Level.MUST,
-    ref="docs/entra.md §4 Add Members and §3.4 (one member per PATCH)",
+    ref=(
+        f"Entra's Add Members request: {ENTRA_TUTORIAL}; RFC 7644 §3.5.2.1; "
+        "docs/entra.md §4 and §3.4 (one member per PATCH)"
+    ),
     tags={"groups", "patch"},
 )
 def group_add_member(ctx: CheckContext) -> None:
@@ -169,7 +188,11 @@ def group_add_member(ctx: CheckContext) -> None:
     "entra-group-remove-member-by-value",
     "Entra's member Remove (path members with a value list) removes only the listed member",
     level=Level.MUST,
-    ref="docs/entra.md §4 Remove Members and §5 (read literally it removes all members) [OBS SDK167, SP959]",
+    ref=(
+        f"Entra's Remove Members request (op remove, path members, a value list): {ENTRA_TUTORIAL}; "
+        f"RFC 7644 §3.5.2.2; reported in {scim_sdk(167)} and {scim_patch(959)}; "
+        "docs/entra.md §4 and §5 (read literally it removes all members)"
+    ),
     tags={"groups", "patch"},
 )
 def group_remove_member(ctx: CheckContext) -> None:
@@ -193,7 +216,12 @@ def _manager(doc: dict[str, Any]) -> Any:
     "entra-manager-bare-string",
     "The manager sent as a bare id on the enterprise URN path comes back as a complex {value: id}",
     level=Level.SHOULD,
-    ref="docs/entra.md §4 Manager [OBS SDK541] and §6 (a bare-string manager in answers breaks Entra's parser)",
+    ref=(
+        f"Entra's Manager update: {ENTRA_TUTORIAL}; "
+        f"the manager sent as a bare string, as reported in {scim_sdk(541)}; "
+        "RFC 7643 §4.3 (manager is complex); "
+        "docs/entra.md §4 and §6 (a bare-string manager in answers breaks Entra's parser)"
+    ),
     tags={"users", "patch", "manager"},
 )
 def manager_add(ctx: CheckContext) -> None:
@@ -214,7 +242,10 @@ def manager_add(ctx: CheckContext) -> None:
     "entra-manager-remove-filter",
     'Removing the manager with path manager[value eq "<id>"] clears it',
     level=Level.SHOULD,
-    ref="docs/entra.md §4 Manager [OBS SP453] (vendors still answer 'cannot search a mono-valued attribute')",
+    ref=(
+        f"RFC 7644 §3.5.2.2; Entra removes a manager with a value filter, as reported in {scim_patch(453)}; "
+        "docs/entra.md §4 (servers answer 'cannot search a mono-valued attribute')"
+    ),
     tags={"users", "patch", "manager"},
 )
 def manager_remove(ctx: CheckContext) -> None:

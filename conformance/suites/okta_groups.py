@@ -11,6 +11,7 @@ from conformance.context import CheckContext
 from conformance.helpers import member_ids
 from conformance.idp import Okta, directory, okta_scim, person, team
 from conformance.model import Level
+from conformance.references import OKTA_GROUP_PUSH, OKTA_SCIM, scim_sdk
 from conformance.registry import Suite
 from emulators.core.directory import Group, User
 from emulators.core.payloads import member_ref
@@ -45,7 +46,10 @@ def _members_are(ctx: CheckContext, okta: Okta, group: Group, people: list[User]
     "okta-group-push-create",
     "Group Push: Okta's name lookup, POST /Groups (201 with id) and member push create the group with its members",
     level=Level.MUST,
-    ref="docs/okta.md §7 (lookup by displayName, POST, 201 with id; 'Create new group returned empty group' otherwise)",
+    ref=(
+        f"Group Push looks a group up by displayName, then creates it: {OKTA_GROUP_PUSH}; {OKTA_SCIM}; "
+        "RFC 7644 §3.3; docs/okta.md §7 (Okta reports 'Create new group returned empty group' without an id)"
+    ),
     tags={"groups", "group-push"},
 )
 def group_push_create(ctx: CheckContext) -> None:
@@ -63,7 +67,10 @@ def group_push_create(ctx: CheckContext) -> None:
     "okta-group-push-add-member",
     "Group Push: a PATCH add of members (value list with display) adds the member, keeping the others",
     level=Level.MUST,
-    ref="docs/okta.md §7 (membership PATCH); §10.3 (add must append, not replace)",
+    ref=(
+        f"Okta adds members with PATCH: {OKTA_SCIM}; RFC 7644 §3.5.2.1 (add appends to members); "
+        "docs/okta.md §7 and §10.3"
+    ),
     tags={"groups", "group-push", "patch"},
 )
 def group_push_add(ctx: CheckContext) -> None:
@@ -80,7 +87,12 @@ def group_push_add(ctx: CheckContext) -> None:
     "okta-group-add-existing-member",
     "Group Push: adding a member the group already holds succeeds and lists it once",
     level=Level.MUST,
-    ref="docs/okta.md §7 (Okta may re-send add for existing members: a no-op success) [OBS SID269]",
+    ref=(
+        "RFC 7644 §3.5.2.1 (a value already present is not added again); "
+        "Okta re-sends adds for existing members, as reported in "
+        "https://github.com/simpleidserver/SimpleIdServer/issues/269; "
+        "docs/okta.md §7"
+    ),
     tags={"groups", "group-push", "patch"},
 )
 def group_add_existing(ctx: CheckContext) -> None:
@@ -98,7 +110,10 @@ def group_add_existing(ctx: CheckContext) -> None:
     "okta-group-push-remove-member",
     'Group Push: a PATCH remove with path members[value eq "<id>"] and no value removes only that member',
     level=Level.MUST,
-    ref="docs/okta.md §7 (remove by filter path, no value); §10.2 (servers ignored it or removed everyone)",
+    ref=(
+        f"Okta removes a member by a members[value eq ...] path with no value: {OKTA_SCIM}; "
+        "RFC 7644 §3.5.2.2; docs/okta.md §7 and §10.2 (servers that ignored it or removed everyone)"
+    ),
     tags={"groups", "group-push", "patch"},
 )
 def group_push_remove(ctx: CheckContext) -> None:
@@ -111,7 +126,10 @@ def group_push_remove(ctx: CheckContext) -> None:
     "okta-group-rename-with-id",
     "Group Push rename: a path-less replace whose value repeats the group's id renames it and keeps the id",
     level=Level.MUST,
-    ref="docs/okta.md §7 (rename value includes id); §10.4 (immutable-id validators reject it)",
+    ref=(
+        f"Okta renames a group with a replace whose value carries the id: {OKTA_SCIM}; RFC 7644 §3.5.2.3; "
+        "docs/okta.md §7 and §10.4"
+    ),
     tags={"groups", "group-push", "patch"},
 )
 def group_rename(ctx: CheckContext) -> None:
@@ -132,7 +150,10 @@ def group_rename(ctx: CheckContext) -> None:
     "okta-push-now-clears",
     "Push Now of an empty group (replace members with []) clears the group",
     level=Level.MUST,
-    ref="docs/okta.md §7 (Push Now is a full overwrite, [] for an empty group); §10.5 [OBS SDK757]",
+    ref=(
+        f"Push Now replaces the whole member list, [] for an empty group: {OKTA_GROUP_PUSH}; "
+        f"RFC 7644 §3.5.2.3; reported in {scim_sdk(757)}; docs/okta.md §7 and §10.5"
+    ),
     tags={"groups", "group-push", "patch"},
 )
 def push_now_clears(ctx: CheckContext) -> None:

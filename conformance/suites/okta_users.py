@@ -13,6 +13,7 @@ from typing import Any
 from conformance.context import CheckContext
 from conformance.idp import Okta, burst, directory, okta_scim, person, recover, retry_after_seconds
 from conformance.model import Level
+from conformance.references import OKTA_CONCEPTS, OKTA_CRUD_TEST, OKTA_SCIM, OKTA_SPEC_TEST, OKTA_WIZARD
 from conformance.registry import Suite
 from emulators.okta import OKTA_AIW, OKTA_OIN, OktaSettings, payloads
 from scimcore.client import eq_filter
@@ -33,7 +34,10 @@ def _count_named(ctx: CheckContext, user_name: str) -> int:
     "Okta's connection test (GET /Users?startIndex=1&count=2, /Groups?startIndex=1&count=100) gets a "
     "ListResponse with integer counts",
     level=Level.MUST,
-    ref="docs/okta.md §3 (constant test queries; totalResults, startIndex, itemsPerPage are JSON integers)",
+    ref=(
+        f"Okta's test connection queries: {OKTA_SCIM}; "
+        "RFC 7644 §3.4.2 (totalResults, startIndex, itemsPerPage are integers); docs/okta.md §3"
+    ),
     tags={"connection", "list"},
 )
 def test_connection(ctx: CheckContext) -> None:
@@ -54,7 +58,10 @@ def test_connection(ctx: CheckContext) -> None:
     "okta-content-type-charset",
     "A body sent as 'application/scim+json; charset=utf-8' (Okta's Content-Type) is read",
     level=Level.MUST,
-    ref="docs/okta.md §2 and §10.7 (frameworks that ignore the charset parameter see an empty body)",
+    ref=(
+        f"Okta sends Content-Type application/scim+json; charset=utf-8: {OKTA_CONCEPTS}; RFC 7644 §3.1, §8.1; "
+        "docs/okta.md §2 and §10.7 (frameworks that ignore the charset parameter see an empty body)"
+    ),
     tags={"headers", "media-type"},
 )
 def content_type_charset(ctx: CheckContext) -> None:
@@ -74,7 +81,10 @@ def content_type_charset(ctx: CheckContext) -> None:
     "okta-lookup-before-create",
     "Okta's userName lookup finds a user that already exists, so Okta links it instead of creating a duplicate",
     level=Level.MUST,
-    ref="docs/okta.md §4.1-§4.2 (filter userName eq, startIndex=1&count=100); §11c C9335 (linked, not duplicated)",
+    ref=(
+        f"Okta looks a user up with filter=userName eq before it creates one: {OKTA_SCIM}; RFC 7644 §3.4.2.2; "
+        "docs/okta.md §4 (an existing account is linked, not duplicated)"
+    ),
     tags={"users", "filter", "lookup"},
 )
 def lookup_before_create(ctx: CheckContext) -> None:
@@ -101,7 +111,10 @@ def lookup_before_create(ctx: CheckContext) -> None:
     "okta-create-201-with-id",
     "Okta's POST /Users (with password, groups:[] and externalId) is answered 201 with the full user and its id",
     level=Level.MUST,
-    ref="docs/okta.md §4.3-§4.4 ('Create new user returned empty user' otherwise); §10.6",
+    ref=(
+        f"Okta expects 201 with the created user and its id: {OKTA_SCIM}; RFC 7644 §3.3; "
+        "docs/okta.md §4 and §10.6 (Okta reports 'Create new user returned empty user' otherwise)"
+    ),
     tags={"users", "crud"},
 )
 def create_201(ctx: CheckContext) -> None:
@@ -131,7 +144,10 @@ def create_201(ctx: CheckContext) -> None:
     "okta-duplicate-409",
     "Okta's POST for a userName that exists is refused with 409 and a SCIM Error with detail",
     level=Level.MUST,
-    ref="docs/okta.md §4.4 and §8 (409 + SCIM Error stops the job; detail is shown in Tasks)",
+    ref=(
+        f"Okta expects 409 with a SCIM Error when the user exists: {OKTA_SCIM}; RFC 7644 §3.3, §3.12; "
+        "docs/okta.md §4 and §8 (the error stops the task; its detail is shown in Tasks)"
+    ),
     tags={"users", "errors", "uniqueness"},
 )
 def duplicate_409(ctx: CheckContext) -> None:
@@ -150,7 +166,10 @@ def duplicate_409(ctx: CheckContext) -> None:
     "okta-username-case-preserved",
     "A mixed-case userName comes back exactly as sent, and the all-caps lookup still answers 200",
     level=Level.MUST,
-    ref="docs/okta.md §10.9 (SPEC steps 6 and 9: lowercasing userName fails Okta review)",
+    ref=(
+        f"Okta SPEC test steps 6 and 9 read the userName back as sent: {OKTA_SPEC_TEST}; RFC 7643 §2.1; "
+        "docs/okta.md §10.9 (lowercasing userName fails Okta's review)"
+    ),
     tags={"users", "case"},
 )
 def username_case(ctx: CheckContext) -> None:
@@ -174,7 +193,10 @@ def username_case(ctx: CheckContext) -> None:
     "okta-profile-put-echo",
     "Okta's profile push (GET, then PUT of the server's own body with id, meta and groups:[]) is applied",
     level=Level.MUST,
-    ref="docs/okta.md §5 and §10.8 (readOnly fields echoed in PUT must be ignored, not refused)",
+    ref=(
+        f"Okta updates a profile by GET then PUT of the full user: {OKTA_SCIM}; "
+        "RFC 7644 §3.5.1 (readOnly values in a PUT SHALL be ignored); docs/okta.md §5 and §10.8"
+    ),
     tags={"users", "put"},
 )
 def profile_put(ctx: CheckContext) -> None:
@@ -207,7 +229,10 @@ def _deactivated(ctx: CheckContext, user_id: str, login: str) -> None:
     "okta-deactivate-patch",
     "Okta's path-less deactivate PATCH {op: replace, value: {active: false}} deactivates and keeps the user",
     level=Level.MUST,
-    ref="docs/okta.md §6 (OIN deactivate); §10.1 (servers that only handle path 'active' break)",
+    ref=(
+        f"Okta deactivates with PATCH active false: {OKTA_SCIM}; RFC 7644 §3.5.2.3; "
+        "docs/okta.md §6 and §10.1 (servers that only handle path 'active' break)"
+    ),
     tags={"users", "patch", "lifecycle"},
 )
 def deactivate_patch(ctx: CheckContext) -> None:
@@ -223,7 +248,10 @@ def deactivate_patch(ctx: CheckContext) -> None:
     "okta-aiw-deactivate-put",
     "An AIW app's deactivation (GET, then PUT with active false) deactivates and keeps the user",
     level=Level.MUST,
-    ref="docs/okta.md §1 and §6 (AIW apps cannot use PATCH: GET then PUT)",
+    ref=(
+        f"App Integration Wizard apps cannot use PATCH and deactivate by GET then PUT: {OKTA_WIZARD}; "
+        "RFC 7644 §3.5.1; docs/okta.md §1 and §6"
+    ),
     tags={"users", "put", "lifecycle"},
 )
 def aiw_deactivate(ctx: CheckContext) -> None:
@@ -239,7 +267,10 @@ def aiw_deactivate(ctx: CheckContext) -> None:
     "okta-reactivation-keeps-id",
     "Reactivating and reassigning a deactivated user finds it again: same id, active, never a duplicate",
     level=Level.MUST,
-    ref="docs/okta.md §6 (CRUD test steps 9-11); §10.14 (deleting on active:false makes Okta POST a new user)",
+    ref=(
+        f"Okta's CRUD test steps 9-11 (the same SCIM id comes back active): {OKTA_CRUD_TEST}; "
+        "docs/okta.md §6 and §10.14 (deleting on active false makes Okta create a new user)"
+    ),
     tags={"users", "lifecycle"},
 )
 def reactivation(ctx: CheckContext) -> None:
@@ -271,7 +302,10 @@ def reactivation(ctx: CheckContext) -> None:
     "okta-429-retry-after",
     "A throttled request is answered 429 with an integer Retry-After and a SCIM Error",
     level=Level.SHOULD,
-    ref="docs/okta.md §8 (Okta waits Retry-After seconds if an integer, else 5 minutes, doubling, 10 attempts)",
+    ref=(
+        f"Okta honours Retry-After on 429: {OKTA_CONCEPTS}; RFC 6585 §4; "
+        "docs/okta.md §8 (the wait when Retry-After is missing, the number of attempts)"
+    ),
     tags={"throttling", "errors"},
 )
 def throttle_okta(ctx: CheckContext) -> None:
@@ -303,7 +337,10 @@ def _connect_and_look_up(ctx: CheckContext, stem: str) -> None:
     "The lists Okta reads (connection test, userName lookup) carry totalResults, startIndex and itemsPerPage "
     "as JSON integers, or Okta fails the task",
     level=Level.MUST,
-    ref="docs/okta.md §3 and §10.10 (JSON integers, not strings); OktaProfile.integer_list_counts",
+    ref=(
+        f"Okta's ListResponse examples: {OKTA_SCIM}; RFC 7644 §3.4.2 (totalResults is an integer); "
+        "docs/okta.md §3 and §10.10 (counts sent as strings)"
+    ),
     tags={"list", "connection", "lookup"},
 )
 def list_counts_integers(ctx: CheckContext) -> None:
@@ -314,8 +351,7 @@ def list_counts_integers(ctx: CheckContext) -> None:
     "okta-list-response-schema",
     "The lists Okta reads (connection test, userName lookup) list the ListResponse schema, or Okta fails the task",
     level=Level.MUST,
-    ref="docs/okta.md §11a SPEC step 1 (schemas has ListResponse); RFC 7644 §3.4.2; "
-    "OktaProfile.list_schema_required (inferred)",
+    ref=f"Okta's SPEC test step 1 reads the ListResponse schema: {OKTA_SPEC_TEST}; RFC 7644 §3.4.2; docs/okta.md §11a",
     tags={"list", "connection", "lookup"},
 )
 def list_response_schema(ctx: CheckContext) -> None:
@@ -326,8 +362,7 @@ def list_response_schema(ctx: CheckContext) -> None:
     "okta-user-active-boolean",
     "The users Okta reads (its lookup, and an AIW app's GET before PUT) carry active as a JSON boolean",
     level=Level.MUST,
-    ref="docs/okta.md §9 (a boolean active is needed); §1 and §6 (AIW reads then PUTs); "
-    "OktaProfile.boolean_active (inferred)",
+    ref=f"Okta reads active as a boolean: {OKTA_SCIM}; RFC 7643 §4.1.1 (active is Boolean); docs/okta.md §9 and §1",
     tags={"users", "lookup", "lifecycle"},
 )
 def user_active_boolean(ctx: CheckContext) -> None:

@@ -14,6 +14,7 @@ from typing import Any
 
 from conformance.context import CheckContext
 from conformance.model import Level
+from conformance.references import NSSCACHE_SCIM, OKTA_CRUD_TEST, SLURM_NSS
 from conformance.registry import Suite
 from scimcore import urns
 from scimcore.schemas.posix import GID, HOME, MEMBER_USERNAME, POSIX_GROUP_URN, POSIX_USER_URN, SHELL, UID, USERNAME
@@ -68,7 +69,10 @@ def _patch(ctx: CheckContext, path: str, *operations: dict[str, Any]) -> None:
     "posix-user-identity",
     "A created user gets an integer uidNumber and gidNumber, a valid username, a home directory and a shell",
     level=Level.MUST,
-    ref=NSS_REF + "; " + POSIX_REF,
+    ref=(
+        f"nsscache reads the passwd and group maps from SCIM: {NSSCACHE_SCIM}; docs/posix.md; "
+        "docs/aup-domain.md §4 (allocate once, immutable, never reused)"
+    ),
     tags={"posix", "nsscache"},
 )
 def user_identity(ctx: CheckContext) -> None:
@@ -103,7 +107,7 @@ def user_identity(ctx: CheckContext) -> None:
     "posix-uid-unique",
     "Two users get two different uids",
     level=Level.MUST,
-    ref=POSIX_REF,
+    ref=f"One uid per user across the cluster: {SLURM_NSS}; docs/posix.md; docs/aup-domain.md §4",
     tags={"posix"},
 )
 def uid_unique(ctx: CheckContext) -> None:
@@ -117,7 +121,11 @@ def uid_unique(ctx: CheckContext) -> None:
     "posix-uid-stable",
     "A user's uid survives a rename, a deactivation and a reactivation",
     level=Level.MUST,
-    ref=POSIX_REF + "; docs/okta.md §6, docs/entra.md §3.3 (deactivate and reactivate keep the SCIM id)",
+    ref=(
+        f"A cluster keeps files by uid: {SLURM_NSS}; "
+        f"deactivate and reactivate keep the SCIM id: {OKTA_CRUD_TEST}; docs/aup-domain.md §4; "
+        "docs/okta.md §6 and docs/entra.md §3.3"
+    ),
     tags={"posix"},
 )
 def uid_stable(ctx: CheckContext) -> None:
@@ -142,7 +150,10 @@ def uid_stable(ctx: CheckContext) -> None:
     "posix-uid-read-only",
     "A uidNumber sent by the client in a PUT is ignored: the server's uid stays",
     level=Level.MUST,
-    ref=POSIX_REF + "; RFC 7644 §3.5.1 (readOnly values in a PUT SHALL be ignored)",
+    ref=(
+        "RFC 7644 §3.5.1 (readOnly values in a PUT SHALL be ignored); RFC 7643 §7 (mutability readOnly); "
+        "docs/aup-domain.md §4"
+    ),
     tags={"posix"},
 )
 def uid_read_only(ctx: CheckContext) -> None:
@@ -165,7 +176,7 @@ def uid_read_only(ctx: CheckContext) -> None:
     "posix-uid-never-reused",
     "A deleted user's uid is not handed to the next user, even one with the same userName",
     level=Level.MUST,
-    ref=POSIX_REF + " (a reused uid gives a new user the old one's files)",
+    ref=f"A reused uid gives a new user the old one's files: {SLURM_NSS}; docs/aup-domain.md §4; docs/posix.md",
     tags={"posix"},
 )
 def uid_never_reused(ctx: CheckContext) -> None:
@@ -186,7 +197,10 @@ def uid_never_reused(ctx: CheckContext) -> None:
     "posix-group-gid-and-member-usernames",
     "A group gets a gidNumber and its members carry the username a group map is built from",
     level=Level.SHOULD,
-    ref=NSS_REF + " (groups without a gid are skipped; members are read through a username sub-attribute)",
+    ref=(
+        f"nsscache skips groups without a gid and reads members through a username sub-attribute: {NSSCACHE_SCIM}; "
+        "docs/aup-domain.md §1.4"
+    ),
     tags={"posix", "nsscache", "groups"},
 )
 def group_member_usernames(ctx: CheckContext) -> None:

@@ -7,6 +7,7 @@ from typing import Any
 
 from conformance.context import CheckContext
 from conformance.model import Level
+from conformance.references import ENTRA_TUTORIAL, NSSCACHE_SCIM
 from conformance.registry import Suite
 from scimcore import urns
 
@@ -46,7 +47,10 @@ def list_response(ctx: CheckContext) -> None:
     "rfc7644-3.4.2.4-pagination",
     "startIndex and count page through results: itemsPerPage and startIndex echo the page",
     level=Level.MUST,
-    ref=PAGE_REF + " (itemsPerPage and startIndex REQUIRED when paginating); docs/okta.md, docs/entra.md",
+    ref=(
+        "RFC 7644 §3.4.2.4 (itemsPerPage and startIndex REQUIRED when paginating); "
+        "docs/okta.md §3 and docs/entra.md §4 (IdP imports page)"
+    ),
     tags={"list", "pagination"},
     requires={"filter"},
 )
@@ -80,7 +84,7 @@ def pagination(ctx: CheckContext) -> None:
     "rfc7644-3.4.2.4-pagination-complete",
     "Paging with count=2 returns every resource exactly once",
     level=Level.MUST,
-    ref=PAGE_REF + "; docs/aup-domain.md (nsscache and IdP imports page until totalResults)",
+    ref=f"RFC 7644 §3.4.2.4; nsscache pages until totalResults: {NSSCACHE_SCIM}; docs/aup-domain.md §1.4",
     tags={"list", "pagination"},
     requires={"filter"},
 )
@@ -108,8 +112,12 @@ def pagination_complete(ctx: CheckContext) -> None:
     "rfc7644-3.4.2.4-start-index-only-paging",
     "Paging with startIndex alone (no count), trusting itemsPerPage and totalResults, reads every resource once",
     level=Level.SHOULD,
-    ref=PAGE_REF + " (itemsPerPage, startIndex); docs/aup-domain.md §1.4 (nsscache's SCIM source sends only startIndex "
-    "and stops when startIndex + itemsPerPage - 1 >= totalResults)",
+    ref=(
+        "RFC 7644 §3.4.2.4 (itemsPerPage, startIndex); "
+        "nsscache sends only startIndex and stops when startIndex + itemsPerPage - 1 >= totalResults: "
+        f"{NSSCACHE_SCIM}; "
+        "docs/aup-domain.md §1.4"
+    ),
     tags={"list", "pagination", "nsscache"},
     requires={"filter"},
 )
@@ -151,7 +159,10 @@ def start_index_only_paging(ctx: CheckContext) -> None:
     "rfc7644-3.4.2.4-stable-order",
     "The same query answers in the same order every time",
     level=Level.SHOULD,
-    ref=PAGE_REF + " (consistent results across pages need a stable order); docs/aup-domain.md (paging imports)",
+    ref=(
+        "RFC 7644 §3.4.2.4 (consistent results across pages need a stable order); "
+        "docs/aup-domain.md §1.4 (readers that page)"
+    ),
     tags={"list", "pagination"},
     requires={"filter"},
 )
@@ -325,7 +336,7 @@ def excluded_attributes(ctx: CheckContext) -> None:
     "rfc7644-3.9-excluded-members",
     "excludedAttributes=members leaves a group's members out",
     level=Level.MUST,
-    ref="RFC 7644 §3.9; docs/entra.md (Entra reads groups with excludedAttributes=members)",
+    ref=f"RFC 7644 §3.9; Entra reads groups with excludedAttributes=members: {ENTRA_TUTORIAL}; docs/entra.md §3.4",
     tags={"projection", "groups"},
 )
 def excluded_members(ctx: CheckContext) -> None:

@@ -8,6 +8,7 @@ import json
 from conformance.context import JSON_TYPES, CheckContext
 from conformance.helpers import MISSING_ID
 from conformance.model import Level
+from conformance.references import OKTA_SPEC_TEST, OKTA_WIZARD
 from conformance.registry import Suite
 from scimcore import urns
 
@@ -155,7 +156,11 @@ def put_user(ctx: CheckContext) -> None:
     "rfc7644-3.5.1-put-ignores-read-only",
     "PUT that echoes readOnly id and meta (as GET returned them) succeeds",
     level=Level.MUST,
-    ref="RFC 7644 §3.5.1 (readOnly values in a PUT SHALL be ignored); docs/okta.md (GET then PUT of the full body)",
+    ref=(
+        "RFC 7644 §3.5.1 (readOnly values in a PUT SHALL be ignored); "
+        f"Okta apps built with the App Integration Wizard update by GET then PUT of the full body: {OKTA_WIZARD}; "
+        "docs/okta.md §5"
+    ),
     tags={"users", "put"},
 )
 def put_echoes_read_only(ctx: CheckContext) -> None:
@@ -250,7 +255,10 @@ def username_case_unique(ctx: CheckContext) -> None:
     "rfc7643-4.1-username-case-preserved",
     "userName is stored and returned with the case it was sent in",
     level=Level.SHOULD,
-    ref="RFC 7643 §2.1 (case-insensitive comparison, not case folding); docs/okta.md (case-preserving userName)",
+    ref=(
+        "RFC 7643 §2.1 (case-insensitive comparison, not case folding); "
+        f"Okta's SPEC test reads the userName back as sent: {OKTA_SPEC_TEST}; docs/okta.md §10.9"
+    ),
     tags={"users", "case"},
 )
 def username_case_preserved(ctx: CheckContext) -> None:
@@ -349,7 +357,7 @@ def response_media_type(ctx: CheckContext) -> None:
     "rfc7644-3.8-accepts-application-json",
     "Requests sent as application/json are accepted like application/scim+json",
     level=Level.SHOULD,
-    ref="RFC 7644 §3.8 (application/json is the generic JSON type clients may send); docs/entra.md",
+    ref="RFC 7644 §3.8 (application/json is the generic JSON type clients may send); docs/entra.md §1",
     tags={"headers", "media-type"},
 )
 def accepts_application_json(ctx: CheckContext) -> None:

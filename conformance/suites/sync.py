@@ -15,6 +15,15 @@ from collections.abc import Callable, Collection, Sequence
 from conformance.context import CheckContext
 from conformance.idp import DOMAIN, Console, Entra, Okta, directory, run_resources
 from conformance.model import Level
+from conformance.references import (
+    COREWEAVE_AUP,
+    ENTRA_HOW,
+    ENTRA_SCOPING,
+    ENTRA_TUTORIAL,
+    OKTA_CRUD_TEST,
+    OKTA_GROUP_PUSH,
+    OKTA_SCIM,
+)
 from conformance.registry import Suite
 from emulators.core.directory import Directory, Group, Status, User
 from emulators.core.expected import ExpectedState, differences
@@ -105,7 +114,11 @@ def _okta_expected(okta: Okta) -> ExpectedState:
     "sync-okta-initial-provisioning",
     "Okta's initial provisioning (users, assigned groups, Group Push) leaves the expected state of the directory",
     level=Level.MUST,
-    ref="docs/okta.md §4 and §7; docs/aup-domain.md §1.1 (one-way sync, the IdP is the source of truth)",
+    ref=(
+        f"Okta provisioning and Group Push: {OKTA_SCIM}; {OKTA_GROUP_PUSH}; "
+        f"one-way sync, the IdP is the source of truth: {COREWEAVE_AUP}; docs/okta.md §4 and §7; "
+        "docs/aup-domain.md §1.1"
+    ),
     tags={"okta"},
 )
 def okta_initial(ctx: CheckContext) -> None:
@@ -117,7 +130,10 @@ def okta_initial(ctx: CheckContext) -> None:
     "sync-okta-profile-updates",
     "Okta's profile pushes (changed and emptied attributes) leave the expected state of the directory",
     level=Level.MUST,
-    ref="docs/okta.md §5 (GET then PUT of the merged body; an emptied mapping removes the value)",
+    ref=(
+        f"Okta updates by GET then PUT of the merged body: {OKTA_SCIM}; RFC 7644 §3.5.1; "
+        "docs/okta.md §5 (an emptied mapping removes the value)"
+    ),
     tags={"okta"},
 )
 def okta_updates(ctx: CheckContext) -> None:
@@ -135,7 +151,7 @@ def okta_updates(ctx: CheckContext) -> None:
     "sync-okta-deactivation",
     "Users deactivated in Okta are inactive on the server (kept, never deleted); the rest is unchanged",
     level=Level.MUST,
-    ref="docs/okta.md §6 (deactivate by PATCH active false; Okta never deletes users)",
+    ref=f"Okta deactivates with PATCH active false and does not delete users: {OKTA_SCIM}; docs/okta.md §6",
     tags={"okta", "lifecycle"},
 )
 def okta_deactivation(ctx: CheckContext) -> None:
@@ -156,7 +172,7 @@ def okta_deactivation(ctx: CheckContext) -> None:
     "sync-okta-reactivation",
     "Users reactivated and reassigned in Okta are active again under the same ids",
     level=Level.MUST,
-    ref="docs/okta.md §6 (CRUD steps 9-11: the same SCIM id comes back active)",
+    ref=f"Okta's CRUD test steps 9-11 (the same SCIM id comes back active): {OKTA_CRUD_TEST}; docs/okta.md §6",
     tags={"okta", "lifecycle"},
 )
 def okta_reactivation(ctx: CheckContext) -> None:
@@ -196,7 +212,7 @@ def _entra_expected(entra: Entra) -> ExpectedState:
     "sync-entra-initial-cycle",
     "Entra's initial cycle (users, assigned groups, memberships) leaves the expected state of the directory",
     level=Level.MUST,
-    ref="docs/entra.md §8 (initial cycle) and §3.1-§3.4",
+    ref=f"The initial cycle: {ENTRA_HOW}; {ENTRA_TUTORIAL}; docs/entra.md §8 and §3.1-§3.4",
     tags={"entra"},
 )
 def entra_initial(ctx: CheckContext) -> None:
@@ -208,7 +224,7 @@ def entra_initial(ctx: CheckContext) -> None:
     "sync-entra-incremental-cycle",
     "Entra's incremental cycle sends attribute changes, membership changes and a group rename",
     level=Level.MUST,
-    ref="docs/entra.md §8 (incremental cycle) and §3.2 (PATCH what differs)",
+    ref=f"Incremental cycles send what changed: {ENTRA_HOW}; RFC 7644 §3.5.2; docs/entra.md §8 and §3.2",
     tags={"entra"},
 )
 def entra_incremental(ctx: CheckContext) -> None:
@@ -234,7 +250,7 @@ def entra_incremental(ctx: CheckContext) -> None:
     "sync-entra-scoping-out",
     "Users that leave the scope (unassigned, or failing the scoping filter) are disabled, not deleted",
     level=Level.MUST,
-    ref="docs/entra.md §3.3 (out of scope -> PATCH active false) and §8 (scope, scoping filters)",
+    ref=f"Users leaving scope are disabled: {ENTRA_HOW}; {ENTRA_SCOPING}; docs/entra.md §3.3 and §8",
     tags={"entra", "lifecycle"},
 )
 def entra_scoping_out(ctx: CheckContext) -> None:
@@ -255,7 +271,10 @@ def entra_scoping_out(ctx: CheckContext) -> None:
     "sync-entra-soft-delete",
     "Users soft-deleted in Entra are disabled and stay on the server with their ids",
     level=Level.MUST,
-    ref="docs/entra.md §3.3 (soft delete -> PATCH active false) and §6 (disabled users are still returned)",
+    ref=(
+        f"A soft delete sends PATCH active false: {ENTRA_HOW}; "
+        "docs/entra.md §3.3 and §6 (disabled users are still returned)"
+    ),
     tags={"entra", "lifecycle"},
 )
 def entra_soft_delete(ctx: CheckContext) -> None:
@@ -277,7 +296,7 @@ def entra_soft_delete(ctx: CheckContext) -> None:
     "sync-entra-hard-delete",
     "Users hard-deleted in Entra are deleted from the server; everyone else is unchanged",
     level=Level.MUST,
-    ref="docs/entra.md §3.3 (hard delete -> DELETE /Users/{id})",
+    ref=f"A hard delete sends DELETE /Users/{{id}}: {ENTRA_HOW}; RFC 7644 §3.6; docs/entra.md §3.3",
     tags={"entra", "lifecycle", "delete"},
 )
 def entra_hard_delete(ctx: CheckContext) -> None:
@@ -298,8 +317,11 @@ CONCURRENT_MEMBERS, CONCURRENT_LEAVERS = 20, 10
     "Entra's single-member PATCHes sent concurrently to one group (20 adds, then 10 removes) leave exactly the "
     "expected members: no update is lost",
     level=Level.MUST,
-    ref="docs/entra.md §3.5 (membership PATCHes in flight at once); docs/aup-domain.md §3 item 1 (read-modify-write "
-    "of members loses concurrent updates); RFC 7644 §3.5.2",
+    ref=(
+        "Entra sends membership PATCHes concurrently, as reported in https://github.com/scimmyjs/scimmy/issues/79; "
+        "RFC 7644 §3.5.2 (each PATCH is atomic); docs/entra.md §3.5; "
+        "docs/aup-domain.md §3 (read-modify-write of members loses concurrent updates)"
+    ),
     tags={"entra", "groups", "concurrency"},
 )
 def entra_concurrent_members(ctx: CheckContext) -> None:
@@ -338,8 +360,8 @@ def console_suite(registry: IdpRegistry) -> Suite:
                 f"{spec.label}'s one-way sync (provision, update, deactivate, reactivate, group changes) leaves the "
                 "expected state of the directory",
                 level=Level.MUST,
-                ref=f"{spec.docs or 'docs/architecture.md'}; docs/aup-domain.md §1.1 (one-way sync, the IdP is the "
-                "source of truth)",
+                ref=f"{spec.docs or 'docs/architecture.md'}; one-way sync, the IdP is the source of truth: "
+                f"{COREWEAVE_AUP}; docs/aup-domain.md §1.1",
                 tags={spec.name, "lifecycle"},
             )(_one_way_check(spec))
     return suite
