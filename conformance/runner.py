@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import itertools
 import secrets
+import threading
 import time
 import traceback
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from typing import Any
@@ -26,6 +28,7 @@ RUN_PREFIX = "aupc"
 NETWORK = "network: "  # reason prefix of an ERROR the transport raised
 NOT_RUN = "not run: "  # reason prefix of a check the runner did not send once the target stopped answering
 STOP_AFTER = 3  # consecutive checks ending in a network ERROR before the runner probes the target and gives up
+DEFAULT_JOBS = 16  # checks in flight: a full run 50 ms from the target takes seconds, not a minute (bench/wan.py)
 PROBE_TIMEOUT = 10.0  # seconds: the probe and the final sweep of a target that stopped answering stay bounded
 
 
@@ -153,9 +156,10 @@ Progress = Callable[[int, int, Result], None]
 
 
 class Runner:
-    """One connection to a target: discovery once, then checks one at a time, then the sweep.
+    """One connection to a target: discovery once, then checks, then the sweep.
 
-    ``run`` uses it for a whole selection; the pytest plugin uses it to run one check per test item.
+    ``run`` uses it for a whole selection, ``jobs`` checks at a time; the pytest plugin uses ``run_one`` to run one
+    check per test item. Each worker thread has its own client and wiretap, so a check's evidence is its own.
     """
 
     def __init__(self, target: Target, *, keep: bool = False, run_id: str | None = None) -> None:
@@ -164,12 +168,17 @@ class Runner:
         self.run_id = run_id or f"{RUN_PREFIX}{secrets.token_hex(3)}"
         self.endpoint = Endpoint.of(target)
         self.wiretap = Wiretap("conformance")
-        self.names = itertools.count(1)
+        self.names = itertools.count(1)  # next() on a count is atomic under the GIL: names stay unique across threads
         self.http = self.endpoint.client(hooks=self.wiretap.hooks)
         self.outcome = Run(target=target.description, run_id=self.run_id, started=datetime.now(UTC), capabilities={})
         self.capabilities = Capabilities()
         self.streak: list[Result] = []  # the latest consecutive checks that ended in a network ERROR
         self.stopped: str = ""  # once set, the reason every further check is ERROR without being sent
+        self._done: dict[str, Result] = {}
+        self._lock = threading.Lock()
+        self._local = threading.local()
+        self._workers: list[httpx.Client] = []
+        self._owner = threading.current_thread()
 
     def open(self) -> Run:
         """Read /ServiceProviderConfig. Raises TargetUnreachable when the request cannot be sent at all."""
@@ -195,49 +204,130 @@ class Runner:
         return self.outcome
 
     def run_one(self, item: Check) -> Result:
-        """Run ``item``; once the target stopped answering, an ERROR at once instead of one timeout per check."""
+        """Run ``item`` and record it; once the target stopped answering, an ERROR at once instead of one
+        timeout per check."""
+        result, answered = self.judge(item)
+        self.record(result, answered=answered)
+        return result
+
+    def judge(self, item: Check) -> tuple[Result, bool]:
+        """Run ``item`` on this thread's client, without recording it: the result, and whether the target
+        answered any of its requests. Safe to call from several threads at once."""
         broken = self.broken_prerequisites(item)
         if self.stopped:
-            result = Result(item, Status.ERROR, reason=self.stopped)
-        elif broken:
-            result = blocked(item, broken)
-        else:
-            self.wiretap.clear()
-            result = _run_one(
-                item,
-                self.endpoint,
-                self.run_id,
-                self.capabilities,
-                self.wiretap,
-                self.http,
-                keep=self.keep,
-                names=self.names,
-            )
-            self._watch(result)
-        self.outcome.results.append(result)
-        return result
+            return Result(item, Status.ERROR, reason=self.stopped), False
+        if broken:
+            return blocked(item, broken), False
+        http, wiretap = self._client()
+        wiretap.clear()
+        result = _run_one(
+            item,
+            self.endpoint,
+            self.run_id,
+            self.capabilities,
+            wiretap,
+            http,
+            keep=self.keep,
+            names=self.names,
+        )
+        return result, bool(wiretap.exchanges)
+
+    def record(self, result: Result, *, answered: bool) -> None:
+        """Add ``result`` to the run (completion order; ``run`` puts the selection order back) and watch for a
+        target that stopped answering."""
+        with self._lock:
+            self.outcome.results.append(result)
+            self._done[result.check.id] = result
+        if result.status is not Status.BLOCKED and not result.reason.startswith(NOT_RUN):
+            self._watch(result, answered=answered)
 
     def broken_prerequisites(self, item: Check) -> list[Result]:
         """The results of ``item``'s prerequisites (those already run) that broke or were blocked themselves."""
-        done = {result.check.id: result for result in self.outcome.results}
+        with self._lock:
+            done = dict(self._done)
         return [done[need] for need in item.needs if need in done and done[need].status in (*_BROKEN, Status.BLOCKED)]
 
-    def _watch(self, result: Result) -> None:
-        if result.status is Status.ERROR and result.reason.startswith(NETWORK):
-            self.streak.append(result)
-        elif self.wiretap.exchanges:  # the target answered this check (or its cleanup)
-            self.streak.clear()
-        if len(self.streak) < STOP_AFTER:
-            return
+    def _client(self) -> tuple[httpx.Client, Wiretap]:
+        """The calling thread's client: the runner's own on the thread that made it, one more per worker."""
+        if threading.current_thread() is self._owner:  # the thread that made the runner
+            return self.http, self.wiretap
+        local = getattr(self._local, "client", None)
+        if local is None:
+            wiretap = Wiretap("conformance")
+            http = self.endpoint.client(hooks=wiretap.hooks)
+            with self._lock:
+                self._workers.append(http)
+            local = self._local.client = (http, wiretap)
+        return local
+
+    def run_all(self, checks: list[Check], *, jobs: int = 1, progress: Progress | None = None) -> None:
+        """Run ``checks`` with up to ``jobs`` in flight. A check waits for its prerequisites (``needs``) that are in
+        the selection; an ``exclusive`` check runs with nothing else in flight. Results end in selection order."""
+        order = {item.id: index for index, item in enumerate(checks)}
+        selected = set(order)
+        pending = _start_order(checks)
+        done = 0
+
+        def ready(item: Check) -> bool:
+            with self._lock:
+                finished = set(self._done)
+            return all(need in finished for need in item.needs if need in selected)
+
+        def finish(result: Result, answered: bool) -> None:
+            nonlocal done
+            self.record(result, answered=answered)
+            done += 1
+            if progress is not None:
+                progress(done, len(checks), result)
+
+        if jobs <= 1:
+            for item in checks:
+                finish(*self.judge(item))
+        else:
+            with ThreadPoolExecutor(max_workers=jobs, thread_name_prefix="aup-check") as pool:
+                flight: dict[Future[tuple[Result, bool]], Check] = {}
+                while pending or flight:
+                    alone = any(item.exclusive for item in flight.values())
+                    for item in list(pending):
+                        if alone or len(flight) >= jobs:
+                            break
+                        if not ready(item):
+                            continue
+                        if item.exclusive:
+                            if flight:
+                                break  # wait until everything in flight finished, then run it alone
+                            alone = True
+                        pending.remove(item)
+                        flight[pool.submit(self.judge, item)] = item
+                    if not flight:  # nothing runnable: prerequisites outside any order (a cycle) run anyway
+                        item = pending.pop(0)
+                        flight[pool.submit(self.judge, item)] = item
+                    finished, _ = wait(flight, return_when=FIRST_COMPLETED)
+                    for future in finished:
+                        flight.pop(future)
+                        finish(*future.result())
+        with self._lock:
+            self.outcome.results.sort(key=lambda result: order.get(result.check.id, len(order)))
+
+    def _watch(self, result: Result, *, answered: bool) -> None:
+        with self._lock:
+            if result.status is Status.ERROR and result.reason.startswith(NETWORK):
+                self.streak.append(result)
+            elif answered:  # the target answered this check (or its cleanup)
+                self.streak.clear()
+            if len(self.streak) < STOP_AFTER or self.stopped:
+                return
         # a server that resets some requests is still alive: only one that no longer answers at all ends the run
         if self._answers():
-            self.streak.clear()
+            with self._lock:
+                self.streak.clear()
             return
-        last = self.streak[-1]
-        self.stopped = (
-            f"{NOT_RUN}the target stopped answering after check {last.check.id} ({len(self.streak)} checks in a row "
-            f"ended in a network error, the last {last.reason.removeprefix(NETWORK)})"
-        )
+        with self._lock:
+            last = self.streak[-1]
+            self.stopped = (
+                f"{NOT_RUN}the target stopped answering after check {last.check.id} ({len(self.streak)} checks in a "
+                f"row ended in a network error, the last {last.reason.removeprefix(NETWORK)})"
+            )
 
     def _answers(self) -> bool:
         try:
@@ -261,6 +351,8 @@ class Runner:
                 self.outcome.notes.extend(_sweep(self.http, self.run_id))
         finally:
             self.http.close()
+            for http in self._workers:
+                http.close()
         self.outcome.finished = datetime.now(UTC)
         return self.outcome
 
@@ -272,20 +364,32 @@ def run(
     keep: bool = False,
     progress: Progress | None = None,
     run_id: str | None = None,
+    jobs: int = DEFAULT_JOBS,
 ) -> Run:
-    """Run ``checks`` in order: a selection, or a whole ``Registry`` (one of a test's or a plugin's own suites).
-    Raises TargetUnreachable when the target cannot be reached or refuses the token."""
-    chosen = list(checks)
+    """Run ``checks`` (a selection, or a whole ``Registry``), up to ``jobs`` at a time; results are in selection
+    order whatever order they finish in. Raises TargetUnreachable when the target cannot be reached or refuses
+    the token."""
+    if jobs < 1:
+        raise ValueError(f"jobs must be at least 1, not {jobs}")
     runner = Runner(target, keep=keep, run_id=run_id)
     runner.open()
     try:
-        for index, item in enumerate(chosen, start=1):
-            result = runner.run_one(item)
-            if progress is not None:
-                progress(index, len(chosen), result)
+        runner.run_all(list(checks), jobs=jobs, progress=progress)
     finally:
         outcome = runner.close()
     return outcome
+
+
+LONG = "long"  # the tag of a check that takes many round trips: parallel runs start it (and its needs) first
+
+
+def _start_order(checks: list[Check]) -> list[Check]:
+    """The order a parallel run starts checks in: the prerequisites of long checks, then the long checks, then the
+    rest, each in selection order, so the run does not end waiting on a long check started last."""
+    long = [item for item in checks if LONG in item.tags]
+    needed = {need for item in long for need in item.needs}
+    rank = {item.id: 0 if item.id in needed else 1 if LONG in item.tags else 2 for item in checks}
+    return sorted(checks, key=lambda item: rank[item.id])
 
 
 def blocked(item: Check, broken: list[Result]) -> Result:

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import textwrap
 
-from conformance.model import SUITES, Level, Result, Status, Verdict
+from conformance.model import Level, Result, Status, Verdict
 from conformance.report.evidence import exchange_text
-from conformance.runner import NOT_RUN, Run
+from conformance.runner import NOT_RUN, Cause, Run
 
 MARK = {
     Status.PASS: "PASS ",
@@ -29,8 +29,25 @@ def _table(results: list[Result], width: int) -> list[str]:
     id_width = min(max(len(result.check.id) for result in results), 52)
     lines = []
     for result in results:
-        title = textwrap.shorten(result.check.title, width=max(width - id_width - 18, 20), placeholder="...")
-        lines.append(f"  {MARK[result.status]} {result.check.level.value:<6} {result.check.id:<{id_width}}  {title}")
+        text = result.check.title
+        if result.status in (Status.SKIP, Status.BLOCKED) and result.reason:
+            text = result.reason  # why it did not run says more than the title
+        text = textwrap.shorten(text, width=max(width - id_width - 18, 20), placeholder="...")
+        lines.append(f"  {MARK[result.status]} {result.check.level.value:<6} {result.check.id:<{id_width}}  {text}")
+    return lines
+
+
+def cause_lines(cause: Cause) -> list[str]:
+    """One root cause: the check that broke, what it explains, and what to fix."""
+    root = cause.root
+    lines = [f"{cause.level.value:<6} {root.check.id} ({root.status.value}): {root.reason}"]
+    if cause.explains:
+        shown = ", ".join(result.check.id for result in cause.explains)
+        lines.append(f"       explains {_plural(len(cause.explains), 'blocked check')}: {shown}")
+    if cause.level is not root.check.level:
+        lines.append(f"       graded {cause.level.value}: it blocks {cause.level.value} checks")
+    if cause.hint:
+        lines.append(f"       fix: {cause.hint}")
     return lines
 
 
@@ -53,8 +70,7 @@ def failure_details(result: Result, *, evidence: int) -> list[str]:
 
 def render_console(run: Run, *, strict: bool = False, width: int = 110, evidence: int = DETAIL_EVIDENCE) -> str:
     lines = [f"aup conformance against {run.target} (run {run.run_id})", ""]
-    suites = [suite for suite in (*SUITES, "custom") if any(r.check.suite == suite for r in run.results)]
-    for suite in suites:
+    for suite in run.suites():
         results = [result for result in run.results if result.check.suite == suite]
         counts = {status: sum(1 for result in results if result.status is status) for status in Status}
         summary = ", ".join(f"{count} {status.value.lower()}" for status, count in counts.items() if count)
@@ -62,6 +78,7 @@ def render_console(run: Run, *, strict: bool = False, width: int = 110, evidence
         lines += _table(results, width)
         lines.append("")
     troubled = [result for result in run.results if result.status in (Status.FAIL, Status.WARN, Status.ERROR)]
+    causes = run.causes()
     not_run = [result for result in troubled if result.reason.startswith(NOT_RUN)]
     troubled = [result for result in troubled if result not in not_run]
     if troubled or not_run:
@@ -72,6 +89,11 @@ def render_console(run: Run, *, strict: bool = False, width: int = 110, evidence
             lines.append("")
     if not_run:  # one reason for all of them: once, not once per check
         lines.append(f"ERROR {_plural(len(not_run), 'check')} {not_run[0].reason}")
+        lines.append("")
+    if causes:  # the short list to act on, after the details and before the verdict
+        lines.append(f"Causes ({len(causes)}), strongest first")
+        for cause in sorted(causes, key=lambda item: list(Level).index(item.level)):
+            lines += ["  " + line for line in cause_lines(cause)]
         lines.append("")
     for note in run.notes:
         lines.append(f"note: {note}")
@@ -87,6 +109,7 @@ def summary_line(run: Run, *, strict: bool = False) -> str:
         f"{counts.get(Status.FAIL, 0)} failed (MUST)",
         f"{counts.get(Status.WARN, 0)} warnings (SHOULD/MAY)",
         f"{counts.get(Status.SKIP, 0)} skipped",
+        f"{counts.get(Status.BLOCKED, 0)} blocked",
         f"{counts.get(Status.ERROR, 0)} errors",
     ]
     return f"{len(run.results)} checks: {', '.join(parts)} in {run.duration_s:.1f} s"

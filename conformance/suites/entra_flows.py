@@ -171,6 +171,10 @@ def excluded_members(ctx: CheckContext) -> None:
         "docs/entra.md §4 and §6 (201 with id; values stored as sent)"
     ),
     tags={"users", "crud"},
+    hint=(
+        "accept Entra's Create User body as sent (enterprise extension, emails and addresses with type, active) "
+        "and answer 201 with the stored user and its id"
+    ),
 )
 def create_user(ctx: CheckContext) -> None:
     user = person(ctx, "new", **PROFILE)
@@ -196,6 +200,10 @@ def create_user(ctx: CheckContext) -> None:
         "docs/entra.md §4 and §3.4 (members follow by PATCH)"
     ),
     tags={"groups", "crud"},
+    hint=(
+        "accept Entra's Create Group body with its schemas as sent (urn:ietf:params:scim:schemas:core:2.0:Group, "
+        "no members) and answer 201 with an id"
+    ),
 )
 def create_group(ctx: CheckContext) -> None:
     user = person(ctx, "gc")
@@ -279,7 +287,7 @@ def hard_delete(ctx: CheckContext) -> None:
         f"Entra retries 429 and honours Retry-After, per Microsoft: {ENTRA_RATE_LIMITS}; RFC 6585 §4; "
         "docs/entra.md §7 and §12"
     ),
-    tags={"throttling", "errors"},
+    tags={"throttling", "errors", "long"},
 )
 def throttle_entra(ctx: CheckContext) -> None:
     response = burst(ctx, entra_scim(ctx), [("filter", eq_filter("userName", str(uuid.uuid4())))])
@@ -544,6 +552,7 @@ def answer_media_type(ctx: CheckContext) -> None:
         "RFC 7643 §3.1; docs/entra.md §6"
     ),
     tags={"users", "groups", "crud"},
+    hint="return the id in every resource you answer with (201 bodies and GETs); Entra links the object by it",
 )
 def created_resources_carry_id(ctx: CheckContext) -> None:
     _created_cycle(ctx, "cid")

@@ -51,6 +51,7 @@ def _members_are(ctx: CheckContext, okta: Okta, group: Group, people: list[User]
         "RFC 7644 §3.3; docs/okta.md §7 (Okta reports 'Create new group returned empty group' without an id)"
     ),
     tags={"groups", "group-push"},
+    hint="answer Okta's POST /Groups with 201 and the group with its id, after a displayName filter that finds nothing",
 )
 def group_push_create(ctx: CheckContext) -> None:
     okta, people, group = _pushed_group(ctx, 2)

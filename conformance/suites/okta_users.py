@@ -86,6 +86,10 @@ def content_type_charset(ctx: CheckContext) -> None:
         "docs/okta.md §4 (an existing account is linked, not duplicated)"
     ),
     tags={"users", "filter", "lookup"},
+    hint=(
+        'answer filter=userName eq "..." with a ListResponse (an empty one when nobody matches), so Okta links '
+        "instead of creating a duplicate"
+    ),
 )
 def lookup_before_create(ctx: CheckContext) -> None:
     known, fresh = person(ctx, "known"), person(ctx, "fresh")
@@ -116,6 +120,7 @@ def lookup_before_create(ctx: CheckContext) -> None:
         "docs/okta.md §4 and §10.6 (Okta reports 'Create new user returned empty user' otherwise)"
     ),
     tags={"users", "crud"},
+    hint="answer Okta's POST /Users with 201 and the full user with its id",
 )
 def create_201(ctx: CheckContext) -> None:
     user = person(ctx, "new")
@@ -306,7 +311,7 @@ def reactivation(ctx: CheckContext) -> None:
         f"Okta honours Retry-After on 429: {OKTA_CONCEPTS}; RFC 6585 §4; "
         "docs/okta.md §8 (the wait when Retry-After is missing, the number of attempts)"
     ),
-    tags={"throttling", "errors"},
+    tags={"throttling", "errors", "long"},
 )
 def throttle_okta(ctx: CheckContext) -> None:
     response = burst(ctx, okta_scim(ctx), OKTA_OIN.connection_test_users)

@@ -35,6 +35,17 @@ from emulators.registry import IdpRegistry, IdpSpec
 
 SUITE = Suite("sync")
 
+# What every one-way sync of an IdP stands on: when one of these checks breaks, the sync checks are BLOCKED by it
+# (one root cause, reported once) instead of each failing over the same defect.
+OKTA_BASICS = ("okta-lookup-before-create", "okta-create-201-with-id", "okta-group-push-create")
+ENTRA_BASICS = (
+    "entra-create-user",
+    "entra-create-group",
+    "entra-manager-bare-string",
+    "entra-group-add-member",
+    "entra-created-resources-carry-id",
+)
+
 SEED = 6  # a fixed seed: a failure names the same generated people on every run
 USERS, GROUPS = 10, 3
 SHOWN = 5  # divergences listed in a failure's ``actual``
@@ -119,7 +130,8 @@ def _okta_expected(okta: Okta) -> ExpectedState:
         f"one-way sync, the IdP is the source of truth: {COREWEAVE_AUP}; docs/okta.md §4 and §7; "
         "docs/aup-domain.md §1.1"
     ),
-    tags={"okta"},
+    tags={"okta", "long"},
+    needs=OKTA_BASICS,
 )
 def okta_initial(ctx: CheckContext) -> None:
     prefix, okta = _sync_okta(ctx, "oi")
@@ -134,7 +146,8 @@ def okta_initial(ctx: CheckContext) -> None:
         f"Okta updates by GET then PUT of the merged body: {OKTA_SCIM}; RFC 7644 §3.5.1; "
         "docs/okta.md §5 (an emptied mapping removes the value)"
     ),
-    tags={"okta"},
+    tags={"okta", "long"},
+    needs=OKTA_BASICS,
 )
 def okta_updates(ctx: CheckContext) -> None:
     prefix, okta = _sync_okta(ctx, "ou")
@@ -152,7 +165,8 @@ def okta_updates(ctx: CheckContext) -> None:
     "Users deactivated in Okta are inactive on the server (kept, never deleted); the rest is unchanged",
     level=Level.MUST,
     ref=f"Okta deactivates with PATCH active false and does not delete users: {OKTA_SCIM}; docs/okta.md §6",
-    tags={"okta", "lifecycle"},
+    tags={"okta", "lifecycle", "long"},
+    needs=OKTA_BASICS,
 )
 def okta_deactivation(ctx: CheckContext) -> None:
     prefix, okta = _sync_okta(ctx, "od")
@@ -173,7 +187,8 @@ def okta_deactivation(ctx: CheckContext) -> None:
     "Users reactivated and reassigned in Okta are active again under the same ids",
     level=Level.MUST,
     ref=f"Okta's CRUD test steps 9-11 (the same SCIM id comes back active): {OKTA_CRUD_TEST}; docs/okta.md §6",
-    tags={"okta", "lifecycle"},
+    tags={"okta", "lifecycle", "long"},
+    needs=OKTA_BASICS,
 )
 def okta_reactivation(ctx: CheckContext) -> None:
     prefix, okta = _sync_okta(ctx, "or")
@@ -213,7 +228,8 @@ def _entra_expected(entra: Entra) -> ExpectedState:
     "Entra's initial cycle (users, assigned groups, memberships) leaves the expected state of the directory",
     level=Level.MUST,
     ref=f"The initial cycle: {ENTRA_HOW}; {ENTRA_TUTORIAL}; docs/entra.md §8 and §3.1-§3.4",
-    tags={"entra"},
+    tags={"entra", "long"},
+    needs=ENTRA_BASICS,
 )
 def entra_initial(ctx: CheckContext) -> None:
     prefix, entra = _entra(ctx, "ei")
@@ -225,7 +241,8 @@ def entra_initial(ctx: CheckContext) -> None:
     "Entra's incremental cycle sends attribute changes, membership changes and a group rename",
     level=Level.MUST,
     ref=f"Incremental cycles send what changed: {ENTRA_HOW}; RFC 7644 §3.5.2; docs/entra.md §8 and §3.2",
-    tags={"entra"},
+    tags={"entra", "long"},
+    needs=ENTRA_BASICS,
 )
 def entra_incremental(ctx: CheckContext) -> None:
     prefix, entra = _entra(ctx, "ec")
@@ -251,7 +268,8 @@ def entra_incremental(ctx: CheckContext) -> None:
     "Users that leave the scope (unassigned, or failing the scoping filter) are disabled, not deleted",
     level=Level.MUST,
     ref=f"Users leaving scope are disabled: {ENTRA_HOW}; {ENTRA_SCOPING}; docs/entra.md §3.3 and §8",
-    tags={"entra", "lifecycle"},
+    tags={"entra", "lifecycle", "long"},
+    needs=ENTRA_BASICS,
 )
 def entra_scoping_out(ctx: CheckContext) -> None:
     prefix, entra = _entra(ctx, "es", scoping=SCOPE)
@@ -275,7 +293,8 @@ def entra_scoping_out(ctx: CheckContext) -> None:
         f"A soft delete sends PATCH active false: {ENTRA_HOW}; "
         "docs/entra.md §3.3 and §6 (disabled users are still returned)"
     ),
-    tags={"entra", "lifecycle"},
+    tags={"entra", "lifecycle", "long"},
+    needs=ENTRA_BASICS,
 )
 def entra_soft_delete(ctx: CheckContext) -> None:
     prefix, entra = _entra(ctx, "ed")
@@ -297,7 +316,8 @@ def entra_soft_delete(ctx: CheckContext) -> None:
     "Users hard-deleted in Entra are deleted from the server; everyone else is unchanged",
     level=Level.MUST,
     ref=f"A hard delete sends DELETE /Users/{{id}}: {ENTRA_HOW}; RFC 7644 §3.6; docs/entra.md §3.3",
-    tags={"entra", "lifecycle", "delete"},
+    tags={"entra", "lifecycle", "delete", "long"},
+    needs=ENTRA_BASICS,
 )
 def entra_hard_delete(ctx: CheckContext) -> None:
     prefix, entra = _entra(ctx, "eh")
@@ -322,7 +342,8 @@ CONCURRENT_MEMBERS, CONCURRENT_LEAVERS = 20, 10
         "RFC 7644 §3.5.2 (each PATCH is atomic); docs/entra.md §3.5; "
         "docs/aup-domain.md §3 (read-modify-write of members loses concurrent updates)"
     ),
-    tags={"entra", "groups", "concurrency"},
+    tags={"entra", "groups", "concurrency", "long"},
+    needs=ENTRA_BASICS,
 )
 def entra_concurrent_members(ctx: CheckContext) -> None:
     prefix = ctx.name("cm")
@@ -362,7 +383,7 @@ def console_suite(registry: IdpRegistry) -> Suite:
                 level=Level.MUST,
                 ref=f"{spec.docs or 'docs/architecture.md'}; one-way sync, the IdP is the source of truth: "
                 f"{COREWEAVE_AUP}; docs/aup-domain.md §1.1",
-                tags={spec.name, "lifecycle"},
+                tags={spec.name, "lifecycle", "long"},
             )(_one_way_check(spec))
     return suite
 

@@ -183,7 +183,7 @@ def test_the_runner_stops_sending_once_the_target_stops_answering() -> None:
             server.alive = False
 
     target = Target(BASE, Bearer("t"), app=httpx.MockTransport(server))
-    outcome = run(checks, target, progress=progress)
+    outcome = run(checks, target, progress=progress, jobs=1)
     statuses = [result.status for result in outcome.results]
     assert statuses == [Status.PASS] * 2 + [Status.ERROR] * 8
     assert all(result.reason.startswith("network: ConnectError") for result in outcome.results[2 : 2 + STOP_AFTER])
@@ -203,10 +203,33 @@ def test_a_target_that_resets_some_requests_but_answers_is_not_given_up() -> Non
     server = Switchable(refuse_posts=True)
     checks = [_check(index, fn=_posts) for index in range(1, 8)]
     target = Target(BASE, Bearer("t"), app=httpx.MockTransport(server))
-    outcome = run(checks, target)
+    outcome = run(checks, target, jobs=4)
     assert all(result.reason.startswith("network: ConnectError") for result in outcome.results)
     assert not any("stopped answering" in note for note in outcome.notes)
     assert outcome.exit_code() == 2
+
+
+def test_parallel_checks_stop_sending_once_the_target_stops_answering() -> None:
+    """With checks in flight when the target dies, each in-flight check ends in one network ERROR; once
+    STOP_AFTER of them did and the probe fails, nothing more is sent."""
+    server = Switchable()
+    jobs = 4
+    checks = [_check(index, fn=_lists) for index in range(1, 41)]
+
+    def progress(done: int, total: int, result: Result) -> None:
+        if done == 8:
+            server.alive = False
+
+    target = Target(BASE, Bearer("t"), app=httpx.MockTransport(server))
+    outcome = run(checks, target, progress=progress, jobs=jobs)
+    assert [result.check.id for result in outcome.results] == [item.id for item in checks]  # selection order
+    network = [result for result in outcome.results if result.reason.startswith("network: ConnectError")]
+    not_run = [result for result in outcome.results if result.reason.startswith("not run: ")]
+    assert STOP_AFTER <= len(network) <= STOP_AFTER + jobs
+    assert len(not_run) >= len(checks) - 8 - STOP_AFTER - jobs
+    # each check that failed sent one request, plus one probe and one sweep attempt; the rest sent nothing
+    assert server.sent_while_dead == len(network) + 2
+    assert outcome.verdict() is Verdict.INCOMPLETE and outcome.exit_code() == 2
 
 
 # -- a real server killed mid-run ------------------------------------------------------------------------------
@@ -232,7 +255,7 @@ def test_a_server_killed_mid_run_makes_the_run_incomplete_without_waiting_per_ch
         wait_for(proc, r"aup serving on")
         checks = select(["rfc"])
         assert len(checks) > KILL_AFTER + STOP_AFTER + 10
-        outcome = run(checks, Target(base, Bearer(token), timeout=30.0), progress=kill)
+        outcome = run(checks, Target(base, Bearer(token), timeout=30.0), progress=kill, jobs=1)
         after_kill = time.monotonic() - killed_at[0]
     finally:
         code = stop_server(proc)
