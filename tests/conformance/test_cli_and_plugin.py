@@ -55,10 +55,13 @@ def test_embedded_run_writes_every_report_and_exits_zero(tmp_path: Path) -> None
 def test_selection_and_listing() -> None:
     result = CliRunner().invoke(main, ["conformance", "--list", "--include", "etag"])
     assert result.exit_code == 0
-    lines = result.output.strip().splitlines()
-    assert lines and all("rfc7644-3.14" in line for line in lines)
+    heads = [line for line in result.output.splitlines() if line and not line.startswith(" ")]
+    assert heads and all(line.startswith("rfc7644-3.14") and "etag]" in line for line in heads)
+    # each check: id, level, suite, tags and required features, then its title and its requirement
+    assert "rfc7644-3.14-if-match-412" in result.output and "RFC 7644 §3.14; RFC 7232 §3.1" in result.output
+    assert len(result.output.strip().splitlines()) == 3 * len(heads)
     one = CliRunner().invoke(main, ["conformance", "--check", "rfc7644-3.4.2.2-filter-*", "--list"])
-    assert one.exit_code == 0 and len(one.output.strip().splitlines()) >= 20
+    assert one.exit_code == 0 and len(one.output.strip().splitlines()) >= 60
 
 
 @pytest.mark.parametrize(
