@@ -58,6 +58,7 @@ _SECTION = re.compile(r"§?(\d+(?:\.\d+)*)")
 _URL = re.compile(r"https?://[^\s;,)]+")
 _DOC = re.compile(r"docs/(?P<page>[a-z0-9-]+\.md)(?: (?P<section>§[\dA-Za-z.]+))?")
 # Internal shorthand a reader cannot follow: evidence tags and source keys of research notes, code identifiers.
+_RFC_HREF = re.compile(r"https://www\.rfc-editor\.org/rfc/rfc(?P<number>\d{4})")
 _SHORTHAND = re.compile(
     r"\[(?:DOC|OBS|INF|MSQA)\b|\b(?:SDK|SP|SID|KC|GW|RC|AD|SCIMMY)\d{2,}\b|\bC\d{4}\b|\b[A-Z][a-z]+Profile\.\w+"
 )
@@ -68,24 +69,36 @@ def rfc_url(number: str, section: str | None = None) -> str:
     return f"{base}#section-{section}" if section else base
 
 
-def links(ref: str) -> list[tuple[str, str]]:
-    """``(text, href)`` for everything in ``ref`` a reader can follow, in order of appearance: each RFC section,
-    each URL, each page of the project's docs (``href`` relative to the repository root)."""
-    found: list[tuple[int, str, str]] = []
+def spans(ref: str) -> list[tuple[int, int, str]]:
+    """``(start, end, href)`` of each followable piece of ``ref``, in order: every RFC section (``RFC 7644 §3.1,
+    §8.1`` gives the first with its RFC number and ``§8.1`` on its own), every URL, every page of the project's
+    docs (``href`` relative to the repository root)."""
+    found: list[tuple[int, int, str]] = []
     for match in _RFC.finditer(ref):
         number, sections = match["number"], match["sections"]
         if not sections:
-            found.append((match.start(), f"RFC {number}", rfc_url(number)))
+            found.append((match.start(), match.end(), rfc_url(number)))
             continue
-        for section in _SECTION.findall(sections):
-            found.append((match.start(), f"RFC {number} §{section}", rfc_url(number, section.rstrip("."))))
-    found += [(match.start(), match.group(0), match.group(0)) for match in _URL.finditer(ref)]
-    for match in _DOC.finditer(ref):
-        page = match["page"]
-        text = f"docs/{page}" + (f" {match['section']}" if match["section"] else "")
-        found.append((match.start(), text, DOCS_BASE + page))
-    found.sort(key=lambda item: item[0])
-    return [(text, href) for _, text, href in found]
+        offset = match.start("sections")
+        for index, section in enumerate(_SECTION.finditer(sections)):
+            start = match.start() if index == 0 else offset + section.start()
+            found.append((start, offset + section.end(), rfc_url(number, section.group(1).rstrip("."))))
+    found += [(match.start(), match.end(), match.group(0)) for match in _URL.finditer(ref)]
+    found += [(match.start(), match.end(), DOCS_BASE + match["page"]) for match in _DOC.finditer(ref)]
+    return sorted(found)
+
+
+def links(ref: str) -> list[tuple[str, str]]:
+    """``(text, href)`` for everything in ``ref`` a reader can follow, in order of appearance; an RFC section
+    after the first of a list is named with its RFC (``RFC 7644 §8.1``)."""
+    out = []
+    for start, end, href in spans(ref):
+        text = ref[start:end]
+        rfc = _RFC_HREF.match(href)
+        if rfc and not text.startswith("RFC"):
+            text = f"RFC {rfc['number']} §{text.lstrip('§')}"
+        out.append((text, href))
+    return out
 
 
 def problems(ref: str, docs: Path | None = None) -> list[str]:

@@ -49,7 +49,8 @@ def test_embedded_run_writes_every_report_and_exits_zero(tmp_path: Path) -> None
     assert suites.get("failures") == "0"
     page = out["html"].read_text()
     assert page.startswith("<!doctype html>") and "rfc7644-3.4.2.2-filter-eq" in page
-    assert "<script" not in page and "http://" not in page.split("<body>")[0]
+    head = page.split("<body>")[0]
+    assert page.count("<script>") == 1 and "http://" not in head and "<link" not in head  # self-contained
 
 
 def test_selection_and_listing() -> None:

@@ -140,7 +140,7 @@ def test_junit_report_has_errors_for_unjudged_checks_and_the_verdict() -> None:
 def test_html_report_states_the_verdict_at_the_top() -> None:
     page = render_html(_run(*INCOMPLETE))
     body = page.split("<body>", 1)[1]
-    assert body.index(INCOMPLETE_LINE) < body.index("<p>Target") < body.index("<table>")
+    assert body.index(INCOMPLETE_LINE) < body.index("Target <code>") < body.index("<table>")
     assert 'class="verdict INCOMPLETE"' in body
     assert "<title>aup conformance INCOMPLETE:" in page
 
