@@ -29,7 +29,7 @@ class TokenEndpointError(ConfigurationError, target.TokenEndpointError):
 
 
 class ClientCredentialsAuth(target.ClientCredentialsAuth):
-    """OAuth 2.0 client credentials grant (RFC 6749 §4.4); ``client_secret_basic``/``_post``/both (§1 [DOC TUT26]).
+    """OAuth 2.0 client credentials grant (RFC 6749 §4.4); ``client_secret_basic``/``_post``/both (§1 (documented)).
 
     A refused or broken token endpoint quarantines the job like any configuration error (§7).
     """

@@ -26,7 +26,7 @@ from emulators.entra.state import ObjectKey, Quarantine
 from emulators.entra.users import Provisioned, UserFlows
 
 _T = TypeVar("_T")
-# Graph's quarantineReason for the accidental-deletions threshold (docs/aup-domain.md; §3.3 [DOC ACC]):
+# Graph's quarantineReason for the accidental-deletions threshold (docs/aup-domain.md; §3.3 (documented)):
 # https://learn.microsoft.com/en-us/graph/api/resources/synchronization-synchronizationquarantine
 ACCIDENTAL_DELETIONS = "TooManyDeletes"
 
@@ -158,7 +158,7 @@ class CycleRunner:
         meter.finish()
 
     def _staged(self, users: dict[str, Disposition], groups: dict[str, Disposition]) -> set[ObjectKey]:
-        """Deprovisions over the accidental-deletion threshold are staged, not sent (§3.3 [DOC ACC])."""
+        """Deprovisions over the accidental-deletion threshold are staged, not sent (§3.3 (documented))."""
         ctx, state = self.ctx, self.ctx.state
         threshold = ctx.settings.accidental_deletion_threshold
         planned: set[ObjectKey] = {
@@ -205,7 +205,7 @@ class CycleRunner:
         del state.escrows[key]
         detail = f"last failure {escrow.code}"
         if ctx.settings.escrow.disable_job_on_drop:
-            # §7 [DOC QUAR]: the job is disabled; this cycle finishes first (inferred)
+            # §7 (documented): the job is disabled; this cycle finishes first (inferred)
             state.disabled = True
             detail += "; the job is disabled"
         ctx.record(key[0], key[1], Action.SKIP, Outcome.SKIPPED, Code.ESCROW_DROPPED, detail)
@@ -304,7 +304,7 @@ class CycleRunner:
         return any(member in self._failed or member in state.escrows for member in members)
 
     def _evaluate_quarantine(self, staged: bool) -> None:
-        """Escrow thresholds (§7 [DOC QUAR]); a good cycle ends a quarantine."""
+        """Escrow thresholds (§7 (documented)); a good cycle ends a quarantine."""
         ctx, state = self.ctx, self.ctx.state
         policy = ctx.settings.quarantine
         escrowed = len(state.escrows)

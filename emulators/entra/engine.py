@@ -149,7 +149,7 @@ class EntraEmulator:
         self.ctx.scoping = scoping
 
     def _restart_on_scoping_change(self) -> None:
-        """A changed scoping filter starts a new initial cycle (docs/entra.md §8 [DOC HOW, QUAR])."""
+        """A changed scoping filter starts a new initial cycle (docs/entra.md §8 (documented))."""
         fingerprint = self.ctx.scoping.fingerprint()
         if self.state.scoping not in (None, fingerprint) and self.settings.restart_on_scoping_change:
             self.restart()

@@ -42,12 +42,12 @@ class Code(StrEnum):
     MULTIPLE_ENTRIES = "SystemForCrossDomainIdentityManagementMultipleEntriesInResponse"  # §3.4
     QUARANTINE = "EncounteredQuarantineException"  # §7
     ESCROW_THRESHOLD = "EncounteredEscrowProportionThreshold"  # §7
-    STAGED_DELETE = "StagedDelete"  # §3.3 accidental deletions [DOC ACC]
+    STAGED_DELETE = "StagedDelete"  # §3.3 accidental deletions (documented)
     SYNCHRONIZATION_SKIPPED = "EntrySynchronizationSkipped"  # §3.2: nothing differs
     IMPORT_SKIPPED = "ImportSkipped"  # §8: no value for any matching attribute
     NOT_EFFECTIVELY_ENTITLED = "NotEffectivelyEntitled"  # §3.3: disabled users are never created
     # The emulator's own names for skips the reference describes without a code:
-    SKIP_OUT_OF_SCOPE_DELETIONS = "SkipOutOfScopeDeletions"  # §3.3 [DOC SKIP]
+    SKIP_OUT_OF_SCOPE_DELETIONS = "SkipOutOfScopeDeletions"  # §3.3 (documented)
     CREATE_DISABLED = "TargetActionCreateDisabled"  # §9: a target action turned off
     UPDATE_DISABLED = "TargetActionUpdateDisabled"
     DELETE_DISABLED = "TargetActionDeleteDisabled"

@@ -27,7 +27,7 @@ KINDS: tuple[Kind, ...] = ("direct", "constant", "expression", "none")
 # The attribute-list editor's types a custom extension attribute of a non-gallery app may not have:
 # "Custom attributes can't be referential attributes, multi-value, or complex-typed attributes. Custom
 # multi-value and complex-typed extension attributes are currently supported only for applications in the
-# gallery." (docs/entra.md §4 [DOC MAP]: learn.microsoft.com/entra/identity/app-provisioning/
+# gallery." (docs/entra.md §4 (documented): learn.microsoft.com/entra/identity/app-provisioning/
 # customize-application-attributes#provisioning-a-custom-extension-attribute-to-a-scim-compliant-application)
 GALLERY_ONLY_TYPES = ("reference", "complex")
 _STANDARD_URNS = (
@@ -189,7 +189,7 @@ def _rule(target: str, source: str, kind: Kind = "direct", **extra: Any) -> Entr
     return EntraRule(target, kind, source, provenance=extra.pop("provenance", _DEFMAP), **extra)
 
 
-_DEFMAP = "docs/entra.md §9 default user mappings [OBS DEFMAP; DOC TUT]"
+_DEFMAP = "docs/entra.md §9 default user mappings (documented; observed)"
 _ENTERPRISE = "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User"
 ACTIVE_EXPRESSION = 'Switch([IsSoftDeleted], , "False", "True", "True", "False")'
 
@@ -208,7 +208,10 @@ DEFAULT_USER_MAPPING = EntraMapping(
         _rule(
             'addresses[type eq "work"].formatted',
             "physicalDeliveryOfficeName",
-            provenance=f'{_DEFMAP}; TUT says addresses[type eq "other"]: DEFMAP\'s work chosen',
+            provenance=(
+                f'{_DEFMAP}; Microsoft\'s SCIM tutorial says addresses[type eq "other"]: '
+                "the third-party default (work) is chosen"
+            ),
         ),
         _rule('addresses[type eq "work"].streetAddress', "streetAddress"),
         _rule('addresses[type eq "work"].locality', "city"),
@@ -225,7 +228,7 @@ DEFAULT_USER_MAPPING = EntraMapping(
     ),
 )
 
-_GROUP = "docs/entra.md §9 default group mappings [DOC TUT]"
+_GROUP = "docs/entra.md §9 default group mappings (documented)"
 DEFAULT_GROUP_MAPPING = EntraMapping(
     "Group",
     (

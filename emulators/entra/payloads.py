@@ -93,7 +93,7 @@ def update_operations(
 ) -> list[dict[str, Any]]:
     """PATCH operations for the values that differ from ``current``; empty when nothing differs (§3.2).
 
-    Add where the target has no value, Replace where it has one [MSQA Q-ADDREP]. With the flag,
+    Add where the target has no value, Replace where it has one (Microsoft staff). With the flag,
     filter paths and adds keep their own op and two or more plain replaces become one path-less
     replace with dotted and URN keys (§5); a single replace keeps its path, as the disable does.
     """
@@ -129,7 +129,7 @@ def manager_operation(current: str | None, manager_id: str | None, profile: Entr
     if manager_id == current:
         return None
     if manager_id is None:
-        # docs/entra.md §4: removal by a filter on the manager value [OBS SP453]
+        # docs/entra.md §4: removal by a filter on the manager value (observed)
         return {"op": profile.op("remove"), "path": f"manager[value eq {json.dumps(current)}]"}
     op = profile.op("add" if current is None else "replace")
     if profile.manager_shape == "legacy-array":

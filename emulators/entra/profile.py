@@ -1,7 +1,7 @@
 """Entra's two SCIM wire dialects as frozen data: the default ``scim`` template and ``aadOptscim062020``.
 
 Every field has a provenance entry pointing at docs/entra.md. Where the reference marks a
-fact as inferred ([INF]) or unknown (§12), the entry says "inferred" or "unknown, documented
+fact as inferred ((inferred)) or unknown (§12), the entry says "inferred" or "unknown, documented
 default chosen". Admin-chosen job settings (scope, target actions, thresholds) are ``EntraSettings``.
 """
 
@@ -62,39 +62,41 @@ class EntraProfile(IdpProfile):
 _COMMON_PROVENANCE = {
     "headers": "docs/entra.md §1 and §12: User-Agent and Accept are unknown, documented default chosen: "
     "none sent (Authorization comes from the auth strategy)",
-    "body_headers": "docs/entra.md §1: Content-Type application/scim+json on POST and PATCH [DOC TUT]",
-    "query_space": "docs/entra.md §2: form-encoded queries (+, %22, %40) [OBS AD11784, RC63]",
-    "post_booleans": "docs/entra.md §4 Create User sends active:true [DOC TUT]; §12 lists the string form "
-    "(RC21) as a conflict: unknown, documented default chosen; replace(profile, post_booleans='string') "
-    'sends the observed "True" [MSQA RC21; PM]',
-    "member_remove_ref": "docs/entra.md §4 Remove Members carries $ref:null [DOC TUT]; §5 shows the value "
-    "alone [DOC KI-SCIM]: conflict, documented default (§4) chosen",
+    "body_headers": "docs/entra.md §1: Content-Type application/scim+json on POST and PATCH (documented)",
+    "query_space": "docs/entra.md §2: form-encoded queries (+, %22, %40) (observed)",
+    "post_booleans": "docs/entra.md §4 Create User sends active:true (documented); §12 lists the string form "
+    "(https://github.com/AzureAD/SCIMReferenceCode/issues/21) as a conflict: unknown, documented default chosen; "
+    "replace(profile, post_booleans='string') "
+    'sends the observed "True" (Microsoft staff)',
+    "member_remove_ref": "docs/entra.md §4 Remove Members carries $ref:null (documented); §5 shows the value "
+    "alone (documented): conflict, documented default (§4) chosen",
     "members_per_patch": "docs/entra.md §3.4 and §12: one member per PATCH as documented; no maximum is "
     "known: unknown, documented default chosen",
-    "manager_shape": "docs/entra.md §4 Manager and §12: bare string on the enterprise URN path [OBS SDK541]; "
-    "the legacy array is DOC-old: unknown, observed current form chosen",
-    "probe_groups": "docs/entra.md §2: a random user and group are fetched [DOC TUT]; the group query form is inferred",
-    "group_schemas": "docs/entra.md §4 Create Group [DOC TUT]",
-    "response_timeout": "docs/entra.md §1 and §7: answer within about 60 s [MSQA Q-409]",
+    "manager_shape": "docs/entra.md §4 Manager and §12: bare string on the enterprise URN path (observed); "
+    "the legacy array is in older Microsoft text: unknown, observed current form chosen",
+    "probe_groups": "docs/entra.md §2: a random user and group are fetched (documented); the group query form "
+    "is inferred",
+    "group_schemas": "docs/entra.md §4 Create Group (documented)",
+    "response_timeout": "docs/entra.md §1 and §7: answer within about 60 s (Microsoft staff)",
     "rate_limit": "docs/entra.md §7 and §12: 429 is 'automatically retried'; Retry-After handling is "
     "unknown, documented default chosen: honour an integer Retry-After, else 60 s doubling, 5 attempts per "
     "cycle, then retried next cycle (never dropped)",
     "membership_workers": "docs/entra.md §3.5: single-member PATCHes to one group arrive concurrently "
-    "[OBS SCIMMY79, INF6471, KC107]; 'up to 5 requests at a time' seen by one server [OBS SDK646]; the maximum is "
+    "(observed); 'up to 5 requests at a time' seen by one server (observed); the maximum is "
     "unknown, observed figure chosen",
-    "membership_scope": "docs/entra.md §3.5: concurrency within a group is observed [OBS SCIMMY79, SDK646]; "
+    "membership_scope": "docs/entra.md §3.5: concurrency within a group is observed (observed); "
     "that one batch spans every group of a cycle is inferred",
     "members_excluded": "docs/entra.md §3.4: group reads carry excludedAttributes=members, and members in the "
-    "answer cause SystemForCrossDomainIdentityManagementMultipleEntriesInResponse [DOC TUT, LOGS]; failing on a "
+    "answer cause SystemForCrossDomainIdentityManagementMultipleEntriesInResponse (documented); failing on a "
     "non-empty members list (an empty one is tolerated) is inferred",
-    "answer_media_types": "docs/entra.md §1: servers should reply with application/scim+json [DOC TUT]; "
-    "application/json accepted (RFC 7644 §3.1, 2017-2019 examples [DOC-old]) and any other type of a body "
+    "answer_media_types": "docs/entra.md §1: servers should reply with application/scim+json (documented); "
+    "application/json accepted (RFC 7644 §3.1, 2017-2019 examples (documented)) and any other type of a body "
     "failing as SystemForCrossDomainIdentityManagementServiceIncompatible (§6) are inferred",
     "integer_list_counts": "docs/entra.md §4 Get User by query: a ListResponse with totalResults, startIndex, "
-    "itemsPerPage as JSON numbers [DOC TUT]; RFC 7644 §3.4.2 (integers); a string failing as "
+    "itemsPerPage as JSON numbers (documented); RFC 7644 §3.4.2 (integers); a string failing as "
     "SystemForCrossDomainIdentityManagementServiceIncompatible (§6 parse failures) is inferred",
     "resource_required": "docs/entra.md §6: id is required in every returned resource, except inside an empty "
-    "ListResponse, and a POST is answered 201 with id [DOC TUT]; the log code of §6 parse failures",
+    "ListResponse, and a POST is answered 201 with id (documented); the log code of §6 parse failures",
 }
 
 ENTRA_DEFAULT = EntraProfile(
@@ -120,11 +122,11 @@ ENTRA_DEFAULT = EntraProfile(
     provenance=MappingProxyType(
         {
             **_COMMON_PROVENANCE,
-            "ops": "docs/entra.md §5: capitalised Add, Replace, Remove without the flag [DOC KI-SCIM, TUT]",
+            "ops": "docs/entra.md §5: capitalised Add, Replace, Remove without the flag (documented)",
             "patch_booleans": "docs/entra.md §5: 'False'/'True' strings from the Switch expression "
-            "[DOC KI-SCIM; MSQA RC21]",
-            "pathless_replace": "docs/entra.md §5: one op per attribute, each with a path [DOC KI-SCIM]",
-            "member_remove_by_filter": "docs/entra.md §4-§5: Remove with path members and a value array [DOC]",
+            "(documented; Microsoft staff)",
+            "pathless_replace": "docs/entra.md §5: one op per attribute, each with a path (documented)",
+            "member_remove_by_filter": "docs/entra.md §4-§5: Remove with path members and a value array (documented)",
         }
     ),
 )
@@ -142,11 +144,11 @@ ENTRA_SCIM062020 = replace(
     provenance=MappingProxyType(
         {
             **_COMMON_PROVENANCE,
-            "ops": "docs/entra.md §5: the flag makes ops lowercase [DOC KI-SCIM]",
-            "patch_booleans": "docs/entra.md §5: disable sends value false (boolean) [DOC KI-SCIM]",
+            "ops": "docs/entra.md §5: the flag makes ops lowercase (documented)",
+            "patch_booleans": "docs/entra.md §5: disable sends value false (boolean) (documented)",
             "pathless_replace": "docs/entra.md §5: filter paths keep their own op, the rest go into one "
-            "path-less replace with dotted and URN keys [DOC KI-SCIM; OBS KC26]",
-            "member_remove_by_filter": "docs/entra.md §5: remove by members[value eq ...] with no value [DOC KI-SCIM]",
+            "path-less replace with dotted and URN keys (documented; observed)",
+            "member_remove_by_filter": "docs/entra.md §5: remove by members[value eq ...] with no value (documented)",
         }
     ),
 )
@@ -182,9 +184,10 @@ Scope = Literal["assigned", "all"]
 class EscrowPolicy:
     """When a failed object is tried again, and when its escrow is dropped (docs/entra.md §7).
 
-    The QUAR schedule is chosen: first retry 6 h after the failure, then 12 h and 24 h after the
-    first failure, then every 24 h, up to 28 days. MSQA Q-QUAR describes another schedule; the two
-    conflict (§12), so this is the documented default.
+    The schedule of Microsoft's quarantine page is chosen: first retry 6 h after the failure, then 12 h and 24 h
+    after the first failure, then every 24 h, up to 28 days. A Microsoft staff answer
+    (https://learn.microsoft.com/en-us/answers/questions/1319983) describes another schedule; the two conflict
+    (§12), so this is the documented default.
     """
 
     retry_after_first_failure: tuple[float, ...] = (6 * 3600.0, 12 * 3600.0, 24 * 3600.0)
@@ -228,7 +231,7 @@ class EntraSettings:
     hard_delete_after: float = 30 * 24 * 3600.0
     on_demand_group_members: int = 5
     # A gallery app may map multi-valued and complex custom extension attributes; a non-gallery app (the
-    # "scim" template aup emulates) may not (docs/entra.md §4 [DOC MAP]).
+    # "scim" template aup emulates) may not (docs/entra.md §4 (documented)).
     gallery_app: bool = False
     # How the emulator runs Entra's concurrent requests (docs/entra.md §3.5): "deterministic" (in order, or
     # in the seed's interleaving, in one thread) for in-process tests and cassettes; "threads" for a live target.
@@ -236,7 +239,7 @@ class EntraSettings:
     concurrency_seed: int | None = None
     escrow: EscrowPolicy = field(default_factory=EscrowPolicy)
     quarantine: QuarantinePolicy = field(default_factory=QuarantinePolicy)
-    # docs/entra.md §8 [DOC HOW, QUAR]: changing the scoping filter restarts provisioning (a full initial cycle).
+    # docs/entra.md §8 (documented): changing the scoping filter restarts provisioning (a full initial cycle).
     restart_on_scoping_change: bool = True
 
     def __post_init__(self) -> None:

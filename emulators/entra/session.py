@@ -92,7 +92,7 @@ class EntraSession:
         if not response.content:
             return None
         accepted = self.profile.answer_media_types
-        if accepted and _media_type(response) not in accepted:  # §1 [DOC TUT]; the failure is inferred
+        if accepted and _media_type(response) not in accepted:  # §1 (documented); the failure is inferred
             shown = response.headers.get("Content-Type") or "none"
             raise ProvisioningFailure(
                 Code.SERVICE_INCOMPATIBLE, f"{method} {path}: Content-Type {shown}, not {' or '.join(accepted)}"

@@ -45,7 +45,7 @@ class UserFlows:
             if current is not None:
                 ctx.state.unmanaged.discard(user_id)
                 return self._update(user_id, scim_id, current, attributes)
-            ctx.links.unlink("user", user_id)  # §3.2 [MSQA Q-RELINK]: re-match after a 404 on re-evaluation
+            ctx.links.unlink("user", user_id)  # §3.2 (Microsoft staff): re-match after a 404 on re-evaluation
         found = self._match(user_id, attributes)
         if found is None:
             return self._create(user_id, attributes)

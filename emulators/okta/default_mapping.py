@@ -8,8 +8,8 @@ from __future__ import annotations
 
 from emulators.core.mapping import AttributeMapping, MappingRule
 
-_MAP = "docs/okta.md §9 default mappings [OBS MAP; LAB]"
-_SAMPLE = "docs/okta.md §4 create body [DOC S20]"
+_MAP = "docs/okta.md §9 default mappings (observed)"
+_SAMPLE = "docs/okta.md §4 create body (documented)"
 _VALUE_ROW = "inferred: §9 lists only the type row; the value row it implies is added"
 
 

@@ -57,23 +57,24 @@ _HEADERS = (
 )
 
 _COMMON_PROVENANCE = {
-    "headers": "docs/okta.md §2 and §12 [DOC CON19 samples, S20 UA; OBS FZ]",
-    "body_headers": "docs/okta.md §2: Content-Type only when there is a body [DOC CON19; OBS LAB]",
-    "query_space": "docs/okta.md §4.1 and §7: S20 encodes spaces as %20 [DOC S20]",
-    "connection_test_users": "docs/okta.md §3: GET /Users?startIndex=1&count=2 [DOC S11; OBS DEL, LAB]",
-    "connection_test_groups": "docs/okta.md §3: GET /Groups?startIndex=1&count=100 with group import [DOC S11]",
-    "lookup_page": "docs/okta.md §4.1 and §7: filter then startIndex=1&count=100 [DOC S20]",
-    "import_page_size": "docs/okta.md §3: pages of count=100 [DOC S20]",
-    "rename_sends_id": "docs/okta.md §7: rename value includes id [DOC S20]",
-    "put_sends_empty_groups": "docs/okta.md §5: PUT carries Okta's groups:[] [OBS FZ]",
-    "user_keys": "docs/okta.md §2: key order of the S20/CON19 samples [DOC]",
-    "rate_limit": "docs/okta.md §8: the HTTP 429 algorithm [DOC CON 2026]; '10 attempts' read as 10 requests "
+    "headers": "docs/okta.md §2 and §12 (documented; observed)",
+    "body_headers": "docs/okta.md §2: Content-Type only when there is a body (documented; observed)",
+    "query_space": "docs/okta.md §4.1 and §7: S20 encodes spaces as %20 (documented)",
+    "connection_test_users": "docs/okta.md §3: GET /Users?startIndex=1&count=2 (documented; observed)",
+    "connection_test_groups": "docs/okta.md §3: GET /Groups?startIndex=1&count=100 with group import (documented)",
+    "lookup_page": "docs/okta.md §4.1 and §7: filter then startIndex=1&count=100 (documented)",
+    "import_page_size": "docs/okta.md §3: pages of count=100 (documented)",
+    "rename_sends_id": "docs/okta.md §7: rename value includes id (documented)",
+    "put_sends_empty_groups": "docs/okta.md §5: PUT carries Okta's groups:[] (observed)",
+    "user_keys": "docs/okta.md §2: key order of the samples in Okta's SCIM 2.0 reference and its 2019 "
+    "Understanding SCIM text (documented)",
+    "rate_limit": "docs/okta.md §8: the HTTP 429 algorithm (documented); '10 attempts' read as 10 requests "
     "in total (inferred)",
     "integer_list_counts": "docs/okta.md §3 and §10.10: totalResults, startIndex and itemsPerPage must be JSON "
-    "integers, not strings [DOC S20]; the lowercase spellings are read too [DOC CON19]",
-    "list_schema_required": "docs/okta.md §11a SPEC step 1: schemas has the ListResponse URN [DOC SPEC]; the "
+    "integers, not strings (documented); the lowercase spellings are read too (documented)",
+    "list_schema_required": "docs/okta.md §11a SPEC step 1: schemas has the ListResponse URN (documented); the "
     "client failing the task without it is inferred",
-    "boolean_active": "docs/okta.md §9: a boolean active is needed [DOC PREP, FAQ]; failing the task on a "
+    "boolean_active": "docs/okta.md §9: a boolean active is needed (documented); failing the task on a "
     "non-boolean active in a user Okta reads is inferred, and a missing active is tolerated (inferred)",
     "request_workers": "docs/okta.md §8: concurrency and ordering are undocumented [devforum 33791]: one request "
     "at a time, in the order the actions happen (inferred)",
@@ -101,11 +102,11 @@ OKTA_OIN = OktaProfile(
     provenance=MappingProxyType(
         {
             **_COMMON_PROVENANCE,
-            "user_active": "docs/okta.md §1 and §6: path-less PATCH replace {active} [DOC S20; OBS KC95]; "
+            "user_active": "docs/okta.md §1 and §6: path-less PATCH replace {active} (documented; observed); "
             "the reactivation body is inferred by symmetry",
-            "credential_update": "docs/okta.md §1 and §6: PATCH [DOC S20]; the body shape is inferred",
-            "group_update": "docs/okta.md §1 and §7: membership and rename by PATCH [DOC S20]",
-            "group_members_in_post": "docs/okta.md §7 and §12: POST with members [] [DOC S20], then the "
+            "credential_update": "docs/okta.md §1 and §6: PATCH (documented); the body shape is inferred",
+            "group_update": "docs/okta.md §1 and §7: membership and rename by PATCH (documented)",
+            "group_members_in_post": "docs/okta.md §7 and §12: POST with members [] (documented), then the "
             "provisioned members by the membership PATCH, as any membership update; §12's canonical sequence, "
             "itself inferred",
         }
@@ -121,8 +122,9 @@ OKTA_OIN_MEMBERS_IN_POST = replace(
     provenance=MappingProxyType(
         {
             **OKTA_OIN.provenance,
-            "group_members_in_post": "docs/okta.md §7: POST lists provisioned members [DOC CON19; OBS SID269], "
-            "then an add of members already listed [OBS SID269]",
+            "group_members_in_post": "docs/okta.md §7: POST lists provisioned members (documented; observed), "
+            "then an add of members already listed (seen in real traffic: "
+            "https://github.com/simpleidserver/SimpleIdServer/issues/269)",
         }
     ),
 )
@@ -138,12 +140,12 @@ OKTA_AIW = replace(
     provenance=MappingProxyType(
         {
             **_COMMON_PROVENANCE,
-            "user_active": "docs/okta.md §1 and §6: GET then PUT with active [DOC S20; OBS FZ, LAB]; "
+            "user_active": "docs/okta.md §1 and §6: GET then PUT with active (documented; observed); "
             "reactivation by PUT is inferred from the same pattern",
-            "credential_update": "docs/okta.md §1 and §6: password sync by PUT [DOC S20]",
-            "group_update": "docs/okta.md §7: GET then PUT of the whole group [OBS LAB, SID247]",
+            "credential_update": "docs/okta.md §1 and §6: password sync by PUT (documented)",
+            "group_update": "docs/okta.md §7: GET then PUT of the whole group (observed)",
             "group_members_in_post": "docs/okta.md §7: POST with members [] then GET and PUT with the "
-            "members [OBS LAB]",
+            "members (observed)",
         }
     ),
 )

@@ -85,7 +85,7 @@ class OktaSession:
         return answer
 
     def check_user(self, where: str, doc: dict[str, Any]) -> None:
-        """A user Okta reads has a boolean ``active`` (docs/okta.md §9 [DOC PREP, FAQ])."""
+        """A user Okta reads has a boolean ``active`` (docs/okta.md §9 (documented))."""
         if self.profile.boolean_active and "active" in doc and not isinstance(doc["active"], bool):
             raise ScimCallError("GET", where, 200, f"active is {doc['active']!r}, not a JSON boolean")
 

@@ -188,7 +188,7 @@ def _plain_keys(value: dict[str, Any]) -> dict[str, Any]:
 
 
 def _ignore_dotted_keys(ops: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """Path-less values keep only plain attribute names; dotted and URN keys are ignored (KC26)."""
+    """Path-less values keep only plain attribute names; dotted and URN keys are ignored (https://github.com/Captain-P-Goldfish/scim-for-keycloak/issues/26)."""
     return [
         dict(op, value=_plain_keys(op["value"])) if "path" not in op and isinstance(op.get("value"), dict) else op
         for op in ops
@@ -212,7 +212,7 @@ def _append_per_filtered_op(ops: list[dict[str, Any]]) -> list[dict[str, Any]]:
 
 
 def _remove_all_members(ops: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """The RFC-literal reading of Entra's Remove: path members names every member (SDK167)."""
+    """The RFC-literal reading of Entra's Remove: path members names every member (https://github.com/Captain-P-Goldfish/SCIM-SDK/issues/167)."""
     removes = _op("remove")
     return [{"op": op["op"], "path": "members"} if removes(op) and op.get("path") == "members" else op for op in ops]
 

@@ -1,5 +1,5 @@
-"""Shared setup for the Entra flow tests: the TUT sample user, and an emulator wired to a SCIM fake
-that also applies the PATCH shapes Entra sends (docs/entra.md §4-§5)."""
+"""Shared setup for the Entra flow tests: the sample user of Microsoft's SCIM tutorial, and an emulator wired to a
+SCIM fake that also applies the PATCH shapes Entra sends (docs/entra.md §4-§5)."""
 
 from __future__ import annotations
 

@@ -57,10 +57,11 @@ RULES: dict[str, Rule] = {
         TEST_ONLY | {"mitmproxy", "pytest"},
         {"aup_server": SERVER_DOORS},
     ),
-    # a front-end like the CLI: the server in process through aup.embedded, waitress through aup.serve
+    # a front-end like the CLI: the server in process through aup.embedded, waitress through aup.serve; the WAN
+    # figure times the conformance runner beside python-scim's scim2-tester (installed in the bench env only)
     "bench": _rule(
-        {"scimcore", "aup_server", "emulators", "aup"},
-        TEST_ONLY | {"mitmproxy", "pytest"},
+        {"scimcore", "aup_server", "emulators", "aup", "conformance"},
+        (TEST_ONLY - {"scim2_tester"}) | {"mitmproxy", "pytest"},
         {"aup_server": SERVER_DOORS, "aup": ("aup.embedded", "aup.serve")},
     ),
     # steps reach the service provider over HTTP only; the root conftest builds the embedded one

@@ -50,7 +50,7 @@ def _members_despite_exclusion(request: httpx.Request, response: httpx.Response)
 
 
 def test_members_in_a_group_read_fail_the_group_with_multiple_entries_and_escrow_it() -> None:
-    """§3.4 [DOC TUT, LOGS]: a group read carries excludedAttributes=members; members in the answer fail it."""
+    """§3.4 (documented): a group read carries excludedAttributes=members; members in the answer fail it."""
     entra = _with_group(TamperedFake(_members_despite_exclusion))
     entra.start()
     entra.rename_group(GROUP, "renamed")
@@ -92,7 +92,7 @@ def test_members_in_a_group_match_fail_the_group() -> None:
 
 @pytest.mark.parametrize("media_type", ["text/html", "text/json;charset=UTF-8", None])
 def test_an_answer_of_another_media_type_fails_the_object_as_service_incompatible(media_type: str | None) -> None:
-    """§1 [DOC TUT]: servers reply with application/scim+json; other types fail (inferred)."""
+    """§1 (documented): servers reply with application/scim+json; other types fail (inferred)."""
 
     def retype(request: httpx.Request, response: httpx.Response) -> httpx.Response:
         if request.method != "POST":
@@ -132,7 +132,7 @@ def test_a_text_html_test_query_answer_quarantines_the_job() -> None:
 
 @pytest.mark.parametrize("field", ["totalResults", "startIndex", "itemsPerPage"])
 def test_a_paging_field_as_a_string_fails_the_matched_object(field: str) -> None:
-    """§4 Get User by query: JSON numbers [DOC TUT]; a string is unreadable (inferred)."""
+    """§4 Get User by query: JSON numbers (documented); a string is unreadable (inferred)."""
 
     def stringify(request: httpx.Request, response: httpx.Response) -> httpx.Response:
         if not _is_match(request):
@@ -149,7 +149,7 @@ def test_a_paging_field_as_a_string_fails_the_matched_object(field: str) -> None
 
 
 def test_a_linked_user_read_without_id_fails_the_user() -> None:
-    """§6 [DOC TUT]: id is required in every returned resource."""
+    """§6 (documented): id is required in every returned resource."""
 
     def drop_id(request: httpx.Request, response: httpx.Response) -> httpx.Response:
         if request.method == "GET" and "/Users/" in request.url.path and response.status_code == 200:

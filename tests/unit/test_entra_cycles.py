@@ -121,7 +121,7 @@ def test_hard_delete_sends_delete_only_when_the_delete_action_is_on() -> None:
 
 
 def test_linked_user_gone_is_invalid_anchor_until_restart_which_rematches_and_creates() -> None:
-    """§3.2 [MSQA Q-RELINK]: InvalidAnchor in normal cycles; restart does GET 404, filter, POST."""
+    """§3.2 (Microsoft staff): InvalidAnchor in normal cycles; restart does GET 404, filter, POST."""
     entra, fake, _ = started()
     old = entra.links.scim_id("user", TUT_USER)
     del fake.resources["Users"][old]
@@ -189,7 +189,7 @@ def test_group_rename_and_unassignment() -> None:
 
 
 def test_scoping_filter_and_skip_out_of_scope_deletions() -> None:
-    """§3.3 [DOC SKIP]: out-of-scope users are not disabled when SkipOutOfScopeDeletions is on."""
+    """§3.3 (documented): out-of-scope users are not disabled when SkipOutOfScopeDeletions is on."""
     scoping = ScopingFilter(((Clause("department", "EQUALS", "Sales"),),))
     entra, _ = make_entra(scoping=scoping)
     entra.update_user(TUT_USER, {"department": "Sales"})

@@ -22,7 +22,7 @@ HOUR = 3600.0
 
 
 def test_failed_object_is_escrowed_and_retried_at_6_12_24_hours_then_daily() -> None:
-    """§7 [DOC QUAR]: the documented schedule; other objects keep cycling every 40 minutes."""
+    """§7 (documented): the documented schedule; other objects keep cycling every 40 minutes."""
     clock = FakeClock()
     entra, fake = make_entra(clock=clock)
     fake.scripted = [empty_list(), empty_list(), empty_list(), error_response(500, "boom")]
@@ -124,7 +124,7 @@ def test_escrow_proportion_threshold_quarantines() -> None:
 
 
 def test_accidental_deletions_over_the_threshold_are_staged_until_approved() -> None:
-    """§3.3 [DOC ACC]: deletions above the threshold are logged StagedDelete and the job quarantined."""
+    """§3.3 (documented): deletions above the threshold are logged StagedDelete and the job quarantined."""
     entra, fake = make_entra(settings=EntraSettings(accidental_deletion_threshold=1))
     entra.start()
     entra.unassign_user(TUT_USER)
@@ -191,7 +191,7 @@ def test_client_credentials_fetch_a_token_and_refresh_it_at_cycle_start(credenti
     assert seen[0]["authorization"].startswith("Basic ") == (credentials_in != "post")
     entra.run_cycles(2)
     assert auth.fetches == 1
-    clock.advance(6 * HOUR)  # tokens live 60 min to 6 h (§1 [DOC GAL])
+    clock.advance(6 * HOUR)  # tokens live 60 min to 6 h (§1 (documented))
     entra.run_cycle()
     assert auth.fetches == 2 and fake.requests[-1].headers["authorization"] == "Bearer tok2"
 

@@ -110,7 +110,7 @@ def test_headers_are_bearer_and_scim_content_type_only(profile: EntraProfile) ->
 
 
 def test_queries_are_form_encoded() -> None:
-    """§2: + for spaces, %22 for quotes, %40 for @ [OBS AD11784, RC63]."""
+    """§2: + for spaces, %22 for quotes, %40 for @ (observed)."""
     entra, fake = make_entra()
     entra.start()
     assert ("GET", "/Users?filter=userName+eq+%22boss%40contoso.test%22") in fake.calls()

@@ -32,7 +32,7 @@ def test_generated_directory_first_cycle_sends_manager_patches_and_a_later_remov
     ops = _manager_ops(fake)
     linked = {entra.links.scim_id("user", uid) for uid in people.users} - {None}
     assert ops, "no manager PATCH in the first cycle"
-    for op in ops:  # the bare string on the enterprise URN path (§4 Manager [OBS SDK541])
+    for op in ops:  # the bare string on the enterprise URN path (§4 Manager (observed))
         assert op == {"op": profile.op("add"), "path": f"{urns.ENTERPRISE_USER}:manager", "value": op["value"]}
         assert op["value"] in linked
 
@@ -44,4 +44,4 @@ def test_generated_directory_first_cycle_sends_manager_patches_and_a_later_remov
     entra.run_cycle()
     assert _manager_ops(fake) == [
         {"op": profile.op("remove"), "path": f'manager[value eq "{manager_id}"]'}
-    ]  # §4 Manager removal [OBS SP453]
+    ]  # §4 Manager removal (observed)

@@ -16,7 +16,7 @@ HOUR = 3600.0
 
 
 def test_string_active_variant_posts_the_string_true() -> None:
-    """§4/§12: the observed default-dialect create carries "active": "True" [MSQA RC21]."""
+    """§4/§12: the observed default-dialect create carries "active": "True" (Microsoft staff)."""
     entra, fake = make_entra(profile=replace(ENTRA_DEFAULT, post_booleans="string"))
     entra.start()
     posts = [json.loads(r.content) for r in fake.requests if r.method == "POST" and r.url.path.endswith("/Users")]
@@ -36,7 +36,7 @@ def _escrowed_then_28_days(settings: EntraSettings) -> tuple[object, object]:
 
 
 def test_a_dropped_escrow_disables_the_job() -> None:
-    """§7 [DOC QUAR]: after 28 days the escrow entry is removed and the job is disabled (stops running)."""
+    """§7 (documented): after 28 days the escrow entry is removed and the job is disabled (stops running)."""
     entra, report = _escrowed_then_28_days(EntraSettings())
     assert [(e.source_id, e.code) for e in report.entries] == [(TUT_USER, "EscrowDropped")]  # type: ignore[attr-defined]
     assert entra.state.disabled and not entra.state.running  # type: ignore[attr-defined]
@@ -50,7 +50,7 @@ def test_the_earlier_behaviour_keeps_the_job_running_after_a_drop() -> None:
 
 
 def test_a_scoping_filter_change_starts_a_full_initial_cycle() -> None:
-    """§8 [DOC HOW, QUAR]: changing the scoping filter restarts provisioning: every object is evaluated again."""
+    """§8 (documented): changing the scoping filter restarts provisioning: every object is evaluated again."""
     entra, _ = make_entra()
     entra.start()
     assert entra.run_cycle().entries == []  # nothing changed: nothing evaluated
@@ -69,7 +69,7 @@ def test_with_the_restart_turned_off_a_scoping_change_keeps_the_watermark() -> N
 
 
 def test_accidental_deletions_quarantine_is_named_too_many_deletes() -> None:
-    """§3.3 [DOC ACC]; Graph's synchronizationQuarantine reason for the deletion threshold is TooManyDeletes."""
+    """§3.3 (documented); Graph's synchronizationQuarantine reason for the deletion threshold is TooManyDeletes."""
     entra, _ = make_entra(settings=EntraSettings(accidental_deletion_threshold=1))
     entra.start()
     entra.unassign_user(TUT_USER)

@@ -44,7 +44,7 @@ groups:
 
 
 def nested_directory() -> EntraDirectory:
-    """The TUT directory with a child group nested in the assigned group; both assigned."""
+    """The directory of Microsoft's SCIM tutorial with a child group nested in the assigned group; both assigned."""
     entra = tut_directory()
     entra.core.groups[CHILD] = Group(CHILD, "child", members=[TUT_USER])
     entra.core.groups[GROUP].member_groups.append(CHILD)

@@ -107,7 +107,7 @@ def test_oin_create_without_the_rename_setting_sends_the_add_patch_alone() -> No
 
 
 def test_the_members_in_post_variant_lists_them_then_adds_them_again() -> None:
-    """docs/okta.md §7 [DOC CON19; OBS SID269]: members in the POST, then an add of the same members,
+    """docs/okta.md §7 (documented; observed): members in the POST, then an add of the same members,
     which the server applies as a no-op (§10.3)."""
     okta, fake, _ = provisioned(OKTA_OIN_MEMBERS_IN_POST, members=(TEST_USER_ID, SECOND_USER_ID), pushed=False)
     okta.push_group(GROUP_ID)
@@ -128,7 +128,7 @@ def test_the_members_in_post_variant_is_a_selectable_profile_with_provenance() -
         f.name for f in fields(OKTA_OIN) if getattr(OKTA_OIN, f.name) != getattr(OKTA_OIN_MEMBERS_IN_POST, f.name)
     }
     assert differing == {"name", "group_members_in_post", "provenance"}
-    assert "SID269" in OKTA_OIN_MEMBERS_IN_POST.provenance["group_members_in_post"]
+    assert "SimpleIdServer/issues/269" in OKTA_OIN_MEMBERS_IN_POST.provenance["group_members_in_post"]
     assert "members []" in OKTA_OIN.provenance["group_members_in_post"]
 
 
@@ -173,7 +173,7 @@ def test_a_create_that_failed_after_its_post_completes_the_members_on_retry(
 
 
 def test_aiw_create_posts_empty_then_reads_and_puts_the_members() -> None:
-    """docs/okta.md §7 AIW groups [OBS LAB]."""
+    """docs/okta.md §7 AIW groups (observed)."""
     directory = s20_directory()
     directory.groups[GROUP_ID].members.append(TEST_USER_ID)
     okta, fake = make_okta(directory, OKTA_AIW)
