@@ -104,6 +104,14 @@ def main() -> None:
     "max_count, …; README 'Limits'); the flags given win over it.",
 )
 @click.option(
+    "--oauth-client",
+    "oauth_clients",
+    multiple=True,
+    metavar="ID:SECRET[@TENANT]",
+    help="Enable POST /oauth/token (OAuth 2.0 client credentials, RFC 6749 §4.4) for this client (repeatable); "
+    "the tokens it issues last an hour and serve the client's tenant.",
+)
+@click.option(
     "--posix/--no-posix",
     default=None,
     help="Turn POSIX identities (uid/gid, SSH keys; docs/posix.md) on or off for the --tenant tenants and keep "
@@ -120,6 +128,7 @@ def serve(
     rate_limit: int | None,
     rate_burst: int | None,
     config_path: Path | None,
+    oauth_clients: tuple[str, ...],
     posix: bool | None,
 ) -> None:
     """Run the reference SCIM 2.0 server until Ctrl-C or SIGTERM."""
@@ -139,6 +148,7 @@ def serve(
             if name not in settings or ctx.get_parameter_source(param) is not click.core.ParameterSource.DEFAULT:
                 settings[name] = value  # a flag given wins; a default yields to the file
         settings["extensions"] = [*settings.get("extensions", ()), *items]
+        settings["oauth_clients"] = [*settings.get("oauth_clients", ()), *oauth_clients]
         config = ServerConfig.from_mapping(settings)
     except (ValueError, OSError, TypeError) as exc:
         raise UsageProblem(str(exc)) from None
@@ -166,6 +176,8 @@ def serve(
             click.echo(f"SCIM base URL ({tenant}): http://{shown}:{bound_port}{path}")
             if tenant in fresh:
                 click.echo(f"New bearer token for {tenant} (shown once, store it now): {fresh[tenant]}")
+        if config.oauth_clients:
+            click.echo(f"OAuth token URL (client credentials): http://{shown}:{bound_port}/oauth/token")
         click.echo(f"aup serving on http://{shown}:{bound_port} (db {db}); Ctrl-C stops", nl=True)
 
     try:

@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from flask import Flask, Response
+from flask import Flask, Response, jsonify, request
 from werkzeug.exceptions import HTTPException, MethodNotAllowed
 
 from aup_server.api import scim_blueprint
@@ -22,6 +22,7 @@ from aup_server.errors import (
     PayloadTooLargeError,
     ScimError,
 )
+from aup_server.oauth import TOKEN_PATH, OAuthError, TokenIssuer, parse_client
 from aup_server.posix import registry_extensions
 from aup_server.ratelimit import RateLimiter
 from aup_server.service import ResourceService
@@ -40,6 +41,7 @@ class AupState:
     registry: SchemaRegistry
     service: ResourceService
     limiter: RateLimiter | None
+    issuer: TokenIssuer | None = None  # the OAuth token endpoint's clients and tokens, when configured
 
 
 def create_app(config: ServerConfig | Mapping[str, Any] | None = None, *, store: Store | None = None) -> Flask:
@@ -63,13 +65,38 @@ def create_app(config: ServerConfig | Mapping[str, Any] | None = None, *, store:
         if config.rate_limit_per_minute is not None
         else None
     )
-    app.extensions["aup"] = AupState(config, store, registry, ResourceService(store, registry, config), limiter)
+    issuer = TokenIssuer(parse_client(client) for client in config.oauth_clients) if config.oauth_clients else None
+    service = ResourceService(store, registry, config)
+    app.extensions["aup"] = AupState(config, store, registry, service, limiter, issuer)
+    if issuer is not None:
+        app.add_url_rule(TOKEN_PATH, "oauth_token", _token_endpoint(issuer), methods=["POST"])
 
     bp = scim_blueprint()
     app.register_blueprint(bp, url_prefix="/scim/v2", url_defaults={"tenant": DEFAULT_TENANT})
     app.register_blueprint(bp, url_prefix="/scim/<tenant>/v2", name="scim_tenant")
     _register_error_handlers(app)
     return app
+
+
+def _token_endpoint(issuer: TokenIssuer) -> Callable[[], Response]:
+    """POST /oauth/token: a form-encoded token request (RFC 6749 §4.4.2), a JSON answer never cached (§5.1)."""
+
+    def token() -> Response:
+        headers = {"Cache-Control": "no-store", "Pragma": "no-cache"}
+        try:
+            if request.mimetype != "application/x-www-form-urlencoded":
+                raise OAuthError("invalid_request", "send the token request as application/x-www-form-urlencoded")
+            body = issuer.issue(request.form.to_dict(), request.headers.get("Authorization"))
+        except OAuthError as exc:
+            response = jsonify(exc.body())
+            response.status_code = exc.status
+            response.headers.update({**headers, **exc.headers})
+            return response
+        response = jsonify(body)
+        response.headers.update(headers)
+        return response
+
+    return token
 
 
 def _server_config(config: ServerConfig | Mapping[str, Any] | None, store: Store | None) -> ServerConfig:

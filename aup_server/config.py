@@ -44,6 +44,8 @@ class ServerConfig:
     posix_home: str = "/home"
     posix_shell: str = "/bin/bash"
     posix_ssh_keys_from: str | None = DEFAULT_SSH_KEYS_SOURCE  # "<extension URN>:<attribute>", None: no keys
+    # OAuth 2.0 client credentials clients, "CLIENT_ID:SECRET[@TENANT]": enables POST /oauth/token (oauth.py)
+    oauth_clients: tuple[str, ...] = ()
 
     @classmethod
     def from_mapping(cls, data: Mapping[str, Any]) -> ServerConfig:
@@ -54,6 +56,8 @@ class ServerConfig:
         values = dict(data)
         if "extensions" in values:
             values["extensions"] = tuple(_extension(item) for item in values["extensions"])
+        if isinstance(values.get("oauth_clients"), list):
+            values["oauth_clients"] = tuple(values["oauth_clients"])
         for name in ("posix_uid_range", "posix_gid_range"):
             if isinstance(values.get(name), list):  # YAML and JSON have no tuples
                 values[name] = tuple(values[name])
@@ -62,6 +66,11 @@ class ServerConfig:
         return config
 
     def validate(self) -> None:
+        # lazy: oauth needs auth, whose store package imports this module
+        from aup_server.oauth import parse_client  # noqa: PLC0415
+
+        for client in self.oauth_clients:
+            parse_client(client)
         if not 1 <= self.default_count <= self.max_count:
             raise ValueError("default_count must be between 1 and max_count")
         if self.rate_limit_per_minute is not None and self.rate_limit_per_minute < 1:

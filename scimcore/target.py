@@ -82,7 +82,7 @@ class ClientCredentialsAuth(httpx.Auth):
 
     def __init__(
         self,
-        token_http: httpx.Client,
+        token_http: httpx.Client | Callable[[], httpx.Client],
         token_url: str,
         client_id: str,
         client_secret: str,
@@ -106,7 +106,11 @@ class ClientCredentialsAuth(httpx.Auth):
 
     @classmethod
     def of(
-        cls, grant: ClientCredentials, token_http: httpx.Client, *, now: Callable[[], float]
+        cls,
+        grant: ClientCredentials,
+        token_http: httpx.Client | Callable[[], httpx.Client],
+        *,
+        now: Callable[[], float],
     ) -> ClientCredentialsAuth:
         return cls(
             token_http,
@@ -138,7 +142,11 @@ class ClientCredentialsAuth(httpx.Auth):
         if self.credentials_in in ("post", "both"):
             form |= {"client_id": self.client_id, "client_secret": self._secret}
         try:
-            response = self.token_http.post(self.token_url, data=form, headers=headers)
+            if isinstance(self.token_http, httpx.Client):
+                response = self.token_http.post(self.token_url, data=form, headers=headers)
+            else:  # a client made for this fetch and closed after it: tokens are fetched rarely
+                with self.token_http() as token_http:
+                    response = token_http.post(self.token_url, data=form, headers=headers)
         except httpx.HTTPError as exc:
             raise self.error(f"token endpoint {self.token_url} unreachable: {exc}") from None
         try:
@@ -195,7 +203,7 @@ class Target:
         self, *, token_http: httpx.Client | None = None, now: Callable[[], float] = time.monotonic
     ) -> httpx.Auth | None:
         """The ``httpx.Auth`` of the credentials; an OAuth one fetches its tokens through ``token_http``
-        (by default a client with this target's timeout and TLS setting)."""
+        (by default a client with this target's timeout and TLS setting, made for each fetch and closed)."""
         creds = self.credentials
         if creds is None:
             return None
@@ -205,7 +213,7 @@ class Target:
             return HeaderTokenAuth(creds.value, creds.header)
         if isinstance(creds, Basic):
             return httpx.BasicAuth(creds.username, creds.password)
-        return ClientCredentialsAuth.of(creds, token_http or self.token_http(), now=now)
+        return ClientCredentialsAuth.of(creds, token_http or self.token_http, now=now)
 
     def token_http(self) -> httpx.Client:
         """A client for an OAuth token endpoint: this target's timeout and TLS setting, nothing else."""
