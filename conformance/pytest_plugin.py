@@ -86,6 +86,12 @@ class ConformanceItem(pytest.Item):
             raise ConformanceFailure(result)
         if result.status is Status.ERROR:
             raise RuntimeError(result.reason)
+        if result.status is Status.BLOCKED:  # a prerequisite broke: judged as the run judges it
+            if result in runner.outcome.failed(strict=strict):
+                raise ConformanceFailure(result)
+            if result in runner.outcome.unjudged():
+                raise RuntimeError(result.reason)
+            pytest.skip(result.reason)
 
     def repr_failure(self, excinfo: pytest.ExceptionInfo[BaseException], style: Any = None) -> str:
         if isinstance(excinfo.value, ConformanceFailure):

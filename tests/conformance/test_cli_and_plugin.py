@@ -128,6 +128,23 @@ def test_plugin_fails_the_item_whose_requirement_is_broken(tmp_path: Path) -> No
     assert "requirement: RFC 7644 §3.4.2.2" in done.stdout
 
 
+def test_plugin_fails_a_check_blocked_by_a_broken_prerequisite_with_its_root_cause(tmp_path: Path) -> None:
+    done = _pytest(
+        tmp_path,
+        "--conformance-app",
+        "tests.conformance.apps:broken_entra_group",
+        "--conformance-suite",
+        "entra,sync",
+        "--conformance-include",
+        "crud,entra",
+        "-rf",
+    )
+    assert done.returncode == 1, done.stdout + done.stderr
+    assert "FAILED aup-conformance/entra::entra-create-group - " in done.stdout
+    assert "FAILED aup-conformance/sync::sync-entra-initial-cycle - " in done.stdout
+    assert "problem:     blocked by prerequisite entra-create-group (FAIL)" in done.stdout
+
+
 def test_a_failing_run_shows_requirement_expected_actual_and_redacted_evidence(tmp_path: Path) -> None:
     from conformance import Target, run, select
     from conformance.report import render_console, to_json
