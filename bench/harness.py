@@ -17,12 +17,12 @@ from typing import Any
 
 import click
 
-from bench import figures, isolation, memory, peer
+from bench import figures, isolation, memory, peer, wan
 from bench.common import machine
 from bench.plan import FULL, QUICK, Plan, sizes, sync_sizes
 from bench.report import markdown, targets
 
-FIGURES = ("floor", "sync", "scale", "served", "peer", "isolation", "memory")
+FIGURES = ("floor", "sync", "scale", "served", "peer", "isolation", "memory", "wan")
 
 
 def run(plan: Plan, *, only: tuple[str, ...] = FIGURES, with_peer: bool, echo: figures.Echo) -> dict[str, Any]:
@@ -69,6 +69,9 @@ def run(plan: Plan, *, only: tuple[str, ...] = FIGURES, with_peer: bool, echo: f
                 workdir, users=max(plan.scale_sizes), members=min(max(plan.group_sizes), max(plan.scale_sizes))
             )
             echo(memory.describe(result["memory"]))
+        if "wan" in only:
+            result["wan"] = wan.measure(workdir)
+            echo(wan.describe(result["wan"]))
     result["peer"] = peer_data
     result["targets"] = targets(result)
     return result

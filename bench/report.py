@@ -9,6 +9,7 @@ from bench import isolation, memory
 FLOOR_SHARE = 0.8  # sync throughput at the largest size, as a share of the in-process floor
 SCALE_RATIO = 1.2  # latency at the largest size over the smallest
 GROUP_MS = 5.0  # one-member PATCH and excluded-members GET on the largest group
+WAN_S = 10.0  # issue #20: a full conformance run 50 ms from the server
 RSS_MB = 120.0
 ISOLATION_MS = 100.0  # issue #17: one worst-case PATCH delays another tenant's one-line PATCH by less
 MEMORY_MB = 300.0  # issue #17: peak RSS under eight concurrent worst-case reads, 100k users, 50k members
@@ -37,6 +38,17 @@ def targets(result: dict[str, Any]) -> list[dict[str, Any]]:
         span = f"{max(scale['sizes'])}/{min(scale['sizes'])}"
         for op, ratio in scale["ratio"].items():
             add(f"{op} latency {span} users <= {SCALE_RATIO}", ratio, ratio <= SCALE_RATIO, "ratio")
+    net = result.get("wan")
+    if net:
+        parallel = [r for r in net["aup"] if r["jobs"] > 1]
+        for r in parallel:
+            add(
+                f"full conformance run at {net['rtt_ms']} ms RTT with --jobs {r['jobs']} <= {WAN_S:g} s, "
+                "same verdicts as sequential",
+                r["seconds"],
+                r["seconds"] <= WAN_S and r["same_verdicts_as_sequential"],
+                "s",
+            )
     groups = result.get("large_groups")
     if groups:
         top = str(max(groups["sizes"]))
@@ -137,10 +149,21 @@ def markdown(result: dict[str, Any]) -> str:
     if mem := result.get("memory"):
         out += [memory.describe(mem), ""]
     out += _peer_tables(result.get("peer") or {})
-    if rows := result.get("targets"):
+    if net := result.get("wan"):
+        rows = [
+            [f"aup conformance --jobs {r['jobs']}", str(r["checks"]), str(r["requests"]), f"{r['seconds']:.1f}"]
+            for r in net["aup"]
+        ]
+        peer_run = net["scim2_tester"]
+        if peer_run.get("status") == "measured":
+            rows.append(
+                ["scim2-tester", str(peer_run["checks"]), str(peer_run["requests"]), f"{peer_run['seconds']:.1f}"]
+            )
+        out += _table([f"WAN, {net['rtt_ms']} ms round trip", "checks", "requests", "wall s"], rows)
+    if target_rows := result.get("targets"):
         out += _table(
             ["target", "measured", "met"],
-            [[r["target"], f"{r['measured']} {r['unit']}", "yes" if r["met"] else "NO"] for r in rows],
+            [[r["target"], f"{r['measured']} {r['unit']}", "yes" if r["met"] else "NO"] for r in target_rows],
         )
     return "\n".join(out)
 

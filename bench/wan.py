@@ -21,6 +21,7 @@ from urllib.parse import urlsplit, urlunsplit
 import httpx
 
 from bench.common import aup_serve, expect
+from conformance.model import Check
 from conformance.runner import DEFAULT_JOBS, run
 from conformance.suites import default_registry
 from scimcore.target import Bearer, Target
@@ -130,8 +131,7 @@ def delayed(base_url: str, *, rtt_s: float = RTT_S) -> Iterator[tuple[str, Delay
         proxy.stop()
 
 
-def _conformance(base: str, token: str, proxy: DelayProxy, jobs: int) -> dict[str, Any]:
-    checks = default_registry().checks()
+def _conformance(base: str, token: str, proxy: DelayProxy, jobs: int, checks: list[Check]) -> dict[str, Any]:
     before = proxy.requests
     start = time.perf_counter()
     outcome = run(checks, Target(base, Bearer(token), timeout=60.0), jobs=jobs)
@@ -176,19 +176,28 @@ def _scim2_tester(base: str, token: str, proxy: DelayProxy) -> dict[str, Any]:
     }
 
 
-def measure(workdir: Path, *, rtt_s: float = RTT_S, jobs: tuple[int, ...] = (1, DEFAULT_JOBS)) -> dict[str, Any]:
-    """The full default conformance run at each of ``jobs`` and scim2-tester, all through one ``rtt_s`` link."""
+def measure(
+    workdir: Path,
+    *,
+    rtt_s: float = RTT_S,
+    jobs: tuple[int, ...] = (1, DEFAULT_JOBS),
+    checks: list[Check] | None = None,
+    peer: bool = True,
+) -> dict[str, Any]:
+    """The conformance run (the full default registry unless ``checks``) at each of ``jobs``, and scim2-tester
+    when ``peer``, all through one ``rtt_s`` link."""
+    selected = checks if checks is not None else default_registry().checks()
     with aup_serve(workdir / "wan.db") as server:
         base = server.match["url"]
         token = server.process.wait_for(r"New bearer token for default .*: (\S+)", timeout=10.0).group(1)
         with delayed(base, rtt_s=rtt_s) as (proxied, proxy):
             expect(httpx.get(f"{proxied}/ServiceProviderConfig", headers={"Authorization": f"Bearer {token}"}), 200)
-            runs = [_conformance(proxied, token, proxy, count) for count in jobs]
-            peer = _scim2_tester(proxied, token, proxy)
+            runs = [_conformance(proxied, token, proxy, count, selected) for count in jobs]
+            theirs = _scim2_tester(proxied, token, proxy) if peer else {"status": "skipped"}
     first = runs[0]["statuses"]
     for item in runs:
         item["same_verdicts_as_sequential"] = item.pop("statuses") == first
-    return {"rtt_ms": round(rtt_s * 1000), "aup": runs, "scim2_tester": peer}
+    return {"rtt_ms": round(rtt_s * 1000), "aup": runs, "scim2_tester": theirs}
 
 
 def describe(data: dict[str, Any]) -> str:
