@@ -133,10 +133,14 @@ def verdict_line(run: Run, *, strict: bool = False) -> str:
             f"0 {levels} failures among the rest{mode}"
         )
     failed = run.failed(strict=strict)
-    must = sum(1 for result in failed if result.check.level is Level.MUST)
+    blocked = [result for result in failed if result.status is Status.BLOCKED]
+    judged = [result for result in failed if result.status is not Status.BLOCKED]
+    must = sum(1 for result in judged if result.check.level is Level.MUST)
     text = f"NOT CONFORMANT: {_plural(must, 'MUST failure')}"
     if strict:
-        text += f", {_plural(len(failed) - must, 'SHOULD failure')}"
+        text += f", {_plural(len(judged) - must, 'SHOULD failure')}"
+    if blocked:
+        text += f", {_plural(len(blocked), 'check')} blocked by them"
     if unjudged:
         text += f"; {unjudged} of {_plural(total, 'check')} not judged (ERROR)"
     return text + mode
