@@ -17,6 +17,7 @@ from scimcore.target import Target
 
 JSON_TYPES = (urns.MEDIA_TYPE, "application/json")
 SPC_FEATURES = ("patch", "bulk", "filter", "changePassword", "sort", "etag")
+NAME_DIGITS = 5  # names numbered up to 99,999 per run, all the same length
 
 
 @dataclass(frozen=True)
@@ -93,8 +94,11 @@ class CheckContext:
     # -- data ---------------------------------------------------------------------------------------------------
 
     def name(self, stem: str = "u") -> str:
-        """A fresh name carrying the run prefix (so a final sweep can find what a failed cleanup left)."""
-        return f"{self.run_id}-{stem}{next(self._counter)}"
+        """A fresh name carrying the run prefix (so a final sweep can find what a failed cleanup left).
+
+        The number has a fixed width, so no name is a prefix of another: checks select their own data with
+        ``sw "<name>"``, and with checks running in parallel ``...-f3`` must not also match ``...-f31``."""
+        return f"{self.run_id}-{stem}{next(self._counter):0{NAME_DIGITS}d}"
 
     def user_body(self, user_name: str | None = None, **extra: Any) -> dict[str, Any]:
         """A complete, valid User: the attributes IdPs send on create."""
