@@ -22,7 +22,7 @@ from emulators.entra.state import JobState
 
 
 class Disposition(StrEnum):
-    """Where a source object stands; everything but ACTIVE makes ``IsSoftDeleted`` true (§3.3, MAP)."""
+    """Where a source object stands; everything but ACTIVE makes ``IsSoftDeleted`` true (§3.3, attribute mappings)."""
 
     ACTIVE = "active"
     GONE = "gone"  # hard-deleted (or purged 30 days after a soft delete)

@@ -189,7 +189,7 @@ class EntraEmulator:
         self.state.deletions_approved = True
         self.state.next_cycle_at = self.clock.now()
 
-    # -- provision on demand (§8 POD) -----------------------------------------------------------
+    # -- provision on demand (§8) -------------------------------------------------------------
 
     def provision_on_demand(self, user_id: str) -> list[LogEntry]:
         """One user now: test connection, scope, match, then create, update or disable (not deleted/disabled users)."""
@@ -209,7 +209,7 @@ class EntraEmulator:
         return self.log.entries[first:]
 
     def provision_group_on_demand(self, group_id: str, members: list[str]) -> list[LogEntry]:
-        """One group and at most 5 of its members (§3.4, §8 POD): the group, those users, their memberships."""
+        """One group and at most 5 of its members (§3.4, §8): the group, those users, their memberships."""
         first = len(self.log)
         group = self.directory.core.group(group_id)
         limit = self.settings.on_demand_group_members

@@ -185,11 +185,12 @@ class GroupFlows:
     def sync_member_groups(self, group_id: str) -> None:
         """Child groups in scope, each sent as one member by its target id (docs/entra.md §3.4).
 
-        Entra adds a nested group as a single member and does not flatten its members [MSQA
-        AzureAD-BYOA-Provisioning-Samples#26]; a child that is not provisioned has no target id, so it
-        is not sent (inferred, as for users out of scope). A server that refuses the member fails the
-        parent group's update, which is logged and escrowed like any failed object (§7). Sent children
-        are kept by the parent's target id, so a relinked parent starts afresh.
+        Entra adds a nested group as a single member and does not flatten its members (Microsoft staff,
+        https://github.com/Azure/AzureAD-BYOA-Provisioning-Samples/issues/26); a child that is not
+        provisioned has no target id, so it is not sent (inferred, as for users out of scope). A server
+        that refuses the member fails the parent group's update, which is logged and escrowed like any
+        failed object (§7). Sent children are kept by the parent's target id, so a relinked parent starts
+        afresh.
         """
         ctx = self.ctx
         scim_id = ctx.links.scim_id("group", group_id)

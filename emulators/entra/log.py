@@ -1,6 +1,6 @@
 """The provisioning log: one entry per object evaluated, with its action, outcome and reason code.
 
-Codes follow docs/entra.md §6-§7 and the provisioning-log error table it cites (LOGS):
+Codes follow docs/entra.md §6-§7 and the provisioning-log error table it cites:
 ``DuplicateTargetEntries``, ``InvalidAnchor``, ``EntryConflict``, ``TooManyRequests``, ``Timeout``...
 Skip reasons that Microsoft does not name in the reference are the emulator's own, stated below.
 """
@@ -31,8 +31,8 @@ class Outcome(StrEnum):
 class Code(StrEnum):
     """Failure codes and skip reasons written to the log."""
 
-    DUPLICATE_TARGET_ENTRIES = "DuplicateTargetEntries"  # §3.1, LOGS
-    INVALID_ANCHOR = "InvalidAnchor"  # §3.2, LOGS
+    DUPLICATE_TARGET_ENTRIES = "DuplicateTargetEntries"  # §3.1, provisioning-log error table
+    INVALID_ANCHOR = "InvalidAnchor"  # §3.2, provisioning-log error table
     ENTRY_CONFLICT = "EntryConflict"  # §6: a 409
     TOO_MANY_REQUESTS = "TooManyRequests"  # §7
     TIMEOUT = "Timeout"  # §7
@@ -53,8 +53,8 @@ class Code(StrEnum):
     DELETE_DISABLED = "TargetActionDeleteDisabled"
     UNMANAGED = "UnmanagedAfterOutOfScope"  # §3.3: no DELETE after an out-of-scope disable
     ESCROW_DROPPED = "EscrowDropped"  # §7: given up after 28 days
-    NOT_IN_SCOPE = "NotInScope"  # §8 POD: the object is not assigned or fails the scoping filter
-    ON_DEMAND_NOT_ALLOWED = "OnDemandCannotProvisionDeletedOrDisabled"  # §8 POD
+    NOT_IN_SCOPE = "NotInScope"  # §8 (on-demand provisioning): the object is not assigned or fails the scoping filter
+    ON_DEMAND_NOT_ALLOWED = "OnDemandCannotProvisionDeletedOrDisabled"  # §8 (on-demand provisioning)
 
 
 @dataclass(frozen=True)

@@ -186,10 +186,10 @@ class CompiledEntraMapping:
 
 
 def _rule(target: str, source: str, kind: Kind = "direct", **extra: Any) -> EntraRule:
-    return EntraRule(target, kind, source, provenance=extra.pop("provenance", _DEFMAP), **extra)
+    return EntraRule(target, kind, source, provenance=extra.pop("provenance", _DEFAULT_MAPPINGS), **extra)
 
 
-_DEFMAP = "docs/entra.md §9 default user mappings (documented; observed)"
+_DEFAULT_MAPPINGS = "docs/entra.md §9 default user mappings (documented; observed)"
 _ENTERPRISE = "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User"
 ACTIVE_EXPRESSION = 'Switch([IsSoftDeleted], , "False", "True", "True", "False")'
 
@@ -209,7 +209,7 @@ DEFAULT_USER_MAPPING = EntraMapping(
             'addresses[type eq "work"].formatted',
             "physicalDeliveryOfficeName",
             provenance=(
-                f'{_DEFMAP}; Microsoft\'s SCIM tutorial says addresses[type eq "other"]: '
+                f'{_DEFAULT_MAPPINGS}; Microsoft\'s SCIM tutorial says addresses[type eq "other"]: '
                 "the third-party default (work) is chosen"
             ),
         ),

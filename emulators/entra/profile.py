@@ -193,7 +193,7 @@ class EscrowPolicy:
     retry_after_first_failure: tuple[float, ...] = (6 * 3600.0, 12 * 3600.0, 24 * 3600.0)
     then_every: float = 24 * 3600.0
     give_up_after: float = 28 * 24 * 3600.0
-    # QUAR: "after which the escrow entry is removed and the job is disabled" (docs/entra.md §7);
+    # Microsoft's quarantine page: "after which the escrow entry is removed and the job is disabled" (docs/entra.md §7);
     # False keeps the job running after a drop (the emulator's earlier behaviour).
     disable_job_on_drop: bool = True
 

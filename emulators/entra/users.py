@@ -105,7 +105,8 @@ class UserFlows:
     def set_manager(self, done: Provisioned) -> None:
         """The manager as a second, separate PATCH with the manager's target id (§3.1 step 4, §3.2).
 
-        A manager that is not provisioned is left out and not filled in later until a restart (§3.1, KI).
+        A manager that is not provisioned is left out and not filled in later until a restart
+        (§3.1; Microsoft's known issues page).
         """
         ctx = self.ctx
         if ctx.users.reference is None or done.user_id not in ctx.directory.core.users:

@@ -198,7 +198,7 @@ class OktaEmulator:
         return done
 
     def assign_group(self, group_id: str) -> list[Task]:
-        """Group-based assignment: every member is provisioned (§4, PLAN C9307)."""
+        """Group-based assignment: every member is provisioned (§4; Okta QA plan test C9307, §11c)."""
         done: list[Task] = []
         group = self.directory.group(group_id)
         if group_id in self.directory.app.push_groups:
@@ -210,7 +210,7 @@ class OktaEmulator:
         return done
 
     def unassign_group(self, group_id: str) -> list[Task]:
-        """Members left without an assignment are deactivated (§6, PLAN C9311)."""
+        """Members left without an assignment are deactivated (§6; Okta QA plan test C9311, §11c)."""
         done: list[Task] = []
         group = self.directory.group(group_id)
         if group_id in self.directory.app.groups:
@@ -297,7 +297,7 @@ class OktaEmulator:
         return []
 
     def unsuspend_user(self, user_id: str) -> list[Task]:
-        """Unsuspending sends nothing either: the app user never changed (§6, PLAN C9300)."""
+        """Unsuspending sends nothing either: the app user never changed (§6; Okta QA plan test C9300, §11c)."""
         user = self.directory.user(user_id)
         if user.status is Status.SUSPENDED:
             user.status = Status.ACTIVE
@@ -347,7 +347,7 @@ class OktaEmulator:
         return group.name
 
     def push_now(self, group_id: str) -> list[Task]:
-        """Push Now: overwrite the app group's members with Okta's list (§7, PLAN C9316)."""
+        """Push Now: overwrite the app group's members with Okta's list (§7; Okta QA plan test C9316, §11c)."""
         return [self._run("push_now", f"Push Now {self._pushed(group_id)}", group_id)]
 
     def rename_group(self, group_id: str, name: str) -> list[Task]:
@@ -371,13 +371,13 @@ class OktaEmulator:
         return done
 
     def deactivate_push(self, group_id: str) -> list[Task]:
-        """Pause the push: nothing is sent now, and changes made meanwhile are not sent (PLAN C9319)."""
+        """Pause the push: nothing is sent now, and changes made meanwhile are not sent (§7, QA plan test C9319)."""
         self._pushed(group_id)
         self.directory.app.push_groups[group_id] = False
         return []
 
     def activate_push(self, group_id: str) -> list[Task]:
-        """Resume the push, which re-pushes the full membership at once (§7, PLAN C9320)."""
+        """Resume the push, which re-pushes the full membership at once (§7; Okta QA plan test C9320, §11c)."""
         self._pushed(group_id)
         self.directory.app.push_groups[group_id] = True
         if self.links.scim_id("group", group_id) is None:

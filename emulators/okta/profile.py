@@ -59,7 +59,7 @@ _HEADERS = (
 _COMMON_PROVENANCE = {
     "headers": "docs/okta.md §2 and §12 (documented; observed)",
     "body_headers": "docs/okta.md §2: Content-Type only when there is a body (documented; observed)",
-    "query_space": "docs/okta.md §4.1 and §7: S20 encodes spaces as %20 (documented)",
+    "query_space": "docs/okta.md §4.1 and §7: Okta's SCIM 2.0 reference encodes spaces as %20 (documented)",
     "connection_test_users": "docs/okta.md §3: GET /Users?startIndex=1&count=2 (documented; observed)",
     "connection_test_groups": "docs/okta.md §3: GET /Groups?startIndex=1&count=100 with group import (documented)",
     "lookup_page": "docs/okta.md §4.1 and §7: filter then startIndex=1&count=100 (documented)",
@@ -72,12 +72,12 @@ _COMMON_PROVENANCE = {
     "in total (inferred)",
     "integer_list_counts": "docs/okta.md §3 and §10.10: totalResults, startIndex and itemsPerPage must be JSON "
     "integers, not strings (documented); the lowercase spellings are read too (documented)",
-    "list_schema_required": "docs/okta.md §11a SPEC step 1: schemas has the ListResponse URN (documented); the "
+    "list_schema_required": "docs/okta.md §11a, SPEC Test step 1: schemas has the ListResponse URN (documented); the "
     "client failing the task without it is inferred",
     "boolean_active": "docs/okta.md §9: a boolean active is needed (documented); failing the task on a "
     "non-boolean active in a user Okta reads is inferred, and a missing active is tolerated (inferred)",
-    "request_workers": "docs/okta.md §8: concurrency and ordering are undocumented [devforum 33791]: one request "
-    "at a time, in the order the actions happen (inferred)",
+    "request_workers": "docs/okta.md §8: concurrency and ordering are undocumented (an unanswered Okta "
+    "developer forum question): one request at a time, in the order the actions happen (inferred)",
 }
 
 OKTA_OIN = OktaProfile(
