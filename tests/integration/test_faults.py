@@ -1,7 +1,7 @@
 """The IdP emulators against the reference server behind a FaultTransport: they wait, fail, retry and converge.
 
 Okta (docs/okta.md §8): the 429 algorithm on the fake clock, failed tasks kept and retried.
-Entra (docs/entra.md §7): 429 waited out and retried next cycle, escrow on the QUAR schedule,
+Entra (docs/entra.md §7): 429 waited out and retried next cycle, escrow on the quarantine schedule,
 quarantine past the thresholds. Once the faults stop, the server holds what a fault-free run leaves:
 no change lost, no duplicate. Nothing sleeps: waits and slow answers move a FakeClock.
 """

@@ -1,4 +1,4 @@
-"""Shared setup for the Okta flow tests: the S20 sample user, and an emulator wired to the SCIM fake."""
+"""Shared setup for the Okta flow tests: the sample user from Okta's SCIM 2.0 reference, and an emulator on a fake."""
 
 from __future__ import annotations
 

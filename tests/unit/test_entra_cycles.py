@@ -153,7 +153,7 @@ def test_restart_keeps_links_and_full_reset_matches_again() -> None:
 
 
 def test_manager_not_yet_in_scope_is_filled_only_after_restart() -> None:
-    """§3.1 step 4 and KI: a manager out of scope is left out until a restart."""
+    """§3.1 step 4 (Microsoft's known issues page): a manager out of scope is left out until a restart."""
     directory = tut_directory()
     directory.core.user(TUT_USER).profile["managerId"] = MANAGER
     directory.core.app.users.remove(MANAGER)

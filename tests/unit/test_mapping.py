@@ -50,7 +50,7 @@ def test_unreadable_target_paths_are_configuration_errors(text: str) -> None:
 
 
 def test_default_mapping_gives_the_documented_create_attributes() -> None:
-    """docs/okta.md §4.3: the mapped part of the S20 sample body."""
+    """docs/okta.md §4.3: the mapped part of the sample body in Okta's SCIM 2.0 reference."""
     assert compiled().build(TEST_USER) == {
         "userName": "test.user@okta.local",
         "name": {"givenName": "Test", "familyName": "User"},

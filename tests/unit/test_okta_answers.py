@@ -71,7 +71,7 @@ def test_lowercase_spellings_are_read_as_integers() -> None:
 
 
 def test_a_list_without_the_list_response_schema_fails_the_task() -> None:
-    """docs/okta.md §11a SPEC step 1; the client failing on it is inferred."""
+    """docs/okta.md §11a, SPEC Test step 1; the client failing on it is inferred."""
     okta, _ = make_okta(fake=EditedFake(_lists(lambda doc: doc.pop("schemas"))))
     [error] = _failed(okta.assign_user(TEST_USER_ID))
     assert "ListResponse" in error

@@ -230,7 +230,7 @@ def test_deleting_a_deactivated_user_sends_nothing() -> None:
 
 
 def test_group_assignment_provisions_members_and_unassignment_deactivates_them() -> None:
-    """docs/okta.md §6 triggers; PLAN C9307 and C9311."""
+    """docs/okta.md §6 triggers; Okta QA plan tests C9307 and C9311 (§11c)."""
     directory = s20_directory()
     group_id = next(iter(directory.groups))
     directory.groups[group_id].members += [TEST_USER_ID, SECOND_USER_ID]

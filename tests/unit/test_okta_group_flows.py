@@ -48,7 +48,7 @@ def names(okta: OktaEmulator) -> dict[str, str]:
 
 
 def both_members(okta: OktaEmulator) -> list[dict[str, Any]]:
-    """The S20 users as Okta references them (docs/okta.md §7): SCIM id, userName as display."""
+    """The sample users of Okta's SCIM 2.0 reference as Okta names them (docs/okta.md §7): SCIM id, userName shown."""
     return [
         {"value": okta.links.scim_id("user", TEST_USER_ID), "display": "test.user@okta.local"},
         {"value": okta.links.scim_id("user", SECOND_USER_ID), "display": "second.user@okta.local"},
@@ -278,7 +278,7 @@ def test_unlink_and_delete_sends_delete_and_unlink_and_leave_sends_nothing() -> 
 
 
 def test_a_paused_push_sends_nothing_until_activated_which_pushes_everything() -> None:
-    """PLAN C9319/C9320."""
+    """docs/okta.md §7: Okta QA plan tests C9319/C9320."""
     okta, fake, _ = provisioned()
     okta.deactivate_push(GROUP_ID)
     okta.add_group_member(GROUP_ID, TEST_USER_ID)
@@ -290,7 +290,7 @@ def test_a_paused_push_sends_nothing_until_activated_which_pushes_everything() -
 
 
 def test_an_existing_app_group_fails_the_push_until_linked() -> None:
-    """docs/okta.md §13 (inferred error) and PLAN C9315: Link Group adds members, old ones stay."""
+    """docs/okta.md §13 (inferred error) and Okta QA plan test C9315: Link Group adds members, old ones stay."""
     fake = FakeScim()
     stranger = fake.add("Users", {"userName": "stranger@x"})
     existing = fake.add("Groups", {"displayName": "Test SCIMv2", "members": [{"value": stranger["id"]}]})
