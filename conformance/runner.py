@@ -384,12 +384,18 @@ LONG = "long"  # the tag of a check that takes many round trips: parallel runs s
 
 
 def _start_order(checks: list[Check]) -> list[Check]:
-    """The order a parallel run starts checks in: the prerequisites of long checks, then the long checks, then the
-    rest, each in selection order, so the run does not end waiting on a long check started last."""
-    long = [item for item in checks if LONG in item.tags]
-    needed = {need for item in long for need in item.needs}
-    rank = {item.id: 0 if item.id in needed else 1 if LONG in item.tags else 2 for item in checks}
-    return sorted(checks, key=lambda item: rank[item.id])
+    """The order a parallel run starts checks in: exclusive checks (alone, before the pool fills), the prerequisites
+    of long checks, then the long checks, then the rest, each in selection order, so the run does not end waiting on
+    a long check started last."""
+    long = {item.id: item for item in checks if LONG in item.tags and not item.exclusive}
+    needed = {need for item in long.values() for need in item.needs}
+
+    def rank(item: Check) -> int:
+        if item.exclusive:
+            return 0
+        return 1 if item.id in needed else 2 if item.id in long else 3
+
+    return sorted(checks, key=rank)
 
 
 def blocked(item: Check, broken: list[Result]) -> Result:

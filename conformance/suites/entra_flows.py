@@ -288,6 +288,7 @@ def hard_delete(ctx: CheckContext) -> None:
         "docs/entra.md §7 and §12"
     ),
     tags={"throttling", "errors", "long"},
+    exclusive=True,  # it spends the token's whole rate-limit budget: a check beside it would be 429ed
 )
 def throttle_entra(ctx: CheckContext) -> None:
     response = burst(ctx, entra_scim(ctx), [("filter", eq_filter("userName", str(uuid.uuid4())))])

@@ -312,6 +312,7 @@ def reactivation(ctx: CheckContext) -> None:
         "docs/okta.md §8 (the wait when Retry-After is missing, the number of attempts)"
     ),
     tags={"throttling", "errors", "long"},
+    exclusive=True,  # it spends the token's whole rate-limit budget: a check beside it would be 429ed
 )
 def throttle_okta(ctx: CheckContext) -> None:
     response = burst(ctx, okta_scim(ctx), OKTA_OIN.connection_test_users)

@@ -6,11 +6,14 @@ from __future__ import annotations
 import re
 import threading
 import time
+from dataclasses import replace
 from pathlib import Path
 
 import httpx
 import pytest
 
+from aup.embedded import embedded_server
+from aup_server.config import ServerConfig
 from conformance import Target, run
 from conformance.context import CheckContext
 from conformance.model import Check, Level, Status
@@ -20,6 +23,7 @@ from scimcore import urns
 from scimcore.client import IN_PROCESS_SCIM_URL
 from scimcore.target import Bearer
 from tests.conformance.breakers_idp import BREAKERS as IDP_BREAKERS
+from tests.conformance.breakers_idp import NEEDS_THROTTLING
 from tests.conformance.faulty import Faulty, State
 from tests.integration.conftest import start_server, stop_server, wait_for
 
@@ -67,6 +71,34 @@ def test_a_parallel_run_against_a_broken_server_fails_the_same_checks_for_the_sa
     assert _verdicts(parallel) == _verdicts(sequential)
     failed = {r.check.id for r in sequential.results if r.status in (Status.FAIL, Status.BLOCKED)}
     assert "entra-create-group" in failed and any(r.startswith("sync-entra-") for r in failed)
+
+
+def _one_read_later(index: int) -> Check:
+    """A check that reads /Users once, a little after the run started: while a throttling burst would be going on."""
+
+    def fn(ctx: CheckContext) -> None:
+        time.sleep(0.2)
+        response = ctx.scim.get("/Users", [("count", 1)])
+        ctx.expect(response.status_code == 200, "throttled", expected="200", actual=str(response.status_code))
+
+    return Check(id=f"read-{index}", title="read", level=Level.MUST, suite="custom", ref="test", fn=fn)
+
+
+@pytest.mark.parametrize("exclusive", [True, False])
+def test_the_throttling_checks_run_alone_so_no_other_check_is_429ed(exclusive: bool) -> None:
+    """They spend the token's whole rate-limit budget and then wait for it to refill: beside them, an ordinary check
+    of the same run is throttled (shown by running them as if they were not exclusive)."""
+    throttling = [
+        replace(item, exclusive=exclusive) for item in default_registry().checks() if item.id in NEEDS_THROTTLING
+    ]
+    assert all(item.exclusive for item in default_registry().checks() if item.id in NEEDS_THROTTLING)
+    checks = [_one_read_later(index) for index in range(4)] + throttling
+    with embedded_server(ServerConfig(rate_limit_per_minute=600, rate_limit_burst=10)) as server:
+        outcome = run(checks, Target(server.base_url, Bearer(server.token), app=server.app), jobs=DEFAULT_JOBS)
+    statuses = {r.check.id: r.status for r in outcome.results}
+    assert all(statuses[item.id] is Status.PASS for item in throttling), statuses
+    reads = [statuses[f"read-{index}"] for index in range(4)]
+    assert reads == [Status.PASS] * 4 if exclusive else Status.FAIL in reads, statuses
 
 
 # -- the scheduler, against a stand-in server -------------------------------------------------------------------
@@ -173,13 +205,24 @@ def test_prerequisites_that_pass_let_the_dependant_run() -> None:
     assert flight.started == ["root", "root"]  # the child (same function) started only after its prerequisite
 
 
-def test_long_checks_and_their_prerequisites_start_first() -> None:
-    def check(name: str, *, long: bool = False, needs: tuple[str, ...] = ()) -> Check:
+def test_exclusive_checks_then_long_checks_and_their_prerequisites_start_first() -> None:
+    def check(name: str, *, long: bool = False, needs: tuple[str, ...] = (), exclusive: bool = False) -> Check:
         tags = frozenset({LONG}) if long else frozenset()
-        return Check(id=name, title=name, level=Level.MUST, suite="c", ref="t", fn=print, tags=tags, needs=needs)
+        return Check(
+            id=name,
+            title=name,
+            level=Level.MUST,
+            suite="c",
+            ref="t",
+            fn=print,
+            tags=tags,
+            needs=needs,
+            exclusive=exclusive,
+        )
 
     checks = [check("a"), check("b"), check("base"), check("sync", long=True, needs=("base",)), check("z")]
-    assert [item.id for item in _start_order(checks)] == ["base", "sync", "a", "b", "z"]
+    checks.append(check("burst", long=True, exclusive=True))
+    assert [item.id for item in _start_order(checks)] == ["burst", "base", "sync", "a", "b", "z"]
 
 
 def test_every_prerequisite_the_built_in_suites_name_exists_and_runs_earlier() -> None:
