@@ -4,6 +4,12 @@ Enable it with ``-p conformance.pytest_plugin`` (or ``pytest_plugins`` in a conf
 server: ``--conformance-target URL --conformance-token T``, or ``--conformance-app module:factory`` for an
 in-process WSGI app (the factory returns the app, or ``(app, token)``). One item per check: FAIL fails the
 item, SKIP skips it, ERROR errors it; a WARN passes unless ``--conformance-strict`` makes a SHOULD fail.
+
+Items run one at a time in registry order, so a check's prerequisites (``needs``) run before it. A BLOCKED
+item (a prerequisite broke, so it was not sent) is judged as ``aup conformance`` judges it, its message naming
+the root cause ("blocked by prerequisite <id> (FAIL)"): it fails when the run counts it as failing (a MUST,
+or with ``--conformance-strict`` a SHOULD, blocked by a FAIL or WARN), errors when only an ERROR blocked it
+(the server was not judged), and is skipped otherwise (a MAY, or a SHOULD without strict).
 """
 
 from __future__ import annotations
