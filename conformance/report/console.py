@@ -37,17 +37,24 @@ def _table(results: list[Result], width: int) -> list[str]:
     return lines
 
 
-def cause_lines(cause: Cause) -> list[str]:
-    """One root cause: the check that broke, what it explains, and what to fix."""
+def cause_lines(cause: Cause, width: int = 110) -> list[str]:
+    """One root cause: the check that broke, what it explains, and what to fix; long lines wrap under the id."""
     root = cause.root
+    indent = " " * 7
+    wrap = textwrap.TextWrapper(
+        width=width, initial_indent=indent, subsequent_indent=indent + "  ", break_on_hyphens=False
+    )  # ids and URNs stay whole
     lines = [f"{cause.level.value:<6} {root.check.id} ({root.status.value}): {root.reason}"]
     if cause.explains:
         shown = ", ".join(result.check.id for result in cause.explains)
-        lines.append(f"       explains {_plural(len(cause.explains), 'blocked check')}: {shown}")
+        explains = f"explains {_plural(len(cause.explains), 'blocked check')}: {shown}"
+        lines += wrap.wrap(explains)
     if cause.level is not root.check.level:
-        lines.append(f"       graded {cause.level.value}: it blocks {cause.level.value} checks")
+        lines.append(f"{indent}graded {cause.level.value}: it blocks {cause.level.value} checks")
     if cause.hint:
-        lines.append(f"       fix: {cause.hint}")
+        lines += textwrap.wrap(
+            f"fix: {cause.hint}", width=width, initial_indent=indent, subsequent_indent=indent + "  "
+        )
     return lines
 
 
@@ -93,7 +100,7 @@ def render_console(run: Run, *, strict: bool = False, width: int = 110, evidence
     if causes:  # the short list to act on, after the details and before the verdict
         lines.append(f"Causes ({len(causes)}), strongest first")
         for cause in sorted(causes, key=lambda item: list(Level).index(item.level)):
-            lines += ["  " + line for line in cause_lines(cause)]
+            lines += ["  " + line for line in cause_lines(cause, width - 2)]
         lines.append("")
     for note in run.notes:
         lines.append(f"note: {note}")

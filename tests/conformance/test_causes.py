@@ -47,8 +47,11 @@ def test_a_server_that_refuses_entras_bare_string_manager_fails_one_check_and_bl
     assert f"blocked by prerequisite {MANAGER} (FAIL)" in text
     causes_at = lines.index("Causes (1), strongest first")
     assert lines[causes_at + 1].startswith(f"  MUST   {MANAGER} (FAIL): ")
-    assert f"explains {len(entra_syncs)} blocked checks: sync-entra-initial-cycle" in lines[causes_at + 2]
-    assert lines[causes_at + 3].startswith("         fix: accept a PATCH")
+    block = lines[causes_at + 1 : lines.index("", causes_at)]
+    assert block[1].startswith(f"         explains {len(entra_syncs)} blocked checks: sync-entra-initial-cycle")
+    assert all(len(line) <= 110 for line in block[1:])  # wrapped, ids kept whole
+    assert all(f" {r.check.id}" in " ".join(block).replace(",", "") for r in entra_syncs)
+    assert any(line.startswith("         fix: accept a PATCH") for line in block)
     assert f"{len(entra_syncs)} blocked" in lines[-2]  # the summary counts them; the verdict stays last
     assert lines[-1] == f"NOT CONFORMANT: 1 MUST failure, {len(entra_syncs)} checks blocked by them"
 
