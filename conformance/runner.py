@@ -52,6 +52,28 @@ _BROKEN = (Status.FAIL, Status.WARN, Status.ERROR)
 _RANK = {Level.MUST: 0, Level.SHOULD: 1, Level.MAY: 2}
 
 
+class _Tap(Wiretap):
+    """A check's wiretap that also knows when the target answered the last request sent (None: it did not): a
+    check whose final requests (its cleanup included) went unanswered does not show the target alive, even if
+    it passed."""
+
+    def __init__(self) -> None:
+        super().__init__("conformance")
+        self.answered_at: float | None = None
+
+    def on_request(self, request: httpx.Request) -> None:
+        super().on_request(request)
+        self.answered_at = None
+
+    def on_response(self, response: httpx.Response) -> None:
+        super().on_response(response)
+        self.answered_at = time.monotonic()
+
+    def clear(self) -> None:
+        super().clear()
+        self.answered_at = None
+
+
 class TargetUnreachable(Exception):
     """The target could not be reached at all (connection refused, DNS, TLS): a usage problem, not a result."""
 
@@ -167,12 +189,13 @@ class Runner:
         self.keep = keep
         self.run_id = run_id or f"{RUN_PREFIX}{secrets.token_hex(3)}"
         self.endpoint = Endpoint.of(target)
-        self.wiretap = Wiretap("conformance")
+        self.wiretap = _Tap()
         self.names = itertools.count(1)  # next() on a count is atomic under the GIL: names stay unique across threads
         self.http = self.endpoint.client(hooks=self.wiretap.hooks)
         self.outcome = Run(target=target.description, run_id=self.run_id, started=datetime.now(UTC), capabilities={})
         self.capabilities = Capabilities()
         self.streak: list[Result] = []  # the latest consecutive checks that ended in a network ERROR
+        self._streak_since = 0.0  # when the first of them was recorded
         self.stopped: str = ""  # once set, the reason every further check is ERROR without being sent
         self._done: dict[str, Result] = {}
         self._lock = threading.Lock()
@@ -206,18 +229,18 @@ class Runner:
     def run_one(self, item: Check) -> Result:
         """Run ``item`` and record it; once the target stopped answering, an ERROR at once instead of one
         timeout per check."""
-        result, answered = self.judge(item)
-        self.record(result, answered=answered)
+        result, answered_at = self.judge(item)
+        self.record(result, answered_at=answered_at)
         return result
 
-    def judge(self, item: Check) -> tuple[Result, bool]:
-        """Run ``item`` on this thread's client, without recording it: the result, and whether the target
-        answered any of its requests. Safe to call from several threads at once."""
+    def judge(self, item: Check) -> tuple[Result, float | None]:
+        """Run ``item`` on this thread's client, without recording it: the result, and when the target answered the
+        last of its requests (None: it did not, or nothing was sent). Safe to call from several threads at once."""
         broken = self.broken_prerequisites(item)
         if self.stopped:
-            return Result(item, Status.ERROR, reason=self.stopped), False
+            return Result(item, Status.ERROR, reason=self.stopped), None
         if broken:
-            return blocked(item, broken), False
+            return blocked(item, broken), None
         http, wiretap = self._client()
         wiretap.clear()
         result = _run_one(
@@ -230,16 +253,16 @@ class Runner:
             keep=self.keep,
             names=self.names,
         )
-        return result, bool(wiretap.exchanges)
+        return result, wiretap.answered_at
 
-    def record(self, result: Result, *, answered: bool) -> None:
+    def record(self, result: Result, *, answered_at: float | None) -> None:
         """Add ``result`` to the run (completion order; ``run`` puts the selection order back) and watch for a
         target that stopped answering."""
         with self._lock:
             self.outcome.results.append(result)
             self._done[result.check.id] = result
         if result.status is not Status.BLOCKED and not result.reason.startswith(NOT_RUN):
-            self._watch(result, answered=answered)
+            self._watch(result, answered_at=answered_at)
 
     def broken_prerequisites(self, item: Check) -> list[Result]:
         """The results of ``item``'s prerequisites (those already run) that broke or were blocked themselves."""
@@ -247,13 +270,13 @@ class Runner:
             done = dict(self._done)
         return [done[need] for need in item.needs if need in done and done[need].status in (*_BROKEN, Status.BLOCKED)]
 
-    def _client(self) -> tuple[httpx.Client, Wiretap]:
+    def _client(self) -> tuple[httpx.Client, _Tap]:
         """The calling thread's client: the runner's own on the thread that made it, one more per worker."""
         if threading.current_thread() is self._owner:  # the thread that made the runner
             return self.http, self.wiretap
         local = getattr(self._local, "client", None)
         if local is None:
-            wiretap = Wiretap("conformance")
+            wiretap = _Tap()
             http = self.endpoint.client(hooks=wiretap.hooks)
             with self._lock:
                 self._workers.append(http)
@@ -273,9 +296,9 @@ class Runner:
                 finished = set(self._done)
             return all(need in finished for need in item.needs if need in selected)
 
-        def finish(result: Result, answered: bool) -> None:
+        def finish(result: Result, answered_at: float | None) -> None:
             nonlocal done
-            self.record(result, answered=answered)
+            self.record(result, answered_at=answered_at)
             done += 1
             if progress is not None:
                 progress(done, len(checks), result)
@@ -285,7 +308,7 @@ class Runner:
                 finish(*self.judge(item))
         else:
             with ThreadPoolExecutor(max_workers=jobs, thread_name_prefix="aup-check") as pool:
-                flight: dict[Future[tuple[Result, bool]], Check] = {}
+                flight: dict[Future[tuple[Result, float | None]], Check] = {}
                 while pending or flight:
                     alone = any(item.exclusive for item in flight.values())
                     for item in list(pending):
@@ -309,11 +332,15 @@ class Runner:
         with self._lock:
             self.outcome.results.sort(key=lambda result: order.get(result.check.id, len(order)))
 
-    def _watch(self, result: Result, *, answered: bool) -> None:
+    def _watch(self, result: Result, *, answered_at: float | None) -> None:
         with self._lock:
             if result.status is Status.ERROR and result.reason.startswith(NETWORK):
+                if not self.streak:
+                    self._streak_since = time.monotonic()
                 self.streak.append(result)
-            elif answered:  # the target answered this check (or its cleanup)
+            elif answered_at is not None and (not self.streak or answered_at > self._streak_since):
+                # the target answered this check's last request after the errors began: it is alive. In a parallel
+                # run a check answered before them may finish after them: that says nothing about the target now
                 self.streak.clear()
             if len(self.streak) < STOP_AFTER or self.stopped:
                 return

@@ -18,7 +18,7 @@ from conformance import Target, run, select
 from conformance.context import CheckContext
 from conformance.model import Check, Level, Result, Status, Verdict
 from conformance.report import load_schema, render_console, render_html, render_junit, to_json, verdict_line
-from conformance.runner import STOP_AFTER, Run
+from conformance.runner import DEFAULT_JOBS, STOP_AFTER, Run
 from scimcore import urns
 from scimcore.client import IN_PROCESS_SCIM_URL
 from scimcore.target import Bearer
@@ -232,6 +232,30 @@ def test_parallel_checks_stop_sending_once_the_target_stops_answering() -> None:
     assert outcome.verdict() is Verdict.INCOMPLETE and outcome.exit_code() == 2
 
 
+def test_a_check_answered_before_the_target_died_does_not_reset_the_count_of_network_errors() -> None:
+    """In a parallel run a check may finish after later checks failed: its answers came before they did, so
+    they say nothing about the target now, and the runner stops after STOP_AFTER errors all the same."""
+    server = Switchable()
+
+    def answered_then_dies(ctx: CheckContext) -> None:
+        ctx.scim.get("/Users")
+        server.alive = False
+        time.sleep(0.25)  # passes after the next checks' errors came in
+
+    def later(ctx: CheckContext) -> None:
+        time.sleep(0.1)
+        ctx.scim.get("/Users")
+
+    checks = [_check(0, fn=answered_then_dies)] + [_check(index, fn=later) for index in range(1, 20)]
+    outcome = run(checks, Target(BASE, Bearer("t"), app=httpx.MockTransport(server)), jobs=2)
+    assert outcome.results[0].status is Status.PASS
+    network = [result for result in outcome.results if result.reason.startswith("network: ConnectError")]
+    # STOP_AFTER, and one more in flight beside them when the runner gave up; had the late pass shown the target
+    # alive, the count would have started again (2 + STOP_AFTER, and one in flight)
+    assert STOP_AFTER <= len(network) <= STOP_AFTER + 1
+    assert all(result.reason.startswith("not run: ") for result in outcome.results[2 + STOP_AFTER :])
+
+
 # -- a real server killed mid-run ------------------------------------------------------------------------------
 
 KILL_AFTER = 20
@@ -278,3 +302,44 @@ def test_a_server_killed_mid_run_makes_the_run_incomplete_without_waiting_per_ch
         f"INCOMPLETE: {len(network) + len(not_run)} of {len(checks)} checks not judged (ERROR); "
         "0 MUST failures among the rest"
     )
+
+
+@pytest.mark.network
+@pytest.mark.timeout(180)
+def test_a_server_killed_mid_parallel_run_makes_it_incomplete_without_waiting_per_check(tmp_path: Path) -> None:
+    """Checks in flight at the kill end in a network ERROR (or pass, if done before it); once STOP_AFTER did and the
+    probe fails, every check not yet started is not run."""
+    proc = start_server(tmp_path / "aup.db")
+    killed_at: list[float] = []
+
+    def kill(done: int, total: int, result: Result) -> None:
+        if done == KILL_AFTER:
+            os.kill(proc.pid, signal.SIGKILL)
+            proc.wait(timeout=15)
+            killed_at.append(time.monotonic())
+
+    try:
+        base = wait_for(proc, r"SCIM base URL \(default\): (\S+)").group(1)
+        token = wait_for(proc, r"New bearer token for default .*: (\S+)").group(1)
+        wait_for(proc, r"aup serving on")
+        checks = select(["rfc"])
+        assert len(checks) > KILL_AFTER + STOP_AFTER + DEFAULT_JOBS + 10
+        outcome = run(checks, Target(base, Bearer(token), timeout=30.0), progress=kill, jobs=DEFAULT_JOBS)
+        after_kill = time.monotonic() - killed_at[0]
+    finally:
+        code = stop_server(proc)
+    assert code == -signal.SIGKILL
+    assert after_kill < 15, f"{after_kill:.1f} s after the kill: the runner waited on a dead target"
+
+    assert [result.check.id for result in outcome.results] == [item.id for item in checks]  # selection order
+    assert outcome.verdict() is Verdict.INCOMPLETE and outcome.exit_code() == 2
+    assert not [result.check.id for result in outcome.results if result.status is Status.FAIL]  # nothing misjudged
+    network = [result for result in outcome.results if result.reason.startswith("network:")]
+    not_run = [result for result in outcome.results if result.reason.startswith("not run:")]
+    # judged after the kill: the checks in flight then, and those started while the first errors came in (each
+    # check that ends lets one more start) until STOP_AFTER of them ended in a network error
+    assert STOP_AFTER <= len(network) <= STOP_AFTER + 2 * DEFAULT_JOBS
+    assert len(not_run) >= len(checks) - KILL_AFTER - STOP_AFTER - 2 * DEFAULT_JOBS
+    assert all(result.status is Status.ERROR for result in network + not_run)
+    assert all(result.reason.startswith("not run: the target stopped answering after check") for result in not_run)
+    assert any("the target stopped answering" in note for note in outcome.notes)
