@@ -348,6 +348,7 @@ def _connect_and_look_up(ctx: CheckContext, stem: str) -> None:
         "docs/okta.md §3 and §10.10 (counts sent as strings)"
     ),
     tags={"list", "connection", "lookup"},
+    exclusive=True,  # Okta's connection test parses the server's first users, unfiltered: alone, not other checks'
 )
 def list_counts_integers(ctx: CheckContext) -> None:
     _connect_and_look_up(ctx, "ints")
@@ -359,6 +360,7 @@ def list_counts_integers(ctx: CheckContext) -> None:
     level=Level.MUST,
     ref=f"Okta's SPEC test step 1 reads the ListResponse schema: {OKTA_SPEC_TEST}; RFC 7644 §3.4.2; docs/okta.md §11a",
     tags={"list", "connection", "lookup"},
+    exclusive=True,  # Okta's connection test parses the server's first users, unfiltered: alone, not other checks'
 )
 def list_response_schema(ctx: CheckContext) -> None:
     _connect_and_look_up(ctx, "lists")

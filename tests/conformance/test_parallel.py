@@ -57,20 +57,29 @@ def test_a_parallel_run_judges_a_real_server_exactly_like_a_sequential_one(tmp_p
     assert not parallel.notes, parallel.notes  # every check cleaned up after itself, nothing was swept
 
 
+@pytest.mark.parametrize(
+    ("broken", "also_failing"),
+    [
+        ("entra-create-group", "sync-entra-"),  # blocks Entra's flows and syncs
+        # every user's active as a string: the exclusive Okta checks that parse the server's first users see
+        # none of the other checks' users, as in a sequential run
+        ("okta-user-active-boolean", "sync-okta-"),
+    ],
+)
 def test_a_parallel_run_against_a_broken_server_fails_the_same_checks_for_the_same_reasons(
-    reference: tuple[object, str],
+    broken: str, also_failing: str, reference: tuple[object, str]
 ) -> None:
     app, token = reference
     checks = default_registry().checks()
     outcomes = []
     for jobs in (1, DEFAULT_JOBS):
         state = State(token=token, memory={"app": app})
-        faulty = Faulty(app, IDP_BREAKERS["entra-create-group"], state)  # type: ignore[arg-type]
+        faulty = Faulty(app, IDP_BREAKERS[broken], state)  # type: ignore[arg-type]
         outcomes.append(run(checks, Target(BASE, Bearer(token), app=faulty), jobs=jobs))
     sequential, parallel = outcomes
     assert _verdicts(parallel) == _verdicts(sequential)
     failed = {r.check.id for r in sequential.results if r.status in (Status.FAIL, Status.BLOCKED)}
-    assert "entra-create-group" in failed and any(r.startswith("sync-entra-") for r in failed)
+    assert broken in failed and any(r.startswith(also_failing) for r in failed)
 
 
 def _one_read_later(index: int) -> Check:
