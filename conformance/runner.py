@@ -185,7 +185,7 @@ class Runner:
     """
 
     def __init__(self, target: Target, *, keep: bool = False, run_id: str | None = None) -> None:
-        self.target = target
+        self.target = target = _one_tls_context(target)
         self.keep = keep
         self.run_id = run_id or f"{RUN_PREFIX}{secrets.token_hex(3)}"
         self.endpoint = Endpoint.of(target)
@@ -425,6 +425,14 @@ def _start_order(checks: list[Check]) -> list[Check]:
     return sorted(checks, key=rank)
 
 
+def _one_tls_context(target: Target) -> Target:
+    """``target`` with one TLS context for all its clients: httpx otherwise builds one per client, loading the CA
+    bundle each time (about 25 ms of CPU), and a run makes a client per worker and per IdP request shape."""
+    if target.app is not None or target.verify is not True:
+        return target
+    return replace(target, verify=httpx.create_ssl_context())
+
+
 def blocked(item: Check, broken: list[Result]) -> Result:
     """``item`` is not run: the prerequisites in ``broken`` broke first, and their defect is the one to fix."""
     named = ", ".join(f"{result.check.id} ({result.status.value})" for result in broken)
@@ -467,7 +475,8 @@ def _run_one(
         status = Status.ERROR
         reason = f"harness: {type(exc).__name__}: {exc} ({frame.filename.rsplit('/', 1)[-1]}:{frame.lineno})"
     elapsed = (time.perf_counter() - started) * 1000
-    evidence = tuple(redact(exchange) for exchange in wiretap.exchanges[-EVIDENCE_LIMIT:])
+    kept = [] if status is Status.PASS else wiretap.exchanges[-EVIDENCE_LIMIT:]  # a pass keeps no evidence
+    evidence = tuple(redact(exchange) for exchange in kept)
     notes = list(ctx.notes)
     ctx.close()
     if not keep:
