@@ -1,7 +1,7 @@
 """Tenants and named bearer tokens: tokens are random, shown once, stored only as SHA-256 digests.
 
 A token is scoped to one tenant. Lookups go by digest and the digests are then compared with
-``hmac.compare_digest``, so timing reveals nothing about the secret (docs/aup-domain.md §3 item 9).
+``hmac.compare_digest``, so timing reveals nothing about the secret (docs/domain.md §3 item 9).
 """
 
 from __future__ import annotations

@@ -16,7 +16,7 @@ from scimcore.schemas.posix import DEFAULT_SSH_KEYS_SOURCE
 
 @dataclass(frozen=True)
 class ServerConfig:
-    """Everything a deployment may tune. Limits follow docs/aup-domain.md §2 and §5."""
+    """Everything a deployment may tune. Limits follow docs/domain.md §2 and §5."""
 
     db: str = ":memory:"
     default_count: int = 100  # page size when the client sends no count (nsscache never does, §1.4)
@@ -36,7 +36,7 @@ class ServerConfig:
     rate_limit_per_minute: int | None = None  # per token; None turns limiting off (Slack: 180 writes/min, §2.1)
     rate_limit_burst: int | None = None  # bucket size; None: the per-minute rate, at most 20 (ratelimit.py)
     extensions: tuple[tuple[str, Schema], ...] = field(default=())
-    # POSIX identities for clusters (docs/aup-domain.md §1.3, §4; docs/posix.md).
+    # POSIX identities for clusters (docs/domain.md §1.3, §4; docs/posix.md).
     posix: bool = True  # serve the POSIX extension; each tenant may still have it off
     posix_new_tenants: bool = True  # the setting a tenant starts with
     posix_uid_range: tuple[int, int] = (10000, 29999)  # Crusoe's documented user range (§4)

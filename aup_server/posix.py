@@ -1,6 +1,6 @@
 """POSIX identities of a tenant: the rules behind the POSIX extension (docs/posix.md).
 
-Practice from docs/aup-domain.md §4: a uid or gid is tied to the immutable SCIM ``id``, allocated
+Practice from docs/domain.md §4: a uid or gid is tied to the immutable SCIM ``id``, allocated
 once from a persisted counter inside the write transaction, kept after DELETE (tombstone) and never
 reused; a user's primary gid is its uid (user private group); the username is derived from userName
 deterministically and a collision is a 409, never a silent suffix. Deactivated users keep their uid
@@ -26,7 +26,7 @@ from scimcore.schemas import posix as names
 from scimcore.schemas.posix import POSIX_GROUP, POSIX_GROUP_URN, POSIX_USER, POSIX_USER_URN, ssh_source_schema
 
 USERNAME_RE = re.compile(r"^[a-z_][a-z0-9_-]*$")
-MAX_USERNAME = 32  # useradd's limit, and Crusoe's (docs/aup-domain.md §4)
+MAX_USERNAME = 32  # useradd's limit, and Crusoe's (docs/domain.md §4)
 
 # Accounts every Linux image (and a Slurm cluster) already has: an IdP user must never become one,
 # since sshd would then take that user's keys from the sshkey cache.
@@ -78,7 +78,7 @@ def derive_username(user_name: str) -> str:
     lower case, each run of other characters made one '-', at most 32 characters.
 
     Deterministic and idempotent; ValueError when nothing usable is left. GitHub EMU derives names the
-    same way (docs/aup-domain.md §4); collisions are the caller's 409.
+    same way (docs/domain.md §4); collisions are the caller's 409.
     """
     name = user_name.strip().rsplit("\\", 1)[-1]
     if "@" in name:

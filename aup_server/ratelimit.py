@@ -1,4 +1,4 @@
-"""Per-token request budgets answered with 429 and an integer Retry-After (docs/aup-domain.md §3 item 13).
+"""Per-token request budgets answered with 429 and an integer Retry-After (docs/domain.md §3 item 13).
 
 A token bucket per (tenant, token name): ``rate`` requests per minute refill continuously up to ``burst``,
 and a new bucket starts full. So at most ``burst`` requests pass at once, and any window of ``t`` seconds

@@ -351,7 +351,7 @@ class ResourceService:
         """PATCH (RFC 7644 §3.5.2): all operations apply or none; member changes are row deltas.
 
         A Group PATCH that asks for no attributes is answered 204 with the ETag (RFC 7644 §3.5.2
-        allows it; docs/entra.md §4 prefers it, docs/okta.md §7 accepts it), so a one-member
+        allows it; docs/entra-idp.md §4 prefers it, docs/okta-idp.md §7 accepts it), so a one-member
         change never loads or renders the whole member list.
         """
         projection = self._projection(kind, query.attributes, query.excluded)

@@ -128,7 +128,7 @@ def exercise(client: httpx.Client, ids: list[str], group: large.LargeGroup, requ
             expect(client.get("/Users", params={"startIndex": 1 + number, "count": 100}), 200)
         else:
             expect(client.patch(f"/Groups/{group.gid}", json=large.add_member_body(next(group.spare))), 200, 204)
-    for _ in range(3):  # Okta AIW reads the whole group before a PUT (docs/okta.md §7)
+    for _ in range(3):  # Okta AIW reads the whole group before a PUT (docs/okta-idp.md §7)
         expect(client.get(f"/Groups/{group.gid}"), 200)
 
 

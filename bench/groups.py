@@ -1,7 +1,7 @@
 """Figure 4, large groups: a one-member PATCH and a GET with and without ``excludedAttributes=members``.
 
 Entra adds one member per PATCH and always reads groups with ``excludedAttributes=members``
-(docs/entra.md §3.4), so both must cost the same whatever the group's size. The same code
+(docs/entra-idp.md §3.4), so both must cost the same whatever the group's size. The same code
 measures any target (the embedded server, ``aup serve``, a peer): with several targets, each round
 visits them in turn, so the ratios between them are measured side by side.
 """
@@ -39,7 +39,7 @@ class Measured:
 
 
 def add_member_body(member_id: str) -> dict[str, object]:
-    """Entra's membership PATCH in the RFC shape (docs/entra.md §4 'Add Members')."""
+    """Entra's membership PATCH in the RFC shape (docs/entra-idp.md §4 'Add Members')."""
     return {
         "schemas": [urns.PATCH_OP],
         "Operations": [{"op": "add", "path": "members", "value": [{"value": member_id}]}],

@@ -75,14 +75,14 @@ def bench_directory(users: int, groups: int, *, seed: int = 7, mean_members: int
 
 
 def for_okta(directory: Directory) -> Directory:
-    """Every user assigned directly, every group pushed (docs/okta.md §7)."""
+    """Every user assigned directly, every group pushed (docs/okta-idp.md §7)."""
     directory.app.groups = []
     directory.app.push_groups = dict.fromkeys(directory.groups, True)
     return directory
 
 
 def for_entra(directory: Directory) -> Directory:
-    """Every user and every group assigned to the app (docs/entra.md §3 'sync assigned')."""
+    """Every user and every group assigned to the app (docs/entra-idp.md §3 'sync assigned')."""
     directory.app.groups = list(directory.groups)
     directory.app.push_groups = {}
     return directory

@@ -77,7 +77,7 @@ def _operation(name: str, directory: Directory, rng: random.Random) -> Callable[
     number = rng.randrange(len(directory.ids))
     client, rid = directory.client, directory.ids[number]
     if name == "filter userName eq":
-        # Okta looks users up by userName in any case (docs/okta.md §4.1).
+        # Okta looks users up by userName in any case (docs/okta-idp.md §4.1).
         flt = f'userName eq "USER{number:07d}@example.com"'
         return lambda: expect(client.get("/Users", params={"filter": flt}), 200)
     if name == "GET by id":

@@ -49,7 +49,7 @@ Transport = Callable[[], tuple[httpx.BaseTransport, str, str]]
 
 
 def okta_sync(users: int, groups: int, transport: httpx.BaseTransport, base_url: str, token: str) -> SyncRun:
-    """Okta OIN full provisioning (docs/okta.md §4, §7): every user assigned, every group pushed."""
+    """Okta OIN full provisioning (docs/okta-idp.md §4, §7): every user assigned, every group pushed."""
     directory = for_okta(bench_directory(users, groups))
     counter = CountingTransport(transport)
     with Target(base_url, Bearer(token), app=counter).http() as http:
@@ -68,7 +68,7 @@ def entra_sync(
     token: str,
     profile: EntraProfile = ENTRA_DEFAULT,
 ) -> SyncRun:
-    """Entra's initial cycle (docs/entra.md §8): users, managers, groups, then one PATCH per member."""
+    """Entra's initial cycle (docs/entra-idp.md §8): users, managers, groups, then one PATCH per member."""
     directory = for_entra(bench_directory(users, groups))
     counter = CountingTransport(transport)
     with Target(base_url, Bearer(token), app=counter).http(headers=profile.headers) as http:
@@ -82,7 +82,7 @@ def entra_sync(
 def rfc_entra_profile() -> EntraProfile:
     """Entra as any RFC 7644 server accepts it, for runs against a peer.
 
-    ``aadOptscim062020`` gives RFC-shaped PATCH ops (docs/entra.md §5); Entra's group schema
+    ``aadOptscim062020`` gives RFC-shaped PATCH ops (docs/entra-idp.md §5); Entra's group schema
     id is left out of group creates because it is not a URN and scim2-server refuses it with 400.
     """
     return replace(profile_named(FLAG), group_schemas=(urns.GROUP,))

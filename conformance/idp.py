@@ -161,7 +161,7 @@ class Okta:
         self.emulator = OktaEmulator(people, http, profile, settings=settings, links=self.links, clock=CheckClock())
 
     def expect_done(self, tasks: Sequence[Task], what: str) -> None:
-        """Every task succeeded; a failed one is the server refusing Okta's request (docs/okta.md §8)."""
+        """Every task succeeded; a failed one is the server refusing Okta's request (docs/okta-idp.md §8)."""
         failed = [task for task in tasks if task.status is TaskStatus.FAILED]
         if failed:
             self.flight.raise_if_unanswered()
@@ -200,13 +200,14 @@ class Entra:
         self.clock = CheckClock()
         self.directory = EntraDirectory(people)
         if settings is None and ctx.endpoint.target.app is None:
-            settings = EntraSettings(concurrency="threads")  # real threads over the network (docs/entra.md §3.5)
+            settings = EntraSettings(concurrency="threads")  # real threads over the network (docs/entra-idp.md §3.5)
         self.emulator = EntraEmulator(
             self.directory, http, profile, settings=settings, scoping=scoping, links=self.links, clock=self.clock
         )
 
     def cycle(self, what: str) -> CycleReport:
-        """Run the next cycle (the first one starts the job) and expect no failure in its log (docs/entra.md §6-§7)."""
+        """Run the next cycle (the first one starts the job) and expect no failure in its log
+        (docs/entra-idp.md §6-§7)."""
         running = self.emulator.state.running
         report = self.emulator.run_cycle() if running else self.emulator.start()
         failed = [entry for entry in report.entries if entry.outcome is Outcome.FAILURE]
@@ -258,13 +259,14 @@ class Console:
 
 
 def okta_scim(ctx: CheckContext, profile: OktaProfile = OKTA_OIN) -> ScimClient:
-    """Single requests exactly as Okta sends them: header set, body Content-Type, ``%20`` queries (docs/okta.md §2)."""
+    """Single requests exactly as Okta sends them: header set, body Content-Type, ``%20`` queries
+    (docs/okta-idp.md §2)."""
     http = ctx.client(headers=profile.headers)
     return ScimClient(http, headers=profile.headers, body_headers=profile.body_headers, space=profile.query_space)
 
 
 def entra_scim(ctx: CheckContext, profile: EntraProfile = ENTRA_DEFAULT) -> ScimClient:
-    """Single requests exactly as Entra sends them: its headers and form-encoded queries (docs/entra.md §1-§2)."""
+    """Single requests exactly as Entra sends them: its headers and form-encoded queries (docs/entra-idp.md §1-§2)."""
     http = ctx.client(headers=profile.headers)
     return ScimClient(http, headers=profile.headers, body_headers=profile.body_headers, space=profile.query_space)
 

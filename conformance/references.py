@@ -3,7 +3,7 @@
 A ``ref`` is one line of text, parts separated by ``;``. Each check cites at least one public source: an RFC
 section (``RFC 7644 §3.5.2``, linked to the RFC Editor's HTML) or a vendor document (its URL, written out). Where
 aup's own reading of IdP behaviour is involved it also cites the page of the project's docs that explains it
-(``docs/okta.md §7``). The public sources below are named once here so every check cites the same address.
+(``docs/okta-idp.md §7``). The public sources below are named once here so every check cites the same address.
 """
 
 from __future__ import annotations

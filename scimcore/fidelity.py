@@ -3,7 +3,7 @@
 Each request is normalised to what an IdP chooses: method, path below the SCIM base, decoded query,
 header set, and body, with the values no two runs share replaced by placeholders: server-assigned
 ids (numbered in order of first appearance, so a request aimed at the wrong resource still shows),
-random GUIDs, timestamps and passwords (Okta sends a random one, docs/okta.md §12). The two
+random GUIDs, timestamps and passwords (Okta sends a random one, docs/okta-idp.md §12). The two
 sequences are aligned like lines of text and every difference is reported per request and field.
 Responses are the server's business and are not compared.
 """
@@ -178,7 +178,7 @@ class Normaliser:
         if isinstance(value, list):
             return [self._json(item) for item in value]
         if isinstance(value, dict):
-            # a PATCH operation on the password carries it in "value" (docs/okta.md §6)
+            # a PATCH operation on the password carries it in "value" (docs/okta-idp.md §6)
             sets_password = str(value.get("path", "")).lower() == "password"
             return {
                 name: PASSWORD_MARK if sets_password and name == "value" else self._json(item, name)

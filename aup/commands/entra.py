@@ -80,7 +80,7 @@ class EntraOptions:
     log_path: Path | None = None
     quiet: bool = False
     verbose: bool = False
-    oauth: ClientCredentials | None = None  # as the admin enters them (docs/entra.md §1)
+    oauth: ClientCredentials | None = None  # as the admin enters them (docs/entra-idp.md §1)
 
 
 # The options `aup entra-sync` and `aup sync --idp entra` share (sync refuses them for Okta).
@@ -280,9 +280,9 @@ def run_entra(
         if options.mapping_path:
             users, groups = load_mappings(options.mapping_path, users, groups)
         settings, scoping = _settings(directory, options)
-        if app is not None:  # the preset knows whether its app is from the gallery (docs/entra.md §4)
+        if app is not None:  # the preset knows whether its app is from the gallery (docs/entra-idp.md §4)
             settings = replace(settings, gallery_app=app.gallery_app)
-        if conn.app is None:  # a live target gets real concurrent PATCHes (docs/entra.md §3.5)
+        if conn.app is None:  # a live target gets real concurrent PATCHes (docs/entra-idp.md §3.5)
             settings = replace(settings, concurrency="threads")
         job_path = options.job_path or job_path_for(directory_path)
         record = load_job(job_path)
@@ -414,7 +414,7 @@ def _conclude(emulator: EntraEmulator, printer: _Printer, echo: Callable[[str], 
         problems.append(f"the job is in quarantine: {state.quarantine.reason}{detail}")
         echo(f"job in quarantine: {state.quarantine.reason}{detail}")
     if state.disabled:
-        problems.append("the job is disabled; the next run starts it again")  # docs/entra.md §7
+        problems.append("the job is disabled; the next run starts it again")  # docs/entra-idp.md §7
         echo("job disabled")
     if state.escrows:
         problems.append(f"{len(state.escrows)} object(s) in escrow, retried by a later run")

@@ -98,7 +98,7 @@ def _json_constant(name: str) -> Any:
 
 
 def json_body() -> dict[str, Any]:
-    """The request's JSON object; both SCIM and plain JSON media types, any charset (docs/okta.md §10.7)."""
+    """The request's JSON object; both SCIM and plain JSON media types, any charset (docs/okta-idp.md §10.7)."""
     if request.mimetype not in _JSON_TYPES:
         shown = request.content_type or "no Content-Type"
         raise UnsupportedMediaTypeError(f"send the body as {urns.MEDIA_TYPE} or application/json, not {shown}")

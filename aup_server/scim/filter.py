@@ -3,7 +3,7 @@
 This module is the public entry point. Parsing is a hand-written tokenizer plus recursive descent.
 Any malformed input raises InvalidFilterError (InvalidPathError for PATCH paths) saying what is wrong
 and at which character offset, never another exception: an unparseable filter must not fail open
-(docs/aup-domain.md §3 item 8). Node count and nesting depth are capped so no input can exhaust
+(docs/domain.md §3 item 8). Node count and nesting depth are capped so no input can exhaust
 the stack. Evaluation against a schema lives in ``filter_eval``; the syntax tree in ``filter_ast``.
 """
 
@@ -75,7 +75,7 @@ __all__ = [
     "top_level_attributes",
 ]
 
-MAX_NODES = 200  # Databricks' cap on filter nodes (docs/aup-domain.md §2.1)
+MAX_NODES = 200  # Databricks' cap on filter nodes (docs/domain.md §2.1)
 MAX_DEPTH = 32  # nesting of (...), not (...) and [...]
 _MAX_HEIGHT = 256  # tree height, so printing and evaluating stay far from the recursion limit
 
@@ -175,7 +175,7 @@ class _Parser:
     def _number(self, text: str, literal: str, pos: int) -> _Token:
         run = _RUN.match(text, pos)
         if run is not None and run.end() > pos + len(literal):
-            # e.g. an unquoted id such as 2819c223-7f76 (docs/entra.md §2)
+            # e.g. an unquoted id such as 2819c223-7f76 (docs/entra-idp.md §2)
             self.fail(f"value {_show(_Token('word', run.group(), pos))} {_VALUE_RULE}")
         try:
             value: int | float = float(literal) if any(c in literal for c in ".eE") else int(literal)

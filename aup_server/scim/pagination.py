@@ -75,7 +75,7 @@ def parse_page(params: Mapping[str, Any], *, default_count: int, max_count: int)
 
 
 def list_response(resources: Sequence[dict[str, Any]], total: int, page: Page) -> dict[str, Any]:
-    """The ListResponse message; all numbers are JSON integers (docs/okta.md §3)."""
+    """The ListResponse message; all numbers are JSON integers (docs/okta-idp.md §3)."""
     return {
         "schemas": [urns.LIST_RESPONSE],
         "totalResults": total,

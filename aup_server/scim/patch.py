@@ -2,9 +2,9 @@
 
 Group ``members`` are rows in the store, not part of the document, so operations on them become an
 ordered list of membership changes the service applies in the same transaction as the document
-(docs/aup-domain.md §3 item 1: deltas, never a rewritten list). Every shape Okta and Entra send
-is recognised explicitly (docs/okta.md §6-§7, §10; docs/entra.md §4-§5); any other shape
-is a 400, never a silent no-op and never "replace with empty" (docs/aup-domain.md §3 item 2).
+(docs/domain.md §3 item 1: deltas, never a rewritten list). Every shape Okta and Entra send
+is recognised explicitly (docs/okta-idp.md §6-§7, §10; docs/entra-idp.md §4-§5); any other shape
+is a 400, never a silent no-op and never "replace with empty" (docs/domain.md §3 item 2).
 """
 
 from __future__ import annotations
@@ -43,7 +43,7 @@ OPS = ("add", "remove", "replace")
 
 @dataclass(frozen=True)
 class MemberAdd:
-    """Add these ids; ids that are already members stay as they are (Okta re-adds them, docs/okta.md §7)."""
+    """Add these ids; ids that are already members stay as they are (Okta re-adds them, docs/okta-idp.md §7)."""
 
     values: tuple[str, ...]
 
@@ -97,7 +97,7 @@ def apply_patch(
     """Apply a PatchOp body to ``doc`` (never mutated); raises a ScimError before returning anything partial.
 
     More than ``max_operations`` operations, or more than ``max_member_values`` member ids in one
-    request, is 413 Payload Too Large, as Miro answers (docs/aup-domain.md §3 item 7).
+    request, is 413 Payload Too Large, as Miro answers (docs/domain.md §3 item 7).
     """
     patcher = _Patcher(doc, registry, resource_type, max_member_values)
     for index, operation in enumerate(_operations(body, max_operations)):
@@ -113,7 +113,7 @@ class _Operation:
 
 
 def _operations(body: Any, max_operations: int) -> list[_Operation]:
-    """The operations of a PatchOp message; names and ``op`` values match case-insensitively (docs/entra.md §5)."""
+    """The operations of a PatchOp message; names and ``op`` values match case-insensitively (docs/entra-idp.md §5)."""
     if not isinstance(body, dict):
         raise InvalidSyntaxError("a PATCH body must be a JSON object (RFC 7644 §3.5.2)")
     schemas = get_field(body, "schemas")
@@ -281,7 +281,7 @@ class _Patcher:
         current = (self._block(target.extension, create=False) or {}).get(target.attr.name)
         same = value == current or (value in (None, [], {}) and current in (None, [], {}))
         if op != "remove" and target.sub is None and target.selector is None and same:
-            return  # docs/okta.md §7: the rename PATCH carries the group's own id
+            return  # docs/okta-idp.md §7: the rename PATCH carries the group's own id
         raise MutabilityError(f"{target.name} is readOnly: the server sets it, and PATCH cannot {op} it")
 
     def _set(self, op: str, target: _Target, value: Any) -> None:
@@ -316,7 +316,7 @@ class _Patcher:
         if attr.required:
             raise MutabilityError(f"{target.name} is required and cannot be removed (RFC 7644 §3.5.2.2)")
         if attr.multi_valued and value is not None:
-            # Entra's default dialect names the values to remove in "value" (docs/entra.md §5).
+            # Entra's default dialect names the values to remove in "value" (docs/entra-idp.md §5).
             if not isinstance(value, list):
                 raise InvalidValueError(f"the values to remove from {target.name} must be a JSON array")
             doomed = [coerce_element(attr, item, f"{target.text}[{i}]") for i, item in enumerate(value)]
@@ -372,7 +372,7 @@ class _Patcher:
             return items, hits
         # No value matches: create it from the filter's equalities. RFC 7644 §3.5.2.3 says noTarget
         # for replace, but Entra sets a new work email with replace emails[type eq "work"].value and
-        # expects the element to appear (docs/entra.md §4-§5, "filtered paths must create").
+        # expects the element to appear (docs/entra-idp.md §4-§5, "filtered paths must create").
         seed = _equalities(target.selector, attr)
         if seed is None:
             raise NoTargetError(
@@ -396,7 +396,7 @@ class _Patcher:
                     f'{target.text!r}: add members with path "members" and a value array, not a filter'
                 )
             named = _equalities(target.selector, target.attr)
-            if named is not None and list(named) == ["value"]:  # Okta, Entra's flag dialect (docs/okta.md §7)
+            if named is not None and list(named) == ["value"]:  # Okta, Entra's flag dialect (docs/okta-idp.md §7)
                 self.changes.append(MemberRemove((str(named["value"]),)))
             else:
                 assert target.predicate is not None
@@ -415,7 +415,7 @@ class _Patcher:
         if value is None:
             raise InvalidValueError(f'{where}: {op} of members needs a value array of {{"value": id}} objects')
         ids = self._member_ids(value, where)
-        if op == "replace":  # a full push; [] clears the group (docs/okta.md §7, §10 item 5)
+        if op == "replace":  # a full push; [] clears the group (docs/okta-idp.md §7, §10 item 5)
             self.changes.append(MemberClear())
         if ids:
             self.changes.append(MemberAdd(ids))

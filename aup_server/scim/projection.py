@@ -150,7 +150,7 @@ class Projection:
         if wanted is False or value is None:
             return None
         if attr.type != "complex" or not value:
-            return value  # an empty array stays: a group without members shows "members": [] (docs/entra.md §4)
+            return value  # an empty array stays: a group without members shows "members": [] (docs/entra-idp.md §4)
         dropped = self._excluded.get((extension, attr.name)) or set()
         if attr.returned == "always":
             dropped = set()

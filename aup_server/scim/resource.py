@@ -31,7 +31,7 @@ def normalize(
     """The document to store for a POST body, or for a PUT body when ``existing`` is the stored document.
 
     readOnly attributes the client echoes back (``id``, ``meta``, a User's ``groups``) are ignored
-    (RFC 7644 §3.5.1; Okta sends ``groups: []`` in every POST, docs/okta.md §4).
+    (RFC 7644 §3.5.1; Okta sends ``groups: []`` in every POST, docs/okta-idp.md §4).
     """
     if not isinstance(body, dict):
         raise InvalidSyntaxError("the request body must be a JSON object")
@@ -98,7 +98,7 @@ def resolve(registry: SchemaRegistry, resource_type: str, path: str) -> Resolved
 
     Common attributes may be core-qualified (``urn:…:core:2.0:User:externalId``, RFC 7643 §3.1). A bare
     name no core attribute has may name an extension attribute when exactly one extension defines it:
-    Entra sends ``manager[value eq "…"]`` unqualified (docs/entra.md §4).
+    Entra sends ``manager[value eq "…"]`` unqualified (docs/entra-idp.md §4).
     """
     found = registry.resolve(resource_type, path)
     if found is not None:
@@ -120,7 +120,7 @@ def _check_schemas(body: dict[str, Any], registry: SchemaRegistry, resource_type
 
     A body without ``schemas`` is read as the endpoint's core schema: the endpoint already says what
     it is, and refusing would only fail hand-written clients. Unknown URIs that carry no data are
-    ignored, since Entra lists a Microsoft URI in group creates (docs/entra.md §4); the result's
+    ignored, since Entra lists a Microsoft URI in group creates (docs/entra-idp.md §4); the result's
     ``schemas`` is recomputed from the data.
     """
     schemas = get_field(body, "schemas")
@@ -280,7 +280,7 @@ class _Normalizer:
             return _scalar(attr, value, where)
         if not isinstance(value, dict):
             if not attr.multi_valued and attr.sub("value") is not None and isinstance(value, str):
-                # Entra sends the manager as a bare id (docs/entra.md §4); it means {"value": id}.
+                # Entra sends the manager as a bare id (docs/entra-idp.md §4); it means {"value": id}.
                 value = {"value": value}
             else:
                 raise InvalidValueError(f"{where} must be an object with sub-attributes, not {_kind(value)}")
@@ -311,7 +311,7 @@ def _scalar(attr: Attribute, value: Any, where: str) -> Any:
         if isinstance(value, bool):
             return value
         if isinstance(value, str) and value.lower() in ("true", "false"):
-            # Entra's default dialect sends "True"/"False" (docs/entra.md §5).
+            # Entra's default dialect sends "True"/"False" (docs/entra-idp.md §5).
             return value.lower() == "true"
     elif kind in ("string", "reference"):
         if isinstance(value, str):

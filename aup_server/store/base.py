@@ -50,7 +50,7 @@ class PosixRecord:
 
 @dataclass(frozen=True)
 class TokenRecord:
-    """A named bearer token: only its digest is ever stored (docs/aup-domain.md §3 item 9)."""
+    """A named bearer token: only its digest is ever stored (docs/domain.md §3 item 9)."""
 
     name: str
     tenant: str

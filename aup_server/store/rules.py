@@ -17,7 +17,7 @@ from aup_server.scim.filter import fold_case as fold  # one folding for uniquene
 from aup_server.store.base import LookupKey, ResourceKind, Session
 from aup_server.store.names import user_name_key, user_name_problem
 
-# Okta sends a (random) password in every POST /Users (docs/okta.md §10.6), so the cost is paid
+# Okta sends a (random) password in every POST /Users (docs/okta-idp.md §10.6), so the cost is paid
 # per create: about 1 ms here keeps bulk provisioning fast while no password is ever kept in clear.
 _SCRYPT_N = 2**9
 

@@ -1,6 +1,6 @@
 """The embedded SQLite store: WAL, one transaction per request, memberships as rows, indexed lookups.
 
-Guarantees (docs/aup-domain.md §3): unique (tenant, folded userName) enforced by an index, so a
+Guarantees (docs/domain.md §3): unique (tenant, folded userName) enforced by an index, so a
 create race yields one row and 409s; membership changes are row deltas inside the write transaction,
 never a rewrite of the member list; pages are ordered by ``seq``, an immutable creation sequence.
 """

@@ -3,7 +3,7 @@
 Writers hold ``BEGIN IMMEDIATE`` (one writer per database file), so reading the counter and bumping
 it cannot interleave with another request, in this process or another one on the same file. The
 unique (tenant, kind, number) key is the backstop: a duplicate number fails the transaction instead
-of being handed out (docs/aup-domain.md §4: persist the counter, allocate inside a transaction).
+of being handed out (docs/domain.md §4: persist the counter, allocate inside a transaction).
 """
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""Queries of one SQLite transaction: every statement carries the tenant predicate (docs/aup-domain.md §3 item 10)."""
+"""Queries of one SQLite transaction: every statement carries the tenant predicate (docs/domain.md §3 item 10)."""
 
 from __future__ import annotations
 
@@ -149,7 +149,7 @@ class SqliteSession(PosixQueries):
         )
 
     def insert(self, kind: ResourceKind, doc: dict[str, Any], *, password: str | None) -> StoredResource:
-        rid = str(uuid.uuid4())  # non-numeric, so no client mistakes an id for a uid (docs/aup-domain.md §1.4)
+        rid = str(uuid.uuid4())  # non-numeric, so no client mistakes an id for a uid (docs/domain.md §1.4)
         now = self.store.clock()
         rules = self.store.rules
         keys = rules.index_keys(kind, doc)

@@ -1,5 +1,5 @@
 """What Microsoft Entra ID's provisioning service needs from a service provider: its test query, group
-reads, matching, create, soft and hard delete, throttling (docs/entra.md §2-§8).
+reads, matching, create, soft and hard delete, throttling (docs/entra-idp.md §2-§8).
 
 Flows drive the real Entra cycle engine against the target and judge its provisioning log and the state
 it left; single requests are sent with Entra's headers and form-encoded queries.
@@ -38,7 +38,7 @@ from scimcore.client import eq_filter
 
 SUITE = Suite("entra")
 
-PROFILE = {  # a user with most default-mapped attributes (docs/entra.md §9)
+PROFILE = {  # a user with most default-mapped attributes (docs/entra-idp.md §9)
     "title": "Analyst",
     "department": "Research",
     "employeeNumber": "100042",
@@ -51,7 +51,7 @@ PROFILE = {  # a user with most default-mapped attributes (docs/entra.md §9)
 
 
 def _search(ctx: CheckContext, user_name: str) -> list[dict[str, Any]]:
-    """Entra's matching query for a userName (form-encoded, docs/entra.md §2)."""
+    """Entra's matching query for a userName (form-encoded, docs/entra-idp.md §2)."""
     doc = ctx.list_response(entra_scim(ctx).get("/Users", [("filter", eq_filter("userName", user_name))]))
     return [item for item in doc.get("Resources") or [] if isinstance(item, dict)]
 
@@ -63,7 +63,7 @@ def _search(ctx: CheckContext, user_name: str) -> list[dict[str, Any]]:
     ref=(
         f"Entra tests the connection with a filter on a random GUID and expects an empty list: {ENTRA_TUTORIAL}; "
         "RFC 7644 §3.4.2; "
-        "docs/entra.md §2 and §11 (a 400 or 404 fails Test Connection and quarantines the job)"
+        "docs/entra-idp.md §2 and §11 (a 400 or 404 fails Test Connection and quarantines the job)"
     ),
     tags={"connection", "filter"},
 )
@@ -88,7 +88,7 @@ def test_query(ctx: CheckContext) -> None:
     level=Level.MUST,
     ref=(
         f"Entra matches a user by userName, then links and PATCHes it: {ENTRA_TUTORIAL}; "
-        "RFC 7643 §2.1 (userName is case-insensitive); docs/entra.md §3.1 and §6"
+        "RFC 7643 §2.1 (userName is case-insensitive); docs/entra-idp.md §3.1 and §6"
     ),
     tags={"users", "filter", "matching"},
 )
@@ -109,7 +109,7 @@ def match_user(ctx: CheckContext) -> None:
     "entra-match-group",
     "Entra's group matching query (excludedAttributes=members first) finds an existing group of that name",
     level=Level.MUST,
-    ref=f"Entra matches groups by displayName: {ENTRA_TUTORIAL}; RFC 7644 §3.4.2.2; docs/entra.md §2 and §3.4",
+    ref=f"Entra matches groups by displayName: {ENTRA_TUTORIAL}; RFC 7644 §3.4.2.2; docs/entra-idp.md §2 and §3.4",
     tags={"groups", "filter", "matching"},
 )
 def match_group(ctx: CheckContext) -> None:
@@ -139,7 +139,7 @@ def match_group(ctx: CheckContext) -> None:
     level=Level.MUST,
     ref=(
         f"Entra reads groups with excludedAttributes=members: {ENTRA_TUTORIAL}; RFC 7644 §3.4.2.5, §3.9; "
-        "docs/entra.md §3.4 (members in the answer fail with MultipleEntriesInResponse)"
+        "docs/entra-idp.md §3.4 (members in the answer fail with MultipleEntriesInResponse)"
     ),
     tags={"groups", "projection"},
 )
@@ -168,7 +168,7 @@ def excluded_members(ctx: CheckContext) -> None:
     level=Level.MUST,
     ref=(
         f"Entra's Create User request and response: {ENTRA_TUTORIAL}; RFC 7644 §3.3; "
-        "docs/entra.md §4 and §6 (201 with id; values stored as sent)"
+        "docs/entra-idp.md §4 and §6 (201 with id; values stored as sent)"
     ),
     tags={"users", "crud"},
     hint=(
@@ -197,7 +197,7 @@ def create_user(ctx: CheckContext) -> None:
     level=Level.MUST,
     ref=(
         f"Entra's Create Group request: {ENTRA_TUTORIAL}; RFC 7644 §3.3; RFC 7643 §4.2; "
-        "docs/entra.md §4 and §3.4 (members follow by PATCH)"
+        "docs/entra-idp.md §4 and §3.4 (members follow by PATCH)"
     ),
     tags={"groups", "crud"},
     hint=(
@@ -225,7 +225,7 @@ def create_group(ctx: CheckContext) -> None:
     level=Level.MUST,
     ref=(
         f"A soft delete sends PATCH active false: {ENTRA_HOW}; RFC 7644 §3.5.2.3; "
-        "docs/entra.md §3.3 and §6 (disabled users must still be returned)"
+        "docs/entra-idp.md §3.3 and §6 (disabled users must still be returned)"
     ),
     tags={"users", "lifecycle"},
 )
@@ -256,7 +256,7 @@ def soft_delete(ctx: CheckContext) -> None:
     "entra-hard-delete-removes-user",
     "A hard-deleted Entra user (30 days after the soft delete) is DELETEd: 204, then 404 and no filter match",
     level=Level.MUST,
-    ref=f"A hard delete sends DELETE: {ENTRA_HOW}; RFC 7644 §3.6; docs/entra.md §3.3 and §6",
+    ref=f"A hard delete sends DELETE: {ENTRA_HOW}; RFC 7644 §3.6; docs/entra-idp.md §3.3 and §6",
     tags={"users", "lifecycle", "delete"},
 )
 def hard_delete(ctx: CheckContext) -> None:
@@ -285,7 +285,7 @@ def hard_delete(ctx: CheckContext) -> None:
     level=Level.SHOULD,
     ref=(
         f"Entra retries 429 and honours Retry-After, per Microsoft: {ENTRA_RATE_LIMITS}; RFC 6585 §4; "
-        "docs/entra.md §7 and §12"
+        "docs/entra-idp.md §7 and §12"
     ),
     tags={"throttling", "errors", "long"},
     exclusive=True,  # it spends the token's whole rate-limit budget: a check beside it would be 429ed
@@ -312,7 +312,7 @@ def throttle_entra(ctx: CheckContext) -> None:
     ref=(
         f"Entra sends a child group as one member: {ENTRA_TUTORIAL}; RFC 7643 §4.2 (members may be groups); "
         f"RFC 7644 §3.12; CoreWeave AUP supports only flat groups: {COREWEAVE_AUP}; "
-        "docs/entra.md §3.4 and docs/aup-domain.md §1.1"
+        "docs/entra-idp.md §3.4 and docs/domain.md §1.1"
     ),
     tags={"groups", "members", "nested"},
     needs=("entra-create-group",),  # it creates a group the way Entra does first
@@ -371,7 +371,7 @@ def nested_group_member(ctx: CheckContext) -> None:
     ref=(
         f"Entra creates users with active true: {ENTRA_TUTORIAL}; "
         f"and has been seen to send the string 'True': {ENTRA_ACTIVE_STRING}; RFC 7643 §2.3.2; "
-        "docs/entra.md §4 and §12"
+        "docs/entra-idp.md §4 and §12"
     ),
     tags={"users", "booleans"},
 )
@@ -398,7 +398,7 @@ def post_active_string(ctx: CheckContext) -> None:
     level=Level.MUST,
     ref=(
         f"Changing scoping filters starts a new initial cycle: {ENTRA_HOW}; {ENTRA_QUARANTINE}; "
-        "docs/entra.md §8 and §3.3 (out of scope means PATCH active false)"
+        "docs/entra-idp.md §8 and §3.3 (out of scope means PATCH active false)"
     ),
     tags={"users", "scoping", "lifecycle"},
 )
@@ -425,7 +425,7 @@ def scoping_change(ctx: CheckContext) -> None:
     level=Level.MUST,
     ref=(
         f"Failed objects are escrowed and retried, and after 28 days the job is disabled: {ENTRA_QUARANTINE}; "
-        f"a POST that timed out is retried: {ENTRA_TIMEOUT}; docs/entra.md §7 and §3.1 (match before create)"
+        f"a POST that timed out is retried: {ENTRA_TIMEOUT}; docs/entra-idp.md §7 and §3.1 (match before create)"
     ),
     tags={"users", "errors", "escrow"},
 )
@@ -463,7 +463,7 @@ def escrow_retry(ctx: CheckContext) -> None:
     "Disables over the accidental-deletion threshold wait in a TooManyDeletes quarantine; once allowed, the server "
     "disables every one",
     level=Level.MUST,
-    ref=f"Prevent accidental deletions: {ENTRA_ACCIDENTAL}; docs/entra.md §3.3",
+    ref=f"Prevent accidental deletions: {ENTRA_ACCIDENTAL}; docs/entra-idp.md §3.3",
     tags={"users", "lifecycle", "quarantine"},
 )
 def accidental_deletions(ctx: CheckContext) -> None:
@@ -486,7 +486,7 @@ def accidental_deletions(ctx: CheckContext) -> None:
     )
 
 
-# -- what Entra enforces of the server's answers (docs/entra.md §13) ---------------------------------------------
+# -- what Entra enforces of the server's answers (docs/entra-idp.md §13) ---------------------------------------------
 
 
 def _created_cycle(ctx: CheckContext, stem: str) -> None:
@@ -504,7 +504,7 @@ def _created_cycle(ctx: CheckContext, stem: str) -> None:
     level=Level.MUST,
     ref=(
         f"Entra reads groups without members: {ENTRA_TUTORIAL}; RFC 7644 §3.9; "
-        "docs/entra.md §3.4 (members in the answer fail with MultipleEntriesInResponse)"
+        "docs/entra-idp.md §3.4 (members in the answer fail with MultipleEntriesInResponse)"
     ),
     tags={"groups", "projection", "matching"},
 )
@@ -526,7 +526,7 @@ def group_reads_exclude_members(ctx: CheckContext) -> None:
     level=Level.MUST,
     ref=(
         f"Entra's Get User by query answers a ListResponse with numbers: {ENTRA_TUTORIAL}; RFC 7644 §3.4.2; "
-        "docs/entra.md §4 and §6 (parse failures)"
+        "docs/entra-idp.md §4 and §6 (parse failures)"
     ),
     tags={"list", "filter", "matching"},
     needs=("entra-create-group",),  # it creates a group the way Entra does first
@@ -539,7 +539,10 @@ def list_counts_integers(ctx: CheckContext) -> None:
     "entra-answer-media-type",
     "Entra's requests are answered as application/scim+json (or application/json), or Entra cannot read them",
     level=Level.MUST,
-    ref=f"Entra expects application/scim+json answers: {ENTRA_TUTORIAL}; RFC 7644 §3.1, §8.1; docs/entra.md §1 and §6",
+    ref=(
+        f"Entra expects application/scim+json answers: {ENTRA_TUTORIAL}; RFC 7644 §3.1, §8.1; "
+        "docs/entra-idp.md §1 and §6"
+    ),
     tags={"headers", "media-type"},
     needs=("entra-create-group",),  # it creates a group the way Entra does first
 )
@@ -553,7 +556,7 @@ def answer_media_type(ctx: CheckContext) -> None:
     level=Level.MUST,
     ref=(
         f"Entra expects 201 with the id in every returned resource: {ENTRA_TUTORIAL}; RFC 7644 §3.3; "
-        "RFC 7643 §3.1; docs/entra.md §6"
+        "RFC 7643 §3.1; docs/entra-idp.md §6"
     ),
     tags={"users", "groups", "crud"},
     needs=("entra-create-group",),  # it creates a group the way Entra does first

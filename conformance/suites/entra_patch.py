@@ -1,4 +1,4 @@
-"""Entra's PATCH dialects against a service provider (docs/entra.md §4-§5): Title-case ops, string
+"""Entra's PATCH dialects against a service provider (docs/entra-idp.md §4-§5): Title-case ops, string
 booleans, the flag's path-less replace, valuePath and manager paths, member Add and Remove.
 
 Each request is built with the Entra dialect profiles and payload builders and sent with Entra's headers.
@@ -27,7 +27,7 @@ EMPLOYEE_NUMBER = TargetPath("employeeNumber", urn=urns.ENTERPRISE_USER)
 
 
 def _patch(ctx: CheckContext, path: str, operations: list[dict[str, Any]], profile: EntraProfile) -> dict[str, Any]:
-    """Send Entra's PATCH; 200 with the resource or 204 are both fine (docs/entra.md §6); the stored resource."""
+    """Send Entra's PATCH; 200 with the resource or 204 are both fine (docs/entra-idp.md §6); the stored resource."""
     response = entra_scim(ctx, profile).patch(path, patch_request(operations))
     ctx.expect_status(response, 200, 204, what=f"Entra's PATCH {json.dumps(operations)[:160]}")
     return ctx.fetch(path)
@@ -51,7 +51,7 @@ def _create_with_enterprise(ctx: CheckContext, enterprise: dict[str, Any]) -> di
     level=Level.MUST,
     ref=(
         f"Entra sends the ops Add, Replace and Remove capitalised: {ENTRA_KNOWN_ISSUES}; RFC 7644 §3.5.2; "
-        "docs/entra.md §5 (servers must match op case-insensitively)"
+        "docs/entra-idp.md §5 (servers must match op case-insensitively)"
     ),
     tags={"users", "patch"},
 )
@@ -71,7 +71,7 @@ def title_case_ops(ctx: CheckContext) -> None:
     level=Level.MUST,
     ref=(
         f"Entra sends booleans as strings in its default PATCH mode: {ENTRA_KNOWN_ISSUES}; "
-        f"{ENTRA_ACTIVE_STRING}; RFC 7643 §2.3.2; docs/entra.md §5"
+        f"{ENTRA_ACTIVE_STRING}; RFC 7643 §2.3.2; docs/entra-idp.md §5"
     ),
     tags={"users", "patch", "lifecycle"},
 )
@@ -97,7 +97,7 @@ def string_booleans(ctx: CheckContext) -> None:
     level=Level.MUST,
     ref=(
         f"With the aadOptscim062020 flag a path-less replace uses keys like name.givenName: {ENTRA_KNOWN_ISSUES}; "
-        "RFC 7644 §3.5.2.3; docs/entra.md §5"
+        "RFC 7644 §3.5.2.3; docs/entra-idp.md §5"
     ),
     tags={"users", "patch"},
 )
@@ -117,7 +117,7 @@ def pathless_dotted(ctx: CheckContext) -> None:
     level=Level.MUST,
     ref=(
         f"Entra's Update User [multi-valued properties]: {ENTRA_TUTORIAL}; RFC 7644 §3.5.2.3; "
-        "docs/entra.md §4 and §6 (type values unique within a multi-valued attribute)"
+        "docs/entra-idp.md §4 and §6 (type values unique within a multi-valued attribute)"
     ),
     tags={"users", "patch", "valuepath"},
 )
@@ -143,7 +143,7 @@ def valuepath_replace(ctx: CheckContext) -> None:
     level=Level.MUST,
     ref=(
         "RFC 7644 §3.5.2.1 (a filtered path creates a missing element); "
-        f"several adds on one filtered element, as reported in {scim_sdk(680)}; docs/entra.md §5"
+        f"several adds on one filtered element, as reported in {scim_sdk(680)}; docs/entra-idp.md §5"
     ),
     tags={"users", "patch", "valuepath"},
 )
@@ -167,7 +167,7 @@ def valuepath_add(ctx: CheckContext) -> None:
     level=Level.MUST,
     ref=(
         f"Entra's Add Members request: {ENTRA_TUTORIAL}; RFC 7644 §3.5.2.1; "
-        "docs/entra.md §4 and §3.4 (one member per PATCH)"
+        "docs/entra-idp.md §4 and §3.4 (one member per PATCH)"
     ),
     tags={"groups", "patch"},
     hint="apply a PATCH add of members with a value list as an append of those members, keeping the others",
@@ -192,7 +192,7 @@ def group_add_member(ctx: CheckContext) -> None:
     ref=(
         f"Entra's Remove Members request (op remove, path members, a value list): {ENTRA_TUTORIAL}; "
         f"RFC 7644 §3.5.2.2; reported in {scim_sdk(167)} and {scim_patch(959)}; "
-        "docs/entra.md §4 and §5 (read literally it removes all members)"
+        "docs/entra-idp.md §4 and §5 (read literally it removes all members)"
     ),
     tags={"groups", "patch"},
 )
@@ -227,7 +227,7 @@ def _manager(doc: dict[str, Any]) -> Any:
         f"Entra's Manager update: {ENTRA_TUTORIAL}; "
         f"the manager sent as a bare string, as reported in {scim_sdk(541)}; "
         "RFC 7643 §4.3 (manager is complex); "
-        "docs/entra.md §4 and §6 (a bare-string manager in answers breaks Entra's parser)"
+        "docs/entra-idp.md §4 and §6 (a bare-string manager in answers breaks Entra's parser)"
     ),
     tags={"users", "patch", "manager"},
 )
@@ -251,7 +251,7 @@ def manager_add(ctx: CheckContext) -> None:
     level=Level.SHOULD,
     ref=(
         f"RFC 7644 §3.5.2.2; Entra removes a manager with a value filter, as reported in {scim_patch(453)}; "
-        "docs/entra.md §4 (servers answer 'cannot search a mono-valued attribute')"
+        "docs/entra-idp.md §4 (servers answer 'cannot search a mono-valued attribute')"
     ),
     tags={"users", "patch", "manager"},
 )

@@ -1,4 +1,4 @@
-"""Okta's Group Push against a service provider (docs/okta.md §7, §10): create, membership PATCHes,
+"""Okta's Group Push against a service provider (docs/okta-idp.md §7, §10): create, membership PATCHes,
 rename with id, Push Now. The real Okta emulator pushes; the checks judge its tasks and the groups left.
 """
 
@@ -48,7 +48,7 @@ def _members_are(ctx: CheckContext, okta: Okta, group: Group, people: list[User]
     level=Level.MUST,
     ref=(
         f"Group Push looks a group up by displayName, then creates it: {OKTA_GROUP_PUSH}; {OKTA_SCIM}; "
-        "RFC 7644 §3.3; docs/okta.md §7 (Okta reports 'Create new group returned empty group' without an id)"
+        "RFC 7644 §3.3; docs/okta-idp.md §7 (Okta reports 'Create new group returned empty group' without an id)"
     ),
     tags={"groups", "group-push"},
     hint="answer Okta's POST /Groups with 201 and the group with its id, after a displayName filter that finds nothing",
@@ -70,7 +70,7 @@ def group_push_create(ctx: CheckContext) -> None:
     level=Level.MUST,
     ref=(
         f"Okta adds members with PATCH: {OKTA_SCIM}; RFC 7644 §3.5.2.1 (add appends to members); "
-        "docs/okta.md §7 and §10.3"
+        "docs/okta-idp.md §7 and §10.3"
     ),
     tags={"groups", "group-push", "patch"},
 )
@@ -92,7 +92,7 @@ def group_push_add(ctx: CheckContext) -> None:
         "RFC 7644 §3.5.2.1 (a value already present is not added again); "
         "Okta re-sends adds for existing members, as reported in "
         "https://github.com/simpleidserver/SimpleIdServer/issues/269; "
-        "docs/okta.md §7"
+        "docs/okta-idp.md §7"
     ),
     tags={"groups", "group-push", "patch"},
 )
@@ -113,7 +113,7 @@ def group_add_existing(ctx: CheckContext) -> None:
     level=Level.MUST,
     ref=(
         f"Okta removes a member by a members[value eq ...] path with no value: {OKTA_SCIM}; "
-        "RFC 7644 §3.5.2.2; docs/okta.md §7 and §10.2 (servers that ignored it or removed everyone)"
+        "RFC 7644 §3.5.2.2; docs/okta-idp.md §7 and §10.2 (servers that ignored it or removed everyone)"
     ),
     tags={"groups", "group-push", "patch"},
 )
@@ -129,7 +129,7 @@ def group_push_remove(ctx: CheckContext) -> None:
     level=Level.MUST,
     ref=(
         f"Okta renames a group with a replace whose value carries the id: {OKTA_SCIM}; RFC 7644 §3.5.2.3; "
-        "docs/okta.md §7 and §10.4"
+        "docs/okta-idp.md §7 and §10.4"
     ),
     tags={"groups", "group-push", "patch"},
 )
@@ -153,7 +153,7 @@ def group_rename(ctx: CheckContext) -> None:
     level=Level.MUST,
     ref=(
         f"Push Now replaces the whole member list, [] for an empty group: {OKTA_GROUP_PUSH}; "
-        f"RFC 7644 §3.5.2.3; reported in {scim_sdk(757)}; docs/okta.md §7 and §10.5"
+        f"RFC 7644 §3.5.2.3; reported in {scim_sdk(757)}; docs/okta-idp.md §7 and §10.5"
     ),
     tags={"groups", "group-push", "patch"},
 )

@@ -1,4 +1,4 @@
-"""What Okta needs from a service provider for users, in Okta's own request shapes (docs/okta.md §2-§8).
+"""What Okta needs from a service provider for users, in Okta's own request shapes (docs/okta-idp.md §2-§8).
 
 Flows (lookup-before-create, profile push, lifecycle) drive the real Okta emulator against the target
 and judge the tasks it ran and the state it left; single request shapes are sent with Okta's exact
@@ -36,7 +36,7 @@ def _count_named(ctx: CheckContext, user_name: str) -> int:
     level=Level.MUST,
     ref=(
         f"Okta's test connection queries: {OKTA_SCIM}; "
-        "RFC 7644 §3.4.2 (totalResults, startIndex, itemsPerPage are integers); docs/okta.md §3"
+        "RFC 7644 §3.4.2 (totalResults, startIndex, itemsPerPage are integers); docs/okta-idp.md §3"
     ),
     tags={"connection", "list"},
 )
@@ -60,7 +60,7 @@ def test_connection(ctx: CheckContext) -> None:
     level=Level.MUST,
     ref=(
         f"Okta sends Content-Type application/scim+json; charset=utf-8: {OKTA_CONCEPTS}; RFC 7644 §3.1, §8.1; "
-        "docs/okta.md §2 and §10.7 (frameworks that ignore the charset parameter see an empty body)"
+        "docs/okta-idp.md §2 and §10.7 (frameworks that ignore the charset parameter see an empty body)"
     ),
     tags={"headers", "media-type"},
 )
@@ -83,7 +83,7 @@ def content_type_charset(ctx: CheckContext) -> None:
     level=Level.MUST,
     ref=(
         f"Okta looks a user up with filter=userName eq before it creates one: {OKTA_SCIM}; RFC 7644 §3.4.2.2; "
-        "docs/okta.md §4 (an existing account is linked, not duplicated)"
+        "docs/okta-idp.md §4 (an existing account is linked, not duplicated)"
     ),
     tags={"users", "filter", "lookup"},
     hint=(
@@ -117,7 +117,7 @@ def lookup_before_create(ctx: CheckContext) -> None:
     level=Level.MUST,
     ref=(
         f"Okta expects 201 with the created user and its id: {OKTA_SCIM}; RFC 7644 §3.3; "
-        "docs/okta.md §4 and §10.6 (Okta reports 'Create new user returned empty user' otherwise)"
+        "docs/okta-idp.md §4 and §10.6 (Okta reports 'Create new user returned empty user' otherwise)"
     ),
     tags={"users", "crud"},
     hint="answer Okta's POST /Users with 201 and the full user with its id",
@@ -142,7 +142,7 @@ def create_201(ctx: CheckContext) -> None:
         expected=f'{{"id": "{okta.user_id(user)}", "userName": "{user.login}", ...}}',
         actual=json.dumps(created)[:200],
     )
-    _user(ctx, okta.user_id(user))  # Okta uses the returned id in every later URL (docs/okta.md §4.4)
+    _user(ctx, okta.user_id(user))  # Okta uses the returned id in every later URL (docs/okta-idp.md §4.4)
 
 
 @SUITE.check(
@@ -151,7 +151,7 @@ def create_201(ctx: CheckContext) -> None:
     level=Level.MUST,
     ref=(
         f"Okta expects 409 with a SCIM Error when the user exists: {OKTA_SCIM}; RFC 7644 §3.3, §3.12; "
-        "docs/okta.md §4 and §8 (the error stops the task; its detail is shown in Tasks)"
+        "docs/okta-idp.md §4 and §8 (the error stops the task; its detail is shown in Tasks)"
     ),
     tags={"users", "errors", "uniqueness"},
 )
@@ -173,7 +173,7 @@ def duplicate_409(ctx: CheckContext) -> None:
     level=Level.MUST,
     ref=(
         f"Okta SPEC test steps 6 and 9 read the userName back as sent: {OKTA_SPEC_TEST}; RFC 7643 §2.1; "
-        "docs/okta.md §10.9 (lowercasing userName fails Okta's review)"
+        "docs/okta-idp.md §10.9 (lowercasing userName fails Okta's review)"
     ),
     tags={"users", "case"},
 )
@@ -200,7 +200,7 @@ def username_case(ctx: CheckContext) -> None:
     level=Level.MUST,
     ref=(
         f"Okta updates a profile by GET then PUT of the full user: {OKTA_SCIM}; "
-        "RFC 7644 §3.5.1 (readOnly values in a PUT SHALL be ignored); docs/okta.md §5 and §10.8"
+        "RFC 7644 §3.5.1 (readOnly values in a PUT SHALL be ignored); docs/okta-idp.md §5 and §10.8"
     ),
     tags={"users", "put"},
 )
@@ -236,7 +236,7 @@ def _deactivated(ctx: CheckContext, user_id: str, login: str) -> None:
     level=Level.MUST,
     ref=(
         f"Okta deactivates with PATCH active false: {OKTA_SCIM}; RFC 7644 §3.5.2.3; "
-        "docs/okta.md §6 and §10.1 (servers that only handle path 'active' break)"
+        "docs/okta-idp.md §6 and §10.1 (servers that only handle path 'active' break)"
     ),
     tags={"users", "patch", "lifecycle"},
 )
@@ -255,7 +255,7 @@ def deactivate_patch(ctx: CheckContext) -> None:
     level=Level.MUST,
     ref=(
         f"App Integration Wizard apps cannot use PATCH and deactivate by GET then PUT: {OKTA_WIZARD}; "
-        "RFC 7644 §3.5.1; docs/okta.md §1 and §6"
+        "RFC 7644 §3.5.1; docs/okta-idp.md §1 and §6"
     ),
     tags={"users", "put", "lifecycle"},
 )
@@ -274,7 +274,7 @@ def aiw_deactivate(ctx: CheckContext) -> None:
     level=Level.MUST,
     ref=(
         f"Okta's CRUD test steps 9-11 (the same SCIM id comes back active): {OKTA_CRUD_TEST}; "
-        "docs/okta.md §6 and §10.14 (deleting on active false makes Okta create a new user)"
+        "docs/okta-idp.md §6 and §10.14 (deleting on active false makes Okta create a new user)"
     ),
     tags={"users", "lifecycle"},
 )
@@ -309,7 +309,7 @@ def reactivation(ctx: CheckContext) -> None:
     level=Level.SHOULD,
     ref=(
         f"Okta honours Retry-After on 429: {OKTA_CONCEPTS}; RFC 6585 §4; "
-        "docs/okta.md §8 (the wait when Retry-After is missing, the number of attempts)"
+        "docs/okta-idp.md §8 (the wait when Retry-After is missing, the number of attempts)"
     ),
     tags={"throttling", "errors", "long"},
     exclusive=True,  # it spends the token's whole rate-limit budget: a check beside it would be 429ed
@@ -327,7 +327,7 @@ def throttle_okta(ctx: CheckContext) -> None:
     ctx.expect_error(response, 429)
 
 
-# -- what Okta enforces of the server's answers (docs/okta.md §14) -----------------------------------------------
+# -- what Okta enforces of the server's answers (docs/okta-idp.md §14) -----------------------------------------------
 
 
 def _connect_and_look_up(ctx: CheckContext, stem: str) -> None:
@@ -345,7 +345,7 @@ def _connect_and_look_up(ctx: CheckContext, stem: str) -> None:
     level=Level.MUST,
     ref=(
         f"Okta's ListResponse examples: {OKTA_SCIM}; RFC 7644 §3.4.2 (totalResults is an integer); "
-        "docs/okta.md §3 and §10.10 (counts sent as strings)"
+        "docs/okta-idp.md §3 and §10.10 (counts sent as strings)"
     ),
     tags={"list", "connection", "lookup"},
     exclusive=True,  # Okta's connection test parses the server's first users, unfiltered: alone, not other checks'
@@ -358,7 +358,10 @@ def list_counts_integers(ctx: CheckContext) -> None:
     "okta-list-response-schema",
     "The lists Okta reads (connection test, userName lookup) list the ListResponse schema, or Okta fails the task",
     level=Level.MUST,
-    ref=f"Okta's SPEC test step 1 reads the ListResponse schema: {OKTA_SPEC_TEST}; RFC 7644 §3.4.2; docs/okta.md §11a",
+    ref=(
+        f"Okta's SPEC test step 1 reads the ListResponse schema: {OKTA_SPEC_TEST}; RFC 7644 §3.4.2; "
+        "docs/okta-idp.md §11a"
+    ),
     tags={"list", "connection", "lookup"},
     exclusive=True,  # Okta's connection test parses the server's first users, unfiltered: alone, not other checks'
 )
@@ -370,7 +373,7 @@ def list_response_schema(ctx: CheckContext) -> None:
     "okta-user-active-boolean",
     "The users Okta reads (its lookup, and an AIW app's GET before PUT) carry active as a JSON boolean",
     level=Level.MUST,
-    ref=f"Okta reads active as a boolean: {OKTA_SCIM}; RFC 7643 §4.1.1 (active is Boolean); docs/okta.md §9 and §1",
+    ref=f"Okta reads active as a boolean: {OKTA_SCIM}; RFC 7643 §4.1.1 (active is Boolean); docs/okta-idp.md §9 and §1",
     tags={"users", "lookup", "lifecycle"},
 )
 def user_active_boolean(ctx: CheckContext) -> None:

@@ -2,7 +2,7 @@
 and never changes or hands out again, and group members a group map can be built from.
 
 These checks run when the server advertises the POSIX user extension in /Schemas; otherwise they are
-skipped with that reason. Facts: docs/aup-domain.md §1.3-§1.4 (what nsscache reads) and §4 (uid/gid
+skipped with that reason. Facts: docs/domain.md §1.3-§1.4 (what nsscache reads) and §4 (uid/gid
 practice: allocate once, immutable, never reuse).
 """
 
@@ -21,8 +21,8 @@ from scimcore.schemas.posix import GID, HOME, MEMBER_USERNAME, POSIX_GROUP_URN, 
 
 SUITE = Suite("posix")
 
-POSIX_REF = "docs/aup-domain.md §4 (allocate once inside a transaction, immutable, never reused)"
-NSS_REF = "docs/aup-domain.md §1.4 (nsscache's passwd and group maps)"
+POSIX_REF = "docs/domain.md §4 (allocate once inside a transaction, immutable, never reused)"
+NSS_REF = "docs/domain.md §1.4 (nsscache's passwd and group maps)"
 _USERNAME = re.compile(r"^[a-z_][a-z0-9_-]*$")
 
 
@@ -71,7 +71,7 @@ def _patch(ctx: CheckContext, path: str, *operations: dict[str, Any]) -> None:
     level=Level.MUST,
     ref=(
         f"nsscache reads the passwd and group maps from SCIM: {NSSCACHE_SCIM}; docs/posix.md; "
-        "docs/aup-domain.md §4 (allocate once, immutable, never reused)"
+        "docs/domain.md §4 (allocate once, immutable, never reused)"
     ),
     tags={"posix", "nsscache"},
 )
@@ -107,7 +107,7 @@ def user_identity(ctx: CheckContext) -> None:
     "posix-uid-unique",
     "Two users get two different uids",
     level=Level.MUST,
-    ref=f"One uid per user across the cluster: {SLURM_NSS}; docs/posix.md; docs/aup-domain.md §4",
+    ref=f"One uid per user across the cluster: {SLURM_NSS}; docs/posix.md; docs/domain.md §4",
     tags={"posix"},
 )
 def uid_unique(ctx: CheckContext) -> None:
@@ -123,8 +123,8 @@ def uid_unique(ctx: CheckContext) -> None:
     level=Level.MUST,
     ref=(
         f"A cluster keeps files by uid: {SLURM_NSS}; "
-        f"deactivate and reactivate keep the SCIM id: {OKTA_CRUD_TEST}; docs/aup-domain.md §4; "
-        "docs/okta.md §6 and docs/entra.md §3.3"
+        f"deactivate and reactivate keep the SCIM id: {OKTA_CRUD_TEST}; docs/domain.md §4; "
+        "docs/okta-idp.md §6 and docs/entra-idp.md §3.3"
     ),
     tags={"posix"},
 )
@@ -152,7 +152,7 @@ def uid_stable(ctx: CheckContext) -> None:
     level=Level.MUST,
     ref=(
         "RFC 7644 §3.5.1 (readOnly values in a PUT SHALL be ignored); RFC 7643 §7 (mutability readOnly); "
-        "docs/aup-domain.md §4"
+        "docs/domain.md §4"
     ),
     tags={"posix"},
 )
@@ -176,7 +176,7 @@ def uid_read_only(ctx: CheckContext) -> None:
     "posix-uid-never-reused",
     "A deleted user's uid is not handed to the next user, even one with the same userName",
     level=Level.MUST,
-    ref=f"A reused uid gives a new user the old one's files: {SLURM_NSS}; docs/aup-domain.md §4; docs/posix.md",
+    ref=f"A reused uid gives a new user the old one's files: {SLURM_NSS}; docs/domain.md §4; docs/posix.md",
     tags={"posix"},
 )
 def uid_never_reused(ctx: CheckContext) -> None:
@@ -199,7 +199,7 @@ def uid_never_reused(ctx: CheckContext) -> None:
     level=Level.SHOULD,
     ref=(
         f"nsscache skips groups without a gid and reads members through a username sub-attribute: {NSSCACHE_SCIM}; "
-        "docs/aup-domain.md §1.4"
+        "docs/domain.md §1.4"
     ),
     tags={"posix", "nsscache", "groups"},
 )

@@ -197,7 +197,7 @@ CASES = (
         Level.MUST,
         lambda p: f'externalId eq "{p.prefix}-ext-A"',
         ("alpha",),
-        "; RFC 7643 §3.1 (externalId); docs/okta.md §4 and docs/entra.md §3.1 (how the IdPs match)",
+        "; RFC 7643 §3.1 (externalId); docs/okta-idp.md §4 and docs/entra-idp.md §3.1 (how the IdPs match)",
     ),
     Case(
         "no-match",
@@ -235,7 +235,7 @@ for _case in CASES:
     "rfc7644-3.4.2.2-filter-group-display-name",
     "Filter: displayName eq finds a group (IdP group lookup)",
     level=Level.MUST,
-    ref="RFC 7644 §3.4.2.2; docs/okta.md §7 and docs/entra.md §3.4 (groups are matched by displayName)",
+    ref="RFC 7644 §3.4.2.2; docs/okta-idp.md §7 and docs/entra-idp.md §3.4 (groups are matched by displayName)",
     tags={"filter", "groups"},
     requires={"filter"},
 )
@@ -248,7 +248,7 @@ def group_display_name(ctx: CheckContext) -> None:
     "rfc7644-3.4.2.2-filter-group-member",
     'Filter: members[value eq "id"] finds the groups a user belongs to',
     level=Level.SHOULD,
-    ref=f"RFC 7644 §3.4.2.2; Entra's membership query: {ENTRA_TUTORIAL}; docs/entra.md §3.4",
+    ref=f"RFC 7644 §3.4.2.2; Entra's membership query: {ENTRA_TUTORIAL}; docs/entra-idp.md §3.4",
     tags={"filter", "groups"},
     requires={"filter"},
 )

@@ -49,7 +49,7 @@ def list_response(ctx: CheckContext) -> None:
     level=Level.MUST,
     ref=(
         "RFC 7644 §3.4.2.4 (itemsPerPage and startIndex REQUIRED when paginating); "
-        "docs/okta.md §3 and docs/entra.md §4 (IdP imports page)"
+        "docs/okta-idp.md §3 and docs/entra-idp.md §4 (IdP imports page)"
     ),
     tags={"list", "pagination"},
     requires={"filter"},
@@ -84,7 +84,7 @@ def pagination(ctx: CheckContext) -> None:
     "rfc7644-3.4.2.4-pagination-complete",
     "Paging with count=2 returns every resource exactly once",
     level=Level.MUST,
-    ref=f"RFC 7644 §3.4.2.4; nsscache pages until totalResults: {NSSCACHE_SCIM}; docs/aup-domain.md §1.4",
+    ref=f"RFC 7644 §3.4.2.4; nsscache pages until totalResults: {NSSCACHE_SCIM}; docs/domain.md §1.4",
     tags={"list", "pagination"},
     requires={"filter"},
 )
@@ -116,7 +116,7 @@ def pagination_complete(ctx: CheckContext) -> None:
         "RFC 7644 §3.4.2.4 (itemsPerPage, startIndex); "
         "nsscache sends only startIndex and stops when startIndex + itemsPerPage - 1 >= totalResults: "
         f"{NSSCACHE_SCIM}; "
-        "docs/aup-domain.md §1.4"
+        "docs/domain.md §1.4"
     ),
     tags={"list", "pagination", "nsscache"},
     requires={"filter"},
@@ -161,7 +161,7 @@ def start_index_only_paging(ctx: CheckContext) -> None:
     level=Level.SHOULD,
     ref=(
         "RFC 7644 §3.4.2.4 (consistent results across pages need a stable order); "
-        "docs/aup-domain.md §1.4 (readers that page)"
+        "docs/domain.md §1.4 (readers that page)"
     ),
     tags={"list", "pagination"},
     requires={"filter"},
@@ -336,7 +336,7 @@ def excluded_attributes(ctx: CheckContext) -> None:
     "rfc7644-3.9-excluded-members",
     "excludedAttributes=members leaves a group's members out",
     level=Level.MUST,
-    ref=f"RFC 7644 §3.9; Entra reads groups with excludedAttributes=members: {ENTRA_TUTORIAL}; docs/entra.md §3.4",
+    ref=f"RFC 7644 §3.9; Entra reads groups with excludedAttributes=members: {ENTRA_TUTORIAL}; docs/entra-idp.md §3.4",
     tags={"projection", "groups"},
 )
 def excluded_members(ctx: CheckContext) -> None:

@@ -159,7 +159,7 @@ def put_user(ctx: CheckContext) -> None:
     ref=(
         "RFC 7644 §3.5.1 (readOnly values in a PUT SHALL be ignored); "
         f"Okta apps built with the App Integration Wizard update by GET then PUT of the full body: {OKTA_WIZARD}; "
-        "docs/okta.md §5"
+        "docs/okta-idp.md §5"
     ),
     tags={"users", "put"},
 )
@@ -257,7 +257,7 @@ def username_case_unique(ctx: CheckContext) -> None:
     level=Level.SHOULD,
     ref=(
         "RFC 7643 §2.1 (case-insensitive comparison, not case folding); "
-        f"Okta's SPEC test reads the userName back as sent: {OKTA_SPEC_TEST}; docs/okta.md §10.9"
+        f"Okta's SPEC test reads the userName back as sent: {OKTA_SPEC_TEST}; docs/okta-idp.md §10.9"
     ),
     tags={"users", "case"},
 )
@@ -357,7 +357,7 @@ def response_media_type(ctx: CheckContext) -> None:
     "rfc7644-3.8-accepts-application-json",
     "Requests sent as application/json are accepted like application/scim+json",
     level=Level.SHOULD,
-    ref="RFC 7644 §3.8 (application/json is the generic JSON type clients may send); docs/entra.md §1",
+    ref="RFC 7644 §3.8 (application/json is the generic JSON type clients may send); docs/entra-idp.md §1",
     tags={"headers", "media-type"},
 )
 def accepts_application_json(ctx: CheckContext) -> None:

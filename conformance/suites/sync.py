@@ -127,8 +127,8 @@ def _okta_expected(okta: Okta) -> ExpectedState:
     level=Level.MUST,
     ref=(
         f"Okta provisioning and Group Push: {OKTA_SCIM}; {OKTA_GROUP_PUSH}; "
-        f"one-way sync, the IdP is the source of truth: {COREWEAVE_AUP}; docs/okta.md §4 and §7; "
-        "docs/aup-domain.md §1.1"
+        f"one-way sync, the IdP is the source of truth: {COREWEAVE_AUP}; docs/okta-idp.md §4 and §7; "
+        "docs/domain.md §1.1"
     ),
     tags={"okta", "long"},
     needs=OKTA_BASICS,
@@ -144,7 +144,7 @@ def okta_initial(ctx: CheckContext) -> None:
     level=Level.MUST,
     ref=(
         f"Okta updates by GET then PUT of the merged body: {OKTA_SCIM}; RFC 7644 §3.5.1; "
-        "docs/okta.md §5 (an emptied mapping removes the value)"
+        "docs/okta-idp.md §5 (an emptied mapping removes the value)"
     ),
     tags={"okta", "long"},
     needs=OKTA_BASICS,
@@ -164,7 +164,7 @@ def okta_updates(ctx: CheckContext) -> None:
     "sync-okta-deactivation",
     "Users deactivated in Okta are inactive on the server (kept, never deleted); the rest is unchanged",
     level=Level.MUST,
-    ref=f"Okta deactivates with PATCH active false and does not delete users: {OKTA_SCIM}; docs/okta.md §6",
+    ref=f"Okta deactivates with PATCH active false and does not delete users: {OKTA_SCIM}; docs/okta-idp.md §6",
     tags={"okta", "lifecycle", "long"},
     needs=OKTA_BASICS,
 )
@@ -186,7 +186,7 @@ def okta_deactivation(ctx: CheckContext) -> None:
     "sync-okta-reactivation",
     "Users reactivated and reassigned in Okta are active again under the same ids",
     level=Level.MUST,
-    ref=f"Okta's CRUD test steps 9-11 (the same SCIM id comes back active): {OKTA_CRUD_TEST}; docs/okta.md §6",
+    ref=f"Okta's CRUD test steps 9-11 (the same SCIM id comes back active): {OKTA_CRUD_TEST}; docs/okta-idp.md §6",
     tags={"okta", "lifecycle", "long"},
     needs=OKTA_BASICS,
 )
@@ -200,7 +200,7 @@ def okta_reactivation(ctx: CheckContext) -> None:
         okta.expect_done(emulator.deactivate_user(user.id), "deactivate users")
     for user in chosen:
         tasks = emulator.reactivate_user(user.id)
-        if user.id in direct:  # deactivation dropped the direct assignment (docs/okta.md §6); the admin reassigns
+        if user.id in direct:  # deactivation dropped the direct assignment (docs/okta-idp.md §6); the admin reassigns
             tasks += emulator.assign_user(user.id)
         okta.expect_done(tasks, "reactivate users")
     moved = [
@@ -227,7 +227,7 @@ def _entra_expected(entra: Entra) -> ExpectedState:
     "sync-entra-initial-cycle",
     "Entra's initial cycle (users, assigned groups, memberships) leaves the expected state of the directory",
     level=Level.MUST,
-    ref=f"The initial cycle: {ENTRA_HOW}; {ENTRA_TUTORIAL}; docs/entra.md §8 and §3.1-§3.4",
+    ref=f"The initial cycle: {ENTRA_HOW}; {ENTRA_TUTORIAL}; docs/entra-idp.md §8 and §3.1-§3.4",
     tags={"entra", "long"},
     needs=ENTRA_BASICS,
 )
@@ -240,7 +240,7 @@ def entra_initial(ctx: CheckContext) -> None:
     "sync-entra-incremental-cycle",
     "Entra's incremental cycle sends attribute changes, membership changes and a group rename",
     level=Level.MUST,
-    ref=f"Incremental cycles send what changed: {ENTRA_HOW}; RFC 7644 §3.5.2; docs/entra.md §8 and §3.2",
+    ref=f"Incremental cycles send what changed: {ENTRA_HOW}; RFC 7644 §3.5.2; docs/entra-idp.md §8 and §3.2",
     tags={"entra", "long"},
     needs=ENTRA_BASICS,
 )
@@ -267,7 +267,7 @@ def entra_incremental(ctx: CheckContext) -> None:
     "sync-entra-scoping-out",
     "Users that leave the scope (unassigned, or failing the scoping filter) are disabled, not deleted",
     level=Level.MUST,
-    ref=f"Users leaving scope are disabled: {ENTRA_HOW}; {ENTRA_SCOPING}; docs/entra.md §3.3 and §8",
+    ref=f"Users leaving scope are disabled: {ENTRA_HOW}; {ENTRA_SCOPING}; docs/entra-idp.md §3.3 and §8",
     tags={"entra", "lifecycle", "long"},
     needs=ENTRA_BASICS,
 )
@@ -291,7 +291,7 @@ def entra_scoping_out(ctx: CheckContext) -> None:
     level=Level.MUST,
     ref=(
         f"A soft delete sends PATCH active false: {ENTRA_HOW}; "
-        "docs/entra.md §3.3 and §6 (disabled users are still returned)"
+        "docs/entra-idp.md §3.3 and §6 (disabled users are still returned)"
     ),
     tags={"entra", "lifecycle", "long"},
     needs=ENTRA_BASICS,
@@ -315,7 +315,7 @@ def entra_soft_delete(ctx: CheckContext) -> None:
     "sync-entra-hard-delete",
     "Users hard-deleted in Entra are deleted from the server; everyone else is unchanged",
     level=Level.MUST,
-    ref=f"A hard delete sends DELETE /Users/{{id}}: {ENTRA_HOW}; RFC 7644 §3.6; docs/entra.md §3.3",
+    ref=f"A hard delete sends DELETE /Users/{{id}}: {ENTRA_HOW}; RFC 7644 §3.6; docs/entra-idp.md §3.3",
     tags={"entra", "lifecycle", "delete", "long"},
     needs=ENTRA_BASICS,
 )
@@ -339,8 +339,8 @@ CONCURRENT_MEMBERS, CONCURRENT_LEAVERS = 20, 10
     level=Level.MUST,
     ref=(
         "Entra sends membership PATCHes concurrently, as reported in https://github.com/scimmyjs/scimmy/issues/79; "
-        "RFC 7644 §3.5.2 (each PATCH is atomic); docs/entra.md §3.5; "
-        "docs/aup-domain.md §3 (read-modify-write of members loses concurrent updates)"
+        "RFC 7644 §3.5.2 (each PATCH is atomic); docs/entra-idp.md §3.5; "
+        "docs/domain.md §3 (read-modify-write of members loses concurrent updates)"
     ),
     tags={"entra", "groups", "concurrency", "long"},
     needs=ENTRA_BASICS,
@@ -382,7 +382,7 @@ def console_suite(registry: IdpRegistry) -> Suite:
                 "expected state of the directory",
                 level=Level.MUST,
                 ref=f"{spec.docs or 'docs/architecture.md'}; one-way sync, the IdP is the source of truth: "
-                f"{COREWEAVE_AUP}; docs/aup-domain.md §1.1",
+                f"{COREWEAVE_AUP}; docs/domain.md §1.1",
                 tags={spec.name, "lifecycle", "long"},
             )(_one_way_check(spec))
     return suite

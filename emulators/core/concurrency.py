@@ -1,4 +1,4 @@
-"""A worker pool for an IdP's independent requests (Entra's membership PATCHes, docs/entra.md §3.5).
+"""A worker pool for an IdP's independent requests (Entra's membership PATCHes, docs/entra-idp.md §3.5).
 
 ``threads`` sends them on a real thread pool, for a live target. ``deterministic`` runs them one at a
 time in the calling thread, in an order the seed picks among those a pool of ``workers`` allows, so a

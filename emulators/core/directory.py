@@ -90,7 +90,7 @@ class Group:
     description: str = ""
     members: list[str] = field(default_factory=list)
     # Child groups that are members of this one (RFC 7643 §4.2 allows groups as members). Okta groups
-    # are flat and Okta pushes user members only; Entra sends a child group as one member (docs/entra.md §3.4).
+    # are flat and Okta pushes user members only; Entra sends a child group as one member (docs/entra-idp.md §3.4).
     member_groups: list[str] = field(default_factory=list)
 
 

@@ -83,7 +83,7 @@ def differences(
     that must not exist. ``tolerated`` maps a userName to target paths whose value is not checked
     (a drift edit the IdP has not overwritten yet). ``members_complete=False`` checks only that no
     group holds a member it should not (Entra adds a member who came into scope later only at the
-    next restart, docs/entra.md §3.4).
+    next restart, docs/entra-idp.md §3.4).
     """
     tolerated = tolerated or {}
     problems: list[str] = []

@@ -2,7 +2,7 @@
 
 The same seed gives the same directory for a given Faker version. The app is assigned to one
 large "All Staff" group plus some direct assignments; the other groups are pushed, because Okta
-does not allow one group to be both assigned and pushed (docs/okta.md §7).
+does not allow one group to be both assigned and pushed (docs/okta-idp.md §7).
 """
 
 from __future__ import annotations

@@ -28,10 +28,11 @@ SPEC = IdpSpec(
     profiles=PROFILES,
     default_profile=ENTRA_DEFAULT.name,
     console=EntraConsole,
-    # Inferred: Entra's User-Agent is undocumented (docs/entra.md §12); these words are in Microsoft's services' ones
+    # Inferred: Entra's User-Agent is undocumented (docs/entra-idp.md §12); these words are in Microsoft's
+    # services' ones
     agent_marks=("azure", "microsoft", "aad", "entra"),
     variants={FLAG: FLAG},
-    docs="docs/entra.md",
+    docs="docs/entra-idp.md",
     console_checks=False,  # conformance/suites/sync.py and entra_*.py hold Entra's hand-written checks
 )
 

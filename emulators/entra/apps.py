@@ -30,8 +30,8 @@ class EntraApp:
 
 # CoreWeave's AUP app is created as a non-gallery app ("Integrate any other application you don't find in the
 # gallery (Non-gallery)", https://docs.coreweave.com/security/automated-user-provisioning/configure-microsoft-entra),
-# whose custom extension attributes cannot be multi-valued (docs/entra.md §4). Names, mail and active are
-# Entra's default rows (§9). SUNK SSH keys come from a Graph extension attribute (docs/aup-domain.md §1.2);
+# whose custom extension attributes cannot be multi-valued (docs/entra-idp.md §4). Names, mail and active are
+# Entra's default rows (§9). SUNK SSH keys come from a Graph extension attribute (docs/domain.md §1.2);
 # inferred: that attribute is a string, mapped to the extension the server reads keys from as one key per
 # line, which the server accepts (docs/posix.md "SSH keys"). Join joins every value of a multi-valued
 # source, so the generated directory's key list becomes that string.
@@ -39,7 +39,7 @@ _COREWEAVE_KEYS = EntraRule(
     DEFAULT_SSH_KEYS_SOURCE,
     "expression",
     f'Join("\n", [{SSH_KEY_ATTRIBUTE}])',
-    provenance="docs/aup-domain.md §1.2 SUNK SSH keys (Entra: a Graph extension attribute); string form inferred",
+    provenance="docs/domain.md §1.2 SUNK SSH keys (Entra: a Graph extension attribute); string form inferred",
 )
 COREWEAVE = EntraApp(user_rules=(_COREWEAVE_KEYS,), gallery_app=False)
 

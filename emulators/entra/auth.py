@@ -1,4 +1,4 @@
-"""How Entra authenticates to the target (docs/entra.md §1): a long-lived secret token, or OAuth 2.0
+"""How Entra authenticates to the target (docs/entra-idp.md §1): a long-lived secret token, or OAuth 2.0
 client credentials against a token endpoint the admin gives, with the secret in the header, body or both.
 
 The OAuth strategy is ``scimcore.target.ClientCredentialsAuth``: it fetches a token before the first

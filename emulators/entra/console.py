@@ -1,4 +1,4 @@
-"""Entra's admin console: changes wait for the next provisioning cycle (docs/entra.md §8)."""
+"""Entra's admin console: changes wait for the next provisioning cycle (docs/entra-idp.md §8)."""
 
 from __future__ import annotations
 
@@ -82,7 +82,7 @@ class EntraConsole(AdminConsole):
         self.reports.append(self.emulator.run_cycle() if running else self.emulator.start())
 
     def provision_all(self) -> None:
-        """A cycle provisions everything in scope (the first one is the initial cycle, docs/entra.md §8)."""
+        """A cycle provisions everything in scope (the first one is the initial cycle, docs/entra-idp.md §8)."""
         self.sync()
 
     def rewrite(self) -> None:

@@ -1,6 +1,6 @@
 """What every object flow needs: the session, the directory, links, mappings, settings, log and clock.
 
-It also decides, from source data alone, what state an object is in (docs/entra.md §3.3):
+It also decides, from source data alone, what state an object is in (docs/entra-idp.md §3.3):
 the cycle engine plans deletions with it before any request is sent.
 """
 

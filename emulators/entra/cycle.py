@@ -1,4 +1,4 @@
-"""One provisioning cycle (docs/entra.md §8): probe, plan, users, managers, groups, memberships, watermark.
+"""One provisioning cycle (docs/entra-idp.md §8): probe, plan, users, managers, groups, memberships, watermark.
 
 The initial cycle evaluates every object; an incremental cycle evaluates only objects whose source
 state changed since the watermark (Entra's Graph delta query, emulated by comparing snapshots), plus
@@ -26,7 +26,7 @@ from emulators.entra.state import ObjectKey, Quarantine
 from emulators.entra.users import Provisioned, UserFlows
 
 _T = TypeVar("_T")
-# Graph's quarantineReason for the accidental-deletions threshold (docs/aup-domain.md; §3.3 (documented)):
+# Graph's quarantineReason for the accidental-deletions threshold (docs/domain.md; §3.3 (documented)):
 # https://learn.microsoft.com/en-us/graph/api/resources/synchronization-synchronizationquarantine
 ACCIDENTAL_DELETIONS = "TooManyDeletes"
 
@@ -136,7 +136,7 @@ class CycleRunner:
 
     def _memberships(self, group_ids: list[str]) -> None:
         """Every linked group's membership PATCHes, sent concurrently in one batch per cycle or per group as
-        the profile says (docs/entra.md §3.5); each group's result is then logged and escrowed in turn (§7)."""
+        the profile says (docs/entra-idp.md §3.5); each group's result is then logged and escrowed in turn (§7)."""
         plans = {gid: self.groups.member_patches(gid) for gid in group_ids}
         batches = [group_ids] if self.ctx.profile.membership_scope == "cycle" else [[gid] for gid in group_ids]
         meter = ProgressMeter("memberships", len(group_ids), self.progress)
@@ -293,7 +293,7 @@ class CycleRunner:
 
     def _waits_for_members(self, key: ObjectKey) -> bool:
         """A group with a member — a user, or a nested child group — that failed or sits in escrow stays
-        unwatermarked, so the next cycle sends that membership once the member exists (docs/entra.md §7:
+        unwatermarked, so the next cycle sends that membership once the member exists (docs/entra-idp.md §7:
         escrowed objects are retried; §3.4: a provisioned child group is sent as a member)."""
         kind, gid = key
         if kind != "group" or gid not in self.ctx.directory.core.groups:

@@ -44,7 +44,7 @@ ENTRA_NAMES: Mapping[str, str] = {
     "nickName": "mailNickname",
 }
 # Source attributes of an Entra user that mappings may name even when the directory holds no value
-# (docs/entra.md §9 default mappings and the sources the issue lists).
+# (docs/entra-idp.md §9 default mappings and the sources the issue lists).
 ENTRA_USER_ATTRIBUTES = (
     "userPrincipalName",
     "originalUserPrincipalName",
@@ -77,7 +77,7 @@ _COMPUTED = ("objectId", "accountEnabled", "manager", "IsSoftDeleted", "appRoleA
 
 
 def entra_view(user: User) -> dict[str, Any]:
-    """The user as Entra mappings see it (docs/entra.md §9 source names).
+    """The user as Entra mappings see it (docs/entra-idp.md §9 source names).
 
     ``manager`` is the profile's manager reference (``EntraDirectory.user_view`` resolves a login to the
     manager's id; the target id is looked up at send time). ``mailNickname``
@@ -97,7 +97,7 @@ def entra_view(user: User) -> dict[str, Any]:
 
 
 def group_view(group: Group, *, security_enabled: bool) -> dict[str, Any]:
-    """A group as Entra mappings see it (docs/entra.md §9 default group mappings)."""
+    """A group as Entra mappings see it (docs/entra-idp.md §9 default group mappings)."""
     view: dict[str, Any] = {"objectId": group.id, "displayName": group.name, "securityEnabled": security_enabled}
     if group.description:
         view["description"] = group.description
@@ -249,7 +249,7 @@ def _scoping_filter(data: Any, where: tuple[str, ...]) -> ScopingFilter:
 
 @dataclass(frozen=True)
 class AppRole:
-    """One app role assignment (docs/entra.md §4 Roles)."""
+    """One app role assignment (docs/entra-idp.md §4 Roles)."""
 
     id: str
     value: str
@@ -284,7 +284,7 @@ class EntraDirectory:
 
     def _manager_id(self, reference: str) -> str:
         """The manager's object id: a profile names the manager by id or by login (docs/directory.md),
-        Entra references the object (docs/entra.md §4 Manager). An unknown name is kept as given."""
+        Entra references the object (docs/entra-idp.md §4 Manager). An unknown name is kept as given."""
         if reference in self.core.users:
             return reference
         cached = self._by_login.get(reference)
@@ -305,7 +305,7 @@ class EntraDirectory:
         return self.core.user(user_id).status is Status.DEPROVISIONED
 
     def soft_delete(self, user_id: str, now: float) -> None:
-        """Move a user to the recycle bin: Entra also drops its group memberships (docs/entra.md §3.3)."""
+        """Move a user to the recycle bin: Entra also drops its group memberships (docs/entra-idp.md §3.3)."""
         user = self.core.user(user_id)
         user.status = Status.DEPROVISIONED
         self.soft_deleted_at[user_id] = now
@@ -313,7 +313,7 @@ class EntraDirectory:
             group.members.remove(user_id)
 
     def restore(self, user_id: str) -> None:
-        """Restore from the recycle bin; memberships are not restored (docs/entra.md §3.3)."""
+        """Restore from the recycle bin; memberships are not restored (docs/entra-idp.md §3.3)."""
         self.core.user(user_id).status = Status.ACTIVE
         self.soft_deleted_at.pop(user_id, None)
 

@@ -1,6 +1,6 @@
 """The Entra emulator: a provisioning job run in cycles on a clock, driven by the portal's admin actions.
 
-Entra is cycle-based (docs/entra.md §8): directory changes are not sent when they happen but
+Entra is cycle-based (docs/entra-idp.md §8): directory changes are not sent when they happen but
 at the next cycle, about every 40 minutes. Admin actions that change the directory return nothing;
 ``start``, ``run_cycle``, ``restart`` and ``provision_on_demand`` send requests and return what
 they logged. The provisioning log keeps every entry (``log``).
@@ -145,11 +145,11 @@ class EntraEmulator:
         return report
 
     def set_scoping_filter(self, scoping: ScopingFilter) -> None:
-        """The admin edits the scoping filter; the next cycle restarts the job (docs/entra.md §8)."""
+        """The admin edits the scoping filter; the next cycle restarts the job (docs/entra-idp.md §8)."""
         self.ctx.scoping = scoping
 
     def _restart_on_scoping_change(self) -> None:
-        """A changed scoping filter starts a new initial cycle (docs/entra.md §8 (documented))."""
+        """A changed scoping filter starts a new initial cycle (docs/entra-idp.md §8 (documented))."""
         fingerprint = self.ctx.scoping.fingerprint()
         if self.state.scoping not in (None, fingerprint) and self.settings.restart_on_scoping_change:
             self.restart()
@@ -308,7 +308,7 @@ class EntraEmulator:
         self.directory.core.group(group_id).name = name
 
     def add_member_group(self, group_id: str, child_id: str) -> None:
-        """Nest a group in another (docs/entra.md §3.4: Entra sends the child as one member)."""
+        """Nest a group in another (docs/entra-idp.md §3.4: Entra sends the child as one member)."""
         group = self.directory.core.group(group_id)
         self.directory.core.group(child_id)
         if child_id == group_id:

@@ -1,11 +1,11 @@
-"""What the next Entra cycle leaves on the service provider (docs/entra.md §3, §9).
+"""What the next Entra cycle leaves on the service provider (docs/entra-idp.md §3, §9).
 
 A user is in scope when enabled, not soft-deleted, assigned (or "sync all") and admitted by the scoping
 filter. Out of scope means ``active`` false; a hard delete removes the user. Null values are never sent,
 so an emptied source leaves the target value alone (unconstrained here), and a disabled user keeps its
 other values. Assigned groups hold their in-scope members; disabled members may stay (as inactive users).
-A child group in scope is sent as one member of its parent (docs/entra.md §3.4): a server with nested groups
-holds it, a flat one (AUP, docs/aup-domain.md §1.1) refuses it and holds the rest of the membership.
+A child group in scope is sent as one member of its parent (docs/entra-idp.md §3.4): a server with nested groups
+holds it, a flat one (AUP, docs/domain.md §1.1) refuses it and holds the rest of the membership.
 """
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""The subset of Entra's attribute-mapping expression language the emulator evaluates (docs/entra.md §9).
+"""The subset of Entra's attribute-mapping expression language the emulator evaluates (docs/entra-idp.md §9).
 
 Grammar (a tokenizer and a recursive-descent parser; no regular expressions read the text)::
 
@@ -21,7 +21,7 @@ from typing import Any
 from emulators.core.errors import ConfigurationError
 from emulators.entra.functions import FUNCTIONS, as_text
 
-MAX_LENGTH = 10_000  # docs/entra.md §9: expressions are at most 10,000 characters
+MAX_LENGTH = 10_000  # docs/entra-idp.md §9: expressions are at most 10,000 characters
 
 
 class ExpressionError(ConfigurationError):

@@ -1,8 +1,8 @@
-"""The built-in functions of the Entra expression subset, with their arities (docs/entra.md §9).
+"""The built-in functions of the Entra expression subset, with their arities (docs/entra-idp.md §9).
 
 Null handling is inferred where Microsoft's docs are silent: string functions return null for a
 null source, Join and Coalesce skip nulls, and Switch compares keys with the source text
-case-insensitively, so a lowercased ``active`` expression yields ``"false"`` (docs/entra.md §5).
+case-insensitively, so a lowercased ``active`` expression yields ``"false"`` (docs/entra-idp.md §5).
 """
 
 from __future__ import annotations

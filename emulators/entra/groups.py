@@ -1,6 +1,6 @@
 """Group flows: match or create without members, update attributes, delete, then membership PATCHes.
 
-docs/entra.md §3.4: every group read carries ``excludedAttributes=members``; members are added
+docs/entra-idp.md §3.4: every group read carries ``excludedAttributes=members``; members are added
 and removed one PATCH at a time by the members' target ids, after all users and groups exist, several
 in flight at once (§3.5). Entra never reads members back, so what it has sent is remembered in the job
 state, after each batch and in the calling thread.
@@ -183,7 +183,7 @@ class GroupFlows:
             self.ctx.state.members_sent.pop(group_id, None)
 
     def sync_member_groups(self, group_id: str) -> None:
-        """Child groups in scope, each sent as one member by its target id (docs/entra.md §3.4).
+        """Child groups in scope, each sent as one member by its target id (docs/entra-idp.md §3.4).
 
         Entra adds a nested group as a single member and does not flatten its members (Microsoft staff,
         https://github.com/Azure/AzureAD-BYOA-Provisioning-Samples/issues/26); a child that is not

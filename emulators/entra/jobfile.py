@@ -1,7 +1,7 @@
 """The provisioning job between processes: one versioned JSON file per directory, Entra's alone.
 
 A real Entra job keeps, between its cycles, what it sent for each object and membership, the users it
-left unmanaged, the watermark, escrows and quarantine, and its provisioning log (docs/entra.md §7,
+left unmanaged, the watermark, escrows and quarantine, and its provisioning log (docs/entra-idp.md §7,
 §8). Successive ``aup sync --idp entra`` runs over an edited directory must behave as that one job over
 time, so all of it is saved here, with the job's virtual clock and the target it was made against.
 Okta keeps nothing of this kind (its state is links and failed tasks), so the file is never shared.

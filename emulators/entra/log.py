@@ -1,6 +1,6 @@
 """The provisioning log: one entry per object evaluated, with its action, outcome and reason code.
 
-Codes follow docs/entra.md §6-§7 and the provisioning-log error table it cites:
+Codes follow docs/entra-idp.md §6-§7 and the provisioning-log error table it cites:
 ``DuplicateTargetEntries``, ``InvalidAnchor``, ``EntryConflict``, ``TooManyRequests``, ``Timeout``...
 Skip reasons that Microsoft does not name in the reference are the emulator's own, stated below.
 """

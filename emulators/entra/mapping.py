@@ -2,7 +2,7 @@
 
 Each row has a target path, "apply this mapping" (always or only during creation), a default value
 used when the source is null (on create only) and an optional matching precedence
-(docs/entra.md §8 Matching, §9). Target paths and expressions are checked by the core mapping
+(docs/entra-idp.md §8 Matching, §9). Target paths and expressions are checked by the core mapping
 engine with the Entra expression compiler, so a bad mapping fails before any request.
 """
 
@@ -27,7 +27,7 @@ KINDS: tuple[Kind, ...] = ("direct", "constant", "expression", "none")
 # The attribute-list editor's types a custom extension attribute of a non-gallery app may not have:
 # "Custom attributes can't be referential attributes, multi-value, or complex-typed attributes. Custom
 # multi-value and complex-typed extension attributes are currently supported only for applications in the
-# gallery." (docs/entra.md §4 (documented): learn.microsoft.com/entra/identity/app-provisioning/
+# gallery." (docs/entra-idp.md §4 (documented): learn.microsoft.com/entra/identity/app-provisioning/
 # customize-application-attributes#provisioning-a-custom-extension-attribute-to-a-scim-compliant-application)
 GALLERY_ONLY_TYPES = ("reference", "complex")
 _STANDARD_URNS = (
@@ -49,7 +49,7 @@ class EntraRule:
     default: str | None = None
     matching: int | None = None
     provenance: str = ""
-    # The target attribute as declared in the app's attribute list (docs/entra.md §4 custom extensions).
+    # The target attribute as declared in the app's attribute list (docs/entra-idp.md §4 custom extensions).
     multi_valued: bool = False
     attribute_type: str = "string"
 
@@ -85,7 +85,7 @@ class EntraMapping:
         """Check every row, report every problem at once, and order the matching rows by precedence.
 
         ``gallery``: the app is from the Entra gallery, whose custom extension attributes may be
-        multi-valued or complex; a non-gallery app's may not (``GALLERY_ONLY_TYPES``, docs/entra.md §4).
+        multi-valued or complex; a non-gallery app's may not (``GALLERY_ONLY_TYPES``, docs/entra-idp.md §4).
         """
         value_rules = [rule for rule in self.rules if rule.kind != "none" and rule.target != MEMBERS]
         problems: list[str] = [] if gallery else [_gallery_only(rule) for rule in value_rules if _is_gallery_only(rule)]
@@ -126,7 +126,7 @@ def _gallery_only(rule: EntraRule) -> str:
     kind = "multi-valued" if rule.multi_valued else rule.attribute_type.lower()
     return (
         f"{rule.target}: a non-gallery app cannot map a {kind} custom extension attribute (custom attributes "
-        "can't be reference, multi-value or complex; those are supported only for gallery apps, docs/entra.md "
+        "can't be reference, multi-value or complex; those are supported only for gallery apps, docs/entra-idp.md "
         "§4); make it a single-valued string, or set the job's gallery_app when the app is from the gallery"
     )
 
@@ -148,7 +148,7 @@ class CompiledRule:
     def value(self, attributes: Mapping[str, Any], *, creating: bool) -> Any:
         value = self.expression.evaluate(attributes)
         if is_empty(value) and creating and self.rule.default is not None:
-            value = self.rule.default  # docs/entra.md §9: default value if null applies on create only
+            value = self.rule.default  # docs/entra-idp.md §9: default value if null applies on create only
         if self.rule.multi_valued and not is_empty(value) and not isinstance(value, list):
             return [value]  # a multi-valued attribute is sent as a JSON array, even with one value (inferred)
         return value
@@ -189,7 +189,7 @@ def _rule(target: str, source: str, kind: Kind = "direct", **extra: Any) -> Entr
     return EntraRule(target, kind, source, provenance=extra.pop("provenance", _DEFAULT_MAPPINGS), **extra)
 
 
-_DEFAULT_MAPPINGS = "docs/entra.md §9 default user mappings (documented; observed)"
+_DEFAULT_MAPPINGS = "docs/entra-idp.md §9 default user mappings (documented; observed)"
 _ENTERPRISE = "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User"
 ACTIVE_EXPRESSION = 'Switch([IsSoftDeleted], , "False", "True", "True", "False")'
 
@@ -228,7 +228,7 @@ DEFAULT_USER_MAPPING = EntraMapping(
     ),
 )
 
-_GROUP = "docs/entra.md §9 default group mappings (documented)"
+_GROUP = "docs/entra-idp.md §9 default group mappings (documented)"
 DEFAULT_GROUP_MAPPING = EntraMapping(
     "Group",
     (

@@ -1,4 +1,4 @@
-"""The request bodies Entra sends (docs/entra.md §4, §5), built from mapped values and a dialect profile."""
+"""The request bodies Entra sends (docs/entra-idp.md §4, §5), built from mapped values and a dialect profile."""
 
 from __future__ import annotations
 
@@ -13,7 +13,7 @@ from scimcore import urns
 from scimcore.schemas import core_registry
 
 _REGISTRY = core_registry()
-ROLE_TYPE = "WindowsAzureActiveDirectoryRole"  # docs/entra.md §4 Roles
+ROLE_TYPE = "WindowsAzureActiveDirectoryRole"  # docs/entra-idp.md §4 Roles
 
 
 def path_text(path: TargetPath) -> str:
@@ -53,12 +53,12 @@ def same(current: Any, wanted: Any, path: TargetPath, resource_type: str = "User
 
 
 def _role_element(role: dict[str, Any]) -> dict[str, Any]:
-    """``SingleAppRoleAssignment`` on create (docs/entra.md §4 Roles)."""
+    """``SingleAppRoleAssignment`` on create (docs/entra-idp.md §4 Roles)."""
     return {"primary": True, "type": ROLE_TYPE, "value": role.get("value")}
 
 
 def user_create_body(values: Sequence[tuple[TargetPath, Any]], profile: EntraProfile) -> dict[str, Any]:
-    """POST /Users (docs/entra.md §4): core and enterprise URNs in ``schemas`` (custom extension URNs
+    """POST /Users (docs/entra-idp.md §4): core and enterprise URNs in ``schemas`` (custom extension URNs
     are nested but not listed), ``meta.resourceType``, ``roles: []`` unless roles are mapped, no nulls,
     and ``primary: true`` on the work email as in the documented body.
     """
@@ -77,7 +77,7 @@ def user_create_body(values: Sequence[tuple[TargetPath, Any]], profile: EntraPro
 
 
 def group_create_body(values: Sequence[tuple[TargetPath, Any]], profile: EntraProfile) -> dict[str, Any]:
-    """POST /Groups (docs/entra.md §4): no members; they are added by PATCH afterwards (§3.4)."""
+    """POST /Groups (docs/entra-idp.md §4): no members; they are added by PATCH afterwards (§3.4)."""
     body: dict[str, Any] = {"schemas": list(profile.group_schemas)}
     for path, value in values:
         set_value(body, path, encode(value, path, profile.post_booleans, "Group"))
@@ -129,7 +129,7 @@ def manager_operation(current: str | None, manager_id: str | None, profile: Entr
     if manager_id == current:
         return None
     if manager_id is None:
-        # docs/entra.md §4: removal by a filter on the manager value (observed)
+        # docs/entra-idp.md §4: removal by a filter on the manager value (observed)
         return {"op": profile.op("remove"), "path": f"manager[value eq {json.dumps(current)}]"}
     op = profile.op("add" if current is None else "replace")
     if profile.manager_shape == "legacy-array":
@@ -146,7 +146,7 @@ def current_manager(doc: dict[str, Any]) -> str | None:
 
 
 def member_add_patch(scim_ids: Sequence[str], profile: EntraProfile) -> dict[str, Any]:
-    """Add members (docs/entra.md §4): ``value: [{"$ref": null, "value": id}]``."""
+    """Add members (docs/entra-idp.md §4): ``value: [{"$ref": null, "value": id}]``."""
     refs = [{"$ref": None, "value": sid} for sid in scim_ids]
     return patch_request([{"op": profile.op("add"), "path": "members", "value": refs}])
 

@@ -1,4 +1,4 @@
-"""Who is in scope: the assignment setting plus attribute scoping filters (docs/entra.md §3.3, §8).
+"""Who is in scope: the assignment setting plus attribute scoping filters (docs/entra-idp.md §3.3, §8).
 
 A scoping filter is a set of clause groups: an object is in scope when every clause of at least one
 group holds. The operators are those of the admin portal's scoping-filter editor (Microsoft's
@@ -31,7 +31,7 @@ OPERATORS = (
 )
 _UNARY = ("IS TRUE", "IS FALSE", "IS NULL", "IS NOT NULL")
 SCOPING_DOCS = "https://learn.microsoft.com/en-us/entra/identity/app-provisioning/define-conditional-rules-for-provisioning-user-accounts"
-# docs/entra.md §8: scoping filters cannot use these (nor date attributes).
+# docs/entra-idp.md §8: scoping filters cannot use these (nor date attributes).
 FORBIDDEN = frozenset({"appRoleAssignments", "userType", "manager", "createdDateTime", "employeeHireDate"})
 
 
@@ -94,7 +94,7 @@ class ScopingFilter:
     groups: tuple[tuple[Clause, ...], ...] = ()
 
     def fingerprint(self) -> str:
-        """A stable text of the filter: a changed one restarts the job (docs/entra.md §8)."""
+        """A stable text of the filter: a changed one restarts the job (docs/entra-idp.md §8)."""
         return repr([[(c.attribute, c.operator, c.value) for c in group] for group in self.groups])
 
     def admits(self, attributes: Mapping[str, Any]) -> bool:

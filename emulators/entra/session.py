@@ -1,7 +1,7 @@
 """The SCIM calls Entra makes: its headers, form-encoded queries, 429 handling and failure codes.
 
 Every request goes through ``EntraSession.call``. A 429 is waited out through the injected clock
-(docs/entra.md §7) and, if it persists, becomes a ``TooManyRequests`` failure that the cycle
+(docs/entra-idp.md §7) and, if it persists, becomes a ``TooManyRequests`` failure that the cycle
 engine retries next cycle; any other error answer becomes a ``ProvisioningFailure`` with the code
 the provisioning log shows. So does a successful answer Entra cannot use: another media type, paging
 fields that are not integers, a resource without ``id``, or members it excluded (the profile's answer rules).

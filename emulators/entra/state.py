@@ -1,7 +1,7 @@
 """The provisioning job's state between cycles: watermark, escrows, quarantine, memberships sent.
 
 Restart clears the watermark, escrows and quarantine but keeps links; a full reset also drops the
-links (docs/entra.md §8). Everything here is plain data so the engine stays testable.
+links (docs/entra-idp.md §8). Everything here is plain data so the engine stays testable.
 """
 
 from __future__ import annotations
@@ -45,8 +45,8 @@ class JobState:
     unmanaged: set[str] = field(default_factory=set)
     members_sent: dict[str, set[str]] = field(default_factory=dict)
     deletions_approved: bool = False
-    scoping: str | None = None  # the scoping filter's fingerprint at the last cycle (docs/entra.md §8)
-    # Child groups sent as members, by the parent's target id (nested groups, docs/entra.md §3.4).
+    scoping: str | None = None  # the scoping filter's fingerprint at the last cycle (docs/entra-idp.md §8)
+    # Child groups sent as members, by the parent's target id (nested groups, docs/entra-idp.md §3.4).
     member_groups_sent: dict[str, set[str]] = field(default_factory=dict)
 
     def fail(self, key: ObjectKey, code: str, now: float, policy: EscrowPolicy, *, retry_next_cycle: bool) -> Escrow:

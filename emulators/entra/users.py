@@ -1,6 +1,6 @@
 """User flows: match or create, update what differs, disable, delete, and the separate manager PATCH.
 
-Each flow sends the requests of docs/entra.md §3.1-§3.3 for one user and writes one log entry;
+Each flow sends the requests of docs/entra-idp.md §3.1-§3.3 for one user and writes one log entry;
 a failed request raises ``ProvisioningFailure`` for the cycle engine to log and escrow.
 """
 

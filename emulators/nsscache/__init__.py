@@ -1,4 +1,4 @@
-"""nsscache's SCIM source, emulated: the read side of SUNK user provisioning (docs/aup-domain.md §1.3-§1.4).
+"""nsscache's SCIM source, emulated: the read side of SUNK user provisioning (docs/domain.md §1.3-§1.4).
 
 ``fetch_maps`` pages through /Users and /Groups the way nsscache does (only ``startIndex``, trusting
 ``itemsPerPage`` and ``totalResults``) and builds the passwd, group and sshkey maps with its fallbacks;

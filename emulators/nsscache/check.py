@@ -1,7 +1,7 @@
 """Compare two exports (say, before and after a sync): a uid or gid that changed or was reused is an error.
 
 A cluster keys file ownership on numbers, so a number that moves strands or exposes files
-(docs/aup-domain.md §4: "changing ids is not supported", "never reuse a uid"). With both
+(docs/domain.md §4: "changing ids is not supported", "never reuse a uid"). With both
 exports' id index a rename is told from a reuse exactly; without it only by name.
 """
 

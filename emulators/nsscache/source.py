@@ -1,6 +1,6 @@
 """The SCIM source of google/nsscache: its request pattern and how it turns resources into NSS entries.
 
-What it does (docs/aup-domain.md §1.4, read from ``nss_cache/sources/scimsource.py``): GET
+What it does (docs/domain.md §1.4, read from ``nss_cache/sources/scimsource.py``): GET
 ``/Users`` and ``/Groups`` with a bearer token, adding only ``startIndex``; it stops when
 ``startIndex + itemsPerPage - 1 >= totalResults`` using the numbers the server reports. Each config
 path is slash-separated and may start with a schema URN. Where nsscache would silently drop or loop,

@@ -14,10 +14,10 @@ SPEC = IdpSpec(
     profiles=PROFILES,
     default_profile=OKTA_OIN.name,
     console=OktaConsole,
-    # Okta sends "Okta SCIM Client 1.0.0", its published test suite "OKTA SCIM Integration" (docs/okta.md §2, §11a)
+    # Okta sends "Okta SCIM Client 1.0.0", its published test suite "OKTA SCIM Integration" (docs/okta-idp.md §2, §11a)
     agent_marks=("okta",),
     variants={"AIW": OKTA_AIW.name},
-    docs="docs/okta.md",
+    docs="docs/okta-idp.md",
     console_checks=False,  # conformance/suites/sync.py and okta_*.py hold Okta's hand-written checks
 )
 

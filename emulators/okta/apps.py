@@ -12,16 +12,16 @@ from emulators.core.mapping import AttributeMapping, MappingRule
 from emulators.okta.default_mapping import OKTA_DEFAULT_MAPPING
 from scimcore.schemas.posix import DEFAULT_SSH_KEYS_SOURCE
 
-# CoreWeave's AUP app: first and last name, email and status come from Okta's default rows (docs/okta.md §9;
+# CoreWeave's AUP app: first and last name, email and status come from Okta's default rows (docs/okta-idp.md §9;
 # active is the payload's own, §4); SUNK SSH keys are a custom app-user attribute (string array) sent as
-# ``sunkSshKeys`` in CoreWeave's extension (docs/aup-domain.md §1.1, §1.2). The source is the directory's
+# ``sunkSshKeys`` in CoreWeave's extension (docs/domain.md §1.1, §1.2). The source is the directory's
 # key attribute, ``sshPublicKeys`` as `aup directory generate` writes it (inferred: CoreWeave names no
 # Okta source attribute).
 COREWEAVE = (
     MappingRule(
         DEFAULT_SSH_KEYS_SOURCE,
         f"user.{SSH_KEY_ATTRIBUTE}",
-        "docs/aup-domain.md §1.2 SUNK SSH keys (Okta: sunkSshKeys); source attribute inferred",
+        "docs/domain.md §1.2 SUNK SSH keys (Okta: sunkSshKeys); source attribute inferred",
     ),
 )
 

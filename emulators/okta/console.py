@@ -16,7 +16,7 @@ from emulators.okta.tasks import Task
 
 
 class OktaConsole(AdminConsole):
-    """Okta's verbs (docs/okta.md §4-§7); ``tasks`` keeps every task the console ran."""
+    """Okta's verbs (docs/okta-idp.md §4-§7); ``tasks`` keeps every task the console ran."""
 
     label = "Okta"
 
@@ -52,7 +52,7 @@ class OktaConsole(AdminConsole):
         self._ran(self.emulator.update_profile(user_id, changes))
 
     def deactivate(self, user_id: str) -> None:
-        """Okta also drops the direct assignment (docs/okta.md §6); ``reactivate`` gives it back."""
+        """Okta also drops the direct assignment (docs/okta-idp.md §6); ``reactivate`` gives it back."""
         if user_id in self.directory.app.users:
             self._reassign.add(user_id)
         self._ran(self.emulator.deactivate_user(user_id))
@@ -79,10 +79,10 @@ class OktaConsole(AdminConsole):
         self._ran(self.emulator.rename_group(group_id, name))
 
     def sync(self) -> None:
-        """Nothing is pending: Okta sent each change when it happened (docs/okta.md §4-§7)."""
+        """Nothing is pending: Okta sent each change when it happened (docs/okta-idp.md §4-§7)."""
 
     def provision_all(self) -> None:
-        """Provision every assigned user and push the pushed groups (the initial push, docs/okta.md §4, §7)."""
+        """Provision every assigned user and push the pushed groups (the initial push, docs/okta-idp.md §4, §7)."""
         self._ran(self.emulator.sync_all())
 
     def resync(self) -> None:

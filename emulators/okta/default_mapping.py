@@ -1,15 +1,15 @@
-"""Okta's default Okta-to-app attribute mapping for a SCIM 2.0 app (docs/okta.md §9), as data.
+"""Okta's default Okta-to-app attribute mapping for a SCIM 2.0 app (docs/okta-idp.md §9), as data.
 
 ``active``, ``externalId``, ``groups`` and ``password`` are not mapping rows: the payload builders
-add them (docs/okta.md §4, §9).
+add them (docs/okta-idp.md §4, §9).
 """
 
 from __future__ import annotations
 
 from emulators.core.mapping import AttributeMapping, MappingRule
 
-_MAP = "docs/okta.md §9 default mappings (observed)"
-_SAMPLE = "docs/okta.md §4 create body (documented)"
+_MAP = "docs/okta-idp.md §9 default mappings (observed)"
+_SAMPLE = "docs/okta-idp.md §4 create body (documented)"
 _VALUE_ROW = "inferred: §9 lists only the type row; the value row it implies is added"
 
 

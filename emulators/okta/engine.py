@@ -1,6 +1,6 @@
 """The Okta emulator: admin actions change the directory and immediately become Okta's SCIM calls.
 
-Okta is event-driven (docs/okta.md §4-§7): each change to an assigned user or a pushed group
+Okta is event-driven (docs/okta-idp.md §4-§7): each change to an assigned user or a pushed group
 is sent at once as one or more tasks. Every method named after an admin action returns the tasks
 it ran; failed tasks stay in ``tasks`` and can be retried, as in Okta's Tasks view (§8).
 """
@@ -36,7 +36,7 @@ TASK_FAILURES = (ScimCallError, RateLimitExhaustedError, TaskError, EvaluationEr
 
 @dataclass
 class ImportResult:
-    """What an import read (docs/okta.md §3): active users only, and groups when group import is on."""
+    """What an import read (docs/okta-idp.md §3): active users only, and groups when group import is on."""
 
     task: Task | None = None
     users: list[dict[str, Any]] = field(default_factory=list)
@@ -118,7 +118,7 @@ class OktaEmulator:
         return [self._run("test_connection", "Test API credentials")]
 
     def _test_connection(self) -> None:
-        # Okta reads the answer as a SCIM ListResponse (docs/okta.md §3); an answer it cannot parse as one
+        # Okta reads the answer as a SCIM ListResponse (docs/okta-idp.md §3); an answer it cannot parse as one
         # (a login page, an empty body) fails the test (inferred: Okta shows an error, never success).
         checks = [("/Users", self.profile.connection_test_users)]
         if self.settings.import_groups:
@@ -158,7 +158,7 @@ class OktaEmulator:
             self._join_pushed_groups(done, user_id)
 
     def _join_pushed_groups(self, done: list[Task], user_id: str) -> None:
-        """Add a newly provisioned user to the pushed groups it belongs to (inferred: docs/okta.md §7)."""
+        """Add a newly provisioned user to the pushed groups it belongs to (inferred: docs/okta-idp.md §7)."""
         for group in self.directory.groups_of(user_id):
             if self._push_active(group.id):
                 done.append(self._run("push_membership", f"Push group {group.name}", group.id, [user_id], []))
@@ -290,7 +290,7 @@ class OktaEmulator:
         return done
 
     def suspend_user(self, user_id: str) -> list[Task]:
-        """Suspending sends nothing (docs/okta.md §6, §10.11)."""
+        """Suspending sends nothing (docs/okta-idp.md §6, §10.11)."""
         user = self.directory.user(user_id)
         if user.status is Status.ACTIVE:
             user.status = Status.SUSPENDED

@@ -1,4 +1,4 @@
-"""What Okta's immediate pushes leave on the service provider (docs/okta.md §4-§7).
+"""What Okta's immediate pushes leave on the service provider (docs/okta-idp.md §4-§7).
 
 A user is in scope when assigned (directly or by an assigned group) and not deactivated; suspension
 sends nothing, so a suspended user stays active. Out of scope means deactivated, never deleted. Every

@@ -1,4 +1,4 @@
-"""The subset of the Okta Expression Language used in attribute mappings (docs/okta.md §9).
+"""The subset of the Okta Expression Language used in attribute mappings (docs/okta-idp.md §9).
 
 Supported: ``user.<attribute>``, string literals (``'…'`` or ``"…"``, a quote doubled inside),
 ``null``/``true``/``false``, ``+``, ``==``, ``!=``, ``&&``, ``||``, ``test ? a : b``, parentheses, and

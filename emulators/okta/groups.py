@@ -1,6 +1,6 @@
 """Group Push flows: the calls Okta makes to create, link, fill, rename and delete a pushed group.
 
-docs/okta.md §7. Only members that are provisioned (linked) and not deactivated are pushed;
+docs/okta-idp.md §7. Only members that are provisioned (linked) and not deactivated are pushed;
 members are referenced by SCIM user id with the userName as ``display``.
 """
 

@@ -17,12 +17,12 @@ _PASSWORD_CHARS = string.ascii_lowercase + string.digits
 
 
 def placeholder_password() -> str:
-    """Okta's random 8-character password, sent on every create (docs/okta.md §4.3)."""
+    """Okta's random 8-character password, sent on every create (docs/okta-idp.md §4.3)."""
     return "".join(secrets.choice(_PASSWORD_CHARS) for _ in range(8))
 
 
 def user_create_body(mapped: dict[str, Any], *, external_id: str, profile: OktaProfile) -> dict[str, Any]:
-    """POST /Users (docs/okta.md §4.3): only the core URN in ``schemas``, ``groups: []``,
+    """POST /Users (docs/okta-idp.md §4.3): only the core URN in ``schemas``, ``groups: []``,
     a placeholder password and ``active: true`` always, ``externalId`` = the Okta user id.
     """
     body = {
@@ -46,7 +46,7 @@ def user_put_body(
     active: bool | None = None,
     password: str | None = None,
 ) -> dict[str, Any]:
-    """PUT /Users/{id} (docs/okta.md §5): the server's resource echoed back, read-only fields
+    """PUT /Users/{id} (docs/okta-idp.md §5): the server's resource echoed back, read-only fields
     included, with Okta's mapped attributes overwritten; emptied attributes are dropped (inferred).
     ``active`` changes only for a lifecycle change (§6, §9); a profile push keeps the server's value.
     """
@@ -62,12 +62,12 @@ def user_put_body(
 
 
 def active_patch(active: bool) -> dict[str, Any]:
-    """Deactivate/reactivate (docs/okta.md §6): no ``path``, an object value, lowercase ``op``."""
+    """Deactivate/reactivate (docs/okta-idp.md §6): no ``path``, an object value, lowercase ``op``."""
     return patch_request([{"op": "replace", "value": {"active": active}}])
 
 
 def password_patch(password: str) -> dict[str, Any]:
-    """Password sync (docs/okta.md §6): the body is undocumented; this shape is inferred."""
+    """Password sync (docs/okta-idp.md §6): the body is undocumented; this shape is inferred."""
     return patch_request([{"op": "replace", "value": {"password": password}}])
 
 
@@ -77,7 +77,7 @@ def member_filter_path(scim_id: str) -> str:
 
 
 def members_patch(removes: list[str], adds: list[dict[str, Any]]) -> dict[str, Any]:
-    """Membership change (docs/okta.md §7): removes first, each by filter path without a value,
+    """Membership change (docs/okta-idp.md §7): removes first, each by filter path without a value,
     then one ``add`` of every new member.
     """
     operations: list[dict[str, Any]] = [{"op": "remove", "path": member_filter_path(sid)} for sid in removes]
@@ -87,23 +87,23 @@ def members_patch(removes: list[str], adds: list[dict[str, Any]]) -> dict[str, A
 
 
 def rename_patch(scim_id: str, display_name: str, *, profile: OktaProfile) -> dict[str, Any]:
-    """Rename (docs/okta.md §7): path-less replace whose value repeats the group ``id``."""
+    """Rename (docs/okta-idp.md §7): path-less replace whose value repeats the group ``id``."""
     value = {"id": scim_id, "displayName": display_name} if profile.rename_sends_id else {"displayName": display_name}
     return patch_request([{"op": "replace", "value": value}])
 
 
 def replace_members_patch(members: list[dict[str, Any]]) -> dict[str, Any]:
-    """Push Now (docs/okta.md §7): replace ``members`` with the full list, ``[]`` for an empty group."""
+    """Push Now (docs/okta-idp.md §7): replace ``members`` with the full list, ``[]`` for an empty group."""
     return patch_request([{"op": "replace", "path": "members", "value": members}])
 
 
 def group_create_body(display_name: str, members: list[dict[str, Any]]) -> dict[str, Any]:
-    """POST /Groups (docs/okta.md §7)."""
+    """POST /Groups (docs/okta-idp.md §7)."""
     return {"schemas": [urns.GROUP], "displayName": display_name, "members": members}
 
 
 def group_put_body(server_doc: Mapping[str, Any], display_name: str, members: list[dict[str, Any]]) -> dict[str, Any]:
-    """PUT /Groups/{id} in AIW mode (docs/okta.md §7): schemas, id, displayName and the full member list."""
+    """PUT /Groups/{id} in AIW mode (docs/okta-idp.md §7): schemas, id, displayName and the full member list."""
     body: dict[str, Any] = {"schemas": [urns.GROUP]}
     if "id" in server_doc:
         body["id"] = server_doc["id"]

@@ -18,7 +18,7 @@ from scimcore import urns
 
 Method = Literal["patch", "put"]
 
-# docs/okta.md §8: Retry-After if an integer, else 5 minutes; double each time; 10 attempts.
+# docs/okta-idp.md §8: Retry-After if an integer, else 5 minutes; double each time; 10 attempts.
 OKTA_RATE_LIMIT = RateLimitPolicy(default_wait=300.0, factor=2.0, max_attempts=10)
 
 
@@ -36,11 +36,11 @@ class OktaProfile(IdpProfile):
     put_sends_empty_groups: bool
     user_keys_first: tuple[str, ...]
     user_keys_last: tuple[str, ...]
-    # What Okta requires of the server's answers (docs/okta.md §14).
+    # What Okta requires of the server's answers (docs/okta-idp.md §14).
     integer_list_counts: bool = True
     list_schema_required: bool = True
     boolean_active: bool = True
-    # Requests in flight at once: Okta's concurrency is undocumented, so one at a time (docs/okta.md §8).
+    # Requests in flight at once: Okta's concurrency is undocumented, so one at a time (docs/okta-idp.md §8).
     request_workers: int = 1
 
     @property
@@ -57,26 +57,27 @@ _HEADERS = (
 )
 
 _COMMON_PROVENANCE = {
-    "headers": "docs/okta.md §2 and §12 (documented; observed)",
-    "body_headers": "docs/okta.md §2: Content-Type only when there is a body (documented; observed)",
-    "query_space": "docs/okta.md §4.1 and §7: Okta's SCIM 2.0 reference encodes spaces as %20 (documented)",
-    "connection_test_users": "docs/okta.md §3: GET /Users?startIndex=1&count=2 (documented; observed)",
-    "connection_test_groups": "docs/okta.md §3: GET /Groups?startIndex=1&count=100 with group import (documented)",
-    "lookup_page": "docs/okta.md §4.1 and §7: filter then startIndex=1&count=100 (documented)",
-    "import_page_size": "docs/okta.md §3: pages of count=100 (documented)",
-    "rename_sends_id": "docs/okta.md §7: rename value includes id (documented)",
-    "put_sends_empty_groups": "docs/okta.md §5: PUT carries Okta's groups:[] (observed)",
-    "user_keys": "docs/okta.md §2: key order of the samples in Okta's SCIM 2.0 reference and its 2019 "
+    "headers": "docs/okta-idp.md §2 and §12 (documented; observed)",
+    "body_headers": "docs/okta-idp.md §2: Content-Type only when there is a body (documented; observed)",
+    "query_space": "docs/okta-idp.md §4.1 and §7: Okta's SCIM 2.0 reference encodes spaces as %20 (documented)",
+    "connection_test_users": "docs/okta-idp.md §3: GET /Users?startIndex=1&count=2 (documented; observed)",
+    "connection_test_groups": "docs/okta-idp.md §3: GET /Groups?startIndex=1&count=100 with group import (documented)",
+    "lookup_page": "docs/okta-idp.md §4.1 and §7: filter then startIndex=1&count=100 (documented)",
+    "import_page_size": "docs/okta-idp.md §3: pages of count=100 (documented)",
+    "rename_sends_id": "docs/okta-idp.md §7: rename value includes id (documented)",
+    "put_sends_empty_groups": "docs/okta-idp.md §5: PUT carries Okta's groups:[] (observed)",
+    "user_keys": "docs/okta-idp.md §2: key order of the samples in Okta's SCIM 2.0 reference and its 2019 "
     "Understanding SCIM text (documented)",
-    "rate_limit": "docs/okta.md §8: the HTTP 429 algorithm (documented); '10 attempts' read as 10 requests "
+    "rate_limit": "docs/okta-idp.md §8: the HTTP 429 algorithm (documented); '10 attempts' read as 10 requests "
     "in total (inferred)",
-    "integer_list_counts": "docs/okta.md §3 and §10.10: totalResults, startIndex and itemsPerPage must be JSON "
+    "integer_list_counts": "docs/okta-idp.md §3 and §10.10: totalResults, startIndex and itemsPerPage must be JSON "
     "integers, not strings (documented); the lowercase spellings are read too (documented)",
-    "list_schema_required": "docs/okta.md §11a, SPEC Test step 1: schemas has the ListResponse URN (documented); the "
+    "list_schema_required": "docs/okta-idp.md §11a, SPEC Test step 1: schemas has the ListResponse URN "
+    "(documented); the "
     "client failing the task without it is inferred",
-    "boolean_active": "docs/okta.md §9: a boolean active is needed (documented); failing the task on a "
+    "boolean_active": "docs/okta-idp.md §9: a boolean active is needed (documented); failing the task on a "
     "non-boolean active in a user Okta reads is inferred, and a missing active is tolerated (inferred)",
-    "request_workers": "docs/okta.md §8: concurrency and ordering are undocumented (an unanswered Okta "
+    "request_workers": "docs/okta-idp.md §8: concurrency and ordering are undocumented (an unanswered Okta "
     "developer forum question): one request at a time, in the order the actions happen (inferred)",
 }
 
@@ -102,18 +103,18 @@ OKTA_OIN = OktaProfile(
     provenance=MappingProxyType(
         {
             **_COMMON_PROVENANCE,
-            "user_active": "docs/okta.md §1 and §6: path-less PATCH replace {active} (documented; observed); "
+            "user_active": "docs/okta-idp.md §1 and §6: path-less PATCH replace {active} (documented; observed); "
             "the reactivation body is inferred by symmetry",
-            "credential_update": "docs/okta.md §1 and §6: PATCH (documented); the body shape is inferred",
-            "group_update": "docs/okta.md §1 and §7: membership and rename by PATCH (documented)",
-            "group_members_in_post": "docs/okta.md §7 and §12: POST with members [] (documented), then the "
+            "credential_update": "docs/okta-idp.md §1 and §6: PATCH (documented); the body shape is inferred",
+            "group_update": "docs/okta-idp.md §1 and §7: membership and rename by PATCH (documented)",
+            "group_members_in_post": "docs/okta-idp.md §7 and §12: POST with members [] (documented), then the "
             "provisioned members by the membership PATCH, as any membership update; §12's canonical sequence, "
             "itself inferred",
         }
     ),
 )
 
-# The observed OIN variant (docs/okta.md §7): the POST lists the provisioned members, and the add
+# The observed OIN variant (docs/okta-idp.md §7): the POST lists the provisioned members, and the add
 # PATCH that follows repeats them, which a server must accept as a no-op (§10.3).
 OKTA_OIN_MEMBERS_IN_POST = replace(
     OKTA_OIN,
@@ -122,7 +123,7 @@ OKTA_OIN_MEMBERS_IN_POST = replace(
     provenance=MappingProxyType(
         {
             **OKTA_OIN.provenance,
-            "group_members_in_post": "docs/okta.md §7: POST lists provisioned members (documented; observed), "
+            "group_members_in_post": "docs/okta-idp.md §7: POST lists provisioned members (documented; observed), "
             "then an add of members already listed (seen in real traffic: "
             "https://github.com/simpleidserver/SimpleIdServer/issues/269)",
         }
@@ -140,11 +141,11 @@ OKTA_AIW = replace(
     provenance=MappingProxyType(
         {
             **_COMMON_PROVENANCE,
-            "user_active": "docs/okta.md §1 and §6: GET then PUT with active (documented; observed); "
+            "user_active": "docs/okta-idp.md §1 and §6: GET then PUT with active (documented; observed); "
             "reactivation by PUT is inferred from the same pattern",
-            "credential_update": "docs/okta.md §1 and §6: password sync by PUT (documented)",
-            "group_update": "docs/okta.md §7: GET then PUT of the whole group (observed)",
-            "group_members_in_post": "docs/okta.md §7: POST with members [] then GET and PUT with the "
+            "credential_update": "docs/okta-idp.md §1 and §6: password sync by PUT (documented)",
+            "group_update": "docs/okta-idp.md §7: GET then PUT of the whole group (observed)",
+            "group_members_in_post": "docs/okta-idp.md §7: POST with members [] then GET and PUT with the "
             "members (observed)",
         }
     ),
@@ -157,7 +158,7 @@ PROFILES: Mapping[str, OktaProfile] = MappingProxyType(
 
 @dataclass(frozen=True)
 class OktaSettings:
-    """The app's provisioning settings as an Okta admin sets them (docs/okta.md §1, §3, §7, §11c)."""
+    """The app's provisioning settings as an Okta admin sets them (docs/okta-idp.md §1, §3, §7, §11c)."""
 
     create_users: bool = True
     update_users: bool = True

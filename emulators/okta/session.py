@@ -1,7 +1,7 @@
 """The SCIM calls Okta makes, with its headers, encodings, 429 handling and error rules.
 
 Every request goes through ``OktaSession.call``: the profile's exact header set, ``%20`` filters,
-the 429 algorithm through the injected clock (docs/okta.md §8), and any other non-2xx answer
+the 429 algorithm through the injected clock (docs/okta-idp.md §8), and any other non-2xx answer
 turned into a ``ScimCallError`` that fails the task. So is a 200 Okta cannot use (the profile's answer
 rules): a list without the ListResponse schema or with paging fields that are not integers (§3), a user
 whose ``active`` is not a boolean (§9). The media type is not checked: Okta parses any JSON (§8).
@@ -34,7 +34,7 @@ class ScimCallError(Exception):
     @classmethod
     def from_response(cls, response: httpx.Response) -> ScimCallError:
         detail = ""
-        body = response_json(response)  # Okta parses any JSON whatever the media type (docs/okta.md §8)
+        body = response_json(response)  # Okta parses any JSON whatever the media type (docs/okta-idp.md §8)
         if isinstance(body, dict):
             detail = str(body.get("detail") or body.get("Detail") or "")
         elif response.text:
@@ -44,7 +44,7 @@ class ScimCallError(Exception):
 
 
 def _field(doc: dict[str, Any], name: str) -> Any:
-    """A ListResponse field; Okta also accepts lowercase spellings (docs/okta.md §3)."""
+    """A ListResponse field; Okta also accepts lowercase spellings (docs/okta-idp.md §3)."""
     return doc[name] if name in doc else doc.get(name.lower())
 
 
@@ -85,12 +85,12 @@ class OktaSession:
         return answer
 
     def check_user(self, where: str, doc: dict[str, Any]) -> None:
-        """A user Okta reads has a boolean ``active`` (docs/okta.md §9 (documented))."""
+        """A user Okta reads has a boolean ``active`` (docs/okta-idp.md §9 (documented))."""
         if self.profile.boolean_active and "active" in doc and not isinstance(doc["active"], bool):
             raise ScimCallError("GET", where, 200, f"active is {doc['active']!r}, not a JSON boolean")
 
     def list_response(self, endpoint: str, answer: Any) -> dict[str, Any]:
-        """``answer`` read as a ListResponse (docs/okta.md §3); one Okta cannot read fails the task."""
+        """``answer`` read as a ListResponse (docs/okta-idp.md §3); one Okta cannot read fails the task."""
         if not isinstance(answer, dict):
             raise ScimCallError("GET", endpoint, 200, "the answer is not a ListResponse")
         if self.profile.list_schema_required and urns.LIST_RESPONSE not in (answer.get("schemas") or ()):
@@ -105,7 +105,7 @@ class OktaSession:
         return answer
 
     def find(self, endpoint: str, attribute: str, value: str) -> dict[str, Any] | None:
-        """The first resource matching ``attribute eq "value"`` (docs/okta.md §4.1, §7), or None.
+        """The first resource matching ``attribute eq "value"`` (docs/okta-idp.md §4.1, §7), or None.
 
         A no-match may be an empty ListResponse or a 404; both mean "not found" (§4.1).
         """

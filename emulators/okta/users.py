@@ -1,7 +1,7 @@
 """User flows: the calls Okta makes to provision, update, (de)activate a user and sync a password.
 
 Which HTTP shape each flow takes (PATCH or GET+PUT) comes from the profile; the flows only order
-the calls as docs/okta.md §4-§6 describe.
+the calls as docs/okta-idp.md §4-§6 describe.
 """
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ from emulators.okta.tasks import TaskError
 
 
 def resource_id(doc: Any, failure: str) -> str:
-    """The ``id`` of a returned resource; without one the task fails with ``failure`` (docs/okta.md §4.4)."""
+    """The ``id`` of a returned resource; without one the task fails with ``failure`` (docs/okta-idp.md §4.4)."""
     if not isinstance(doc, dict) or not doc.get("id"):
         raise TaskError(failure)
     return str(doc["id"])

@@ -78,7 +78,7 @@ def assert_no_writes(methods: list[str]) -> None:
 
 
 def assert_lookup_before_create(exchanges: Sequence[Exchange], user_name: str) -> None:
-    """Okta searches by the unique identifier, and creates only when nothing is found (docs/okta.md §4.1)."""
+    """Okta searches by the unique identifier, and creates only when nothing is found (docs/okta-idp.md §4.1)."""
     quoted = quote(json.dumps(user_name), safe="")
     lookup = next((i for i, e in enumerate(exchanges) if e.method == "GET" and quoted in e.url), None)
     create = next((i for i, e in enumerate(exchanges) if e.method == "POST" and e.url.endswith("/Users")), None)
@@ -87,7 +87,7 @@ def assert_lookup_before_create(exchanges: Sequence[Exchange], user_name: str) -
 
 
 def assert_patch_dialect(exchanges: Sequence[Exchange], ops: set[str], encoding: str) -> None:
-    """Entra's PATCH wording (docs/entra.md §5): op names as spelled, ``active`` as a string or a boolean."""
+    """Entra's PATCH wording (docs/entra-idp.md §5): op names as spelled, ``active`` as a string or a boolean."""
     sent = [
         op
         for e in exchanges

@@ -113,7 +113,7 @@ def patch_dialect(world: World, ops: str, encoding: str) -> None:
     assert_patch_dialect(world.exchanges, {op.strip() for op in ops.split(",")}, encoding)
 
 
-# -- failures: escrow and quarantine (docs/entra.md §7) ------------------------------------------
+# -- failures: escrow and quarantine (docs/entra-idp.md §7) ------------------------------------------
 
 
 @given(parsers.parse("the service provider fails the next {count:d} user creations with status {status:d}"))
@@ -157,7 +157,7 @@ def next_due(world: World, hours: int) -> None:
     assert state.next_cycle_at is not None and state.next_cycle_at - now == hours * HOUR
 
 
-# -- nested groups (docs/entra.md §3.4; AUP keeps groups flat, docs/aup-domain.md §1.1) ------------
+# -- nested groups (docs/entra-idp.md §3.4; AUP keeps groups flat, docs/domain.md §1.1) ------------
 
 
 @given(parsers.parse('the group "{child}" is a member of the group "{parent}"'))

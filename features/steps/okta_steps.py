@@ -102,7 +102,7 @@ def group_same_id(world: World, group: str) -> None:
     assert found is not None and found["id"] == world.ids[f"group:{group}"], "the app group was not adopted"
 
 
-# -- HTTP 429 (docs/okta.md §8) ------------------------------------------------------------------
+# -- HTTP 429 (docs/okta-idp.md §8) ------------------------------------------------------------------
 
 
 @given(parsers.parse("the service provider answers the next {count:d} requests with 429 and Retry-After {seconds:d}"))

@@ -170,7 +170,7 @@ GROUP = Schema(
                 Attribute("display", mutability="readOnly", description="The member's display name."),
                 Attribute("type", mutability="immutable", canonical_values=("User", "Group")),
                 # Not in RFC 7643 §4.2: nsscache builds a group map from a username-valued member
-                # sub-attribute (docs/aup-domain.md §1.4); sent only for active POSIX users.
+                # sub-attribute (docs/domain.md §1.4); sent only for active POSIX users.
                 Attribute(
                     "username",
                     case_exact=True,

@@ -1,7 +1,7 @@
 """The POSIX extension: the uid/gid, username, home, shell and SSH keys a cluster reads (nsscache, SUNK).
 
 The URNs are the ones CoreWeave's sunk-anywhere nsscache example reads SSH keys from
-(``urn:ietf:params:scim:schemas:extension:posix:2.0:User/sshPublicKey``, docs/aup-domain.md §1.3),
+(``urn:ietf:params:scim:schemas:extension:posix:2.0:User/sshPublicKey``, docs/domain.md §1.3),
 so an nsscache config written for it works unchanged. Every attribute is readOnly: the server assigns
 ids and derives the rest (§4 "IDs are immutable, expose them read-only").
 """
@@ -13,7 +13,7 @@ from scimcore.schemas.model import Attribute, AttrType, Schema, Uniqueness
 POSIX_USER_URN = "urn:ietf:params:scim:schemas:extension:posix:2.0:User"
 POSIX_GROUP_URN = "urn:ietf:params:scim:schemas:extension:posix:2.0:Group"
 
-# Where CoreWeave's Okta mapping sends SUNK SSH keys (docs/aup-domain.md §1.2): the default source.
+# Where CoreWeave's Okta mapping sends SUNK SSH keys (docs/domain.md §1.2): the default source.
 COREWEAVE_USER_URN = "urn:coreweave:params:scim:schemas:extension:coreweave:2.0:CoreWeaveUser"
 DEFAULT_SSH_KEYS_SOURCE = f"{COREWEAVE_USER_URN}:sunkSshKeys"
 
@@ -85,7 +85,7 @@ def ssh_source_schema(urn: str, attribute: str) -> Schema:
                 multi_valued=True,
                 case_exact=True,
                 description="OpenSSH public key lines: an array, or one string with a key per line.",
-                text_lines=True,  # a non-gallery Entra app sends one string (docs/entra.md §4, docs/posix.md)
+                text_lines=True,  # a non-gallery Entra app sends one string (docs/entra-idp.md §4, docs/posix.md)
             ),
         ),
     )

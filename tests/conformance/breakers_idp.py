@@ -1,7 +1,7 @@
 """For each check of the ``okta``, ``entra`` and ``sync`` suites, the one fault that must make it fail.
 
-Each breaker is a server bug that IdP provisioning meets in the field (docs/okta.md §10,
-docs/entra.md §5-§6, docs/aup-domain.md §3): it breaks the requirement, not the check.
+Each breaker is a server bug that IdP provisioning meets in the field (docs/okta-idp.md §10,
+docs/entra-idp.md §5-§6, docs/domain.md §3): it breaks the requirement, not the check.
 """
 
 from __future__ import annotations
@@ -94,14 +94,14 @@ def _lowercase_user_name(body: Any) -> Any:
 
 
 def _delete_on_deactivate(req: Request) -> Request | None:
-    """The server deletes a user deactivated by PATCH (docs/okta.md §10.14)."""
+    """The server deletes a user deactivated by PATCH (docs/okta-idp.md §10.14)."""
     if any(_pathless_active(False)(op) for op in _ops(req)):
         return clone(req, b"", REQUEST_METHOD="DELETE")
     return None
 
 
 def _drop_active(body: Any) -> Any:
-    """The server does not read ``active`` from a PUT (docs/okta.md §6: AIW deactivates by PUT)."""
+    """The server does not read ``active`` from a PUT (docs/okta-idp.md §6: AIW deactivates by PUT)."""
     if isinstance(body, dict):
         body.pop("active", None)
     return body
@@ -141,7 +141,7 @@ def _drops_group_members() -> Breaker:
 
 
 def _filtered_remove_removes_all(ops: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """``members[value eq "x"]`` read as ``members``: the remove empties the group (docs/okta.md §10.2)."""
+    """``members[value eq "x"]`` read as ``members``: the remove empties the group (docs/okta-idp.md §10.2)."""
     filtered = _op("remove")
     return [
         {"op": op["op"], "path": "members"} if filtered(op) and str(op.get("path", "")).startswith("members[") else op
@@ -179,7 +179,7 @@ def _not_lowercase(req: Request) -> bool:
 
 
 def _false_is_truthy(ops: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """A non-empty string is true: "False" activates (docs/entra.md §5)."""
+    """A non-empty string is true: "False" activates (docs/entra-idp.md §5)."""
     return [dict(op, value=True) if op.get("value") == "False" else op for op in ops]
 
 
@@ -224,7 +224,7 @@ def _bare_string_manager(body: Any) -> None:
 
 
 def _hide_inactive() -> Breaker:
-    """Deactivated users disappear from GET and filters (docs/entra.md §6: they must still be returned)."""
+    """Deactivated users disappear from GET and filters (docs/entra-idp.md §6: they must still be returned)."""
 
     def hook(req: Request, resp: Response, state: State) -> Response | None:
         body = body_of(resp)
@@ -325,12 +325,12 @@ BREAKERS: dict[str, Breaker] = {
     "sync-entra-scoping-out": patch_ops(USER, _false_is_truthy),
     "sync-entra-soft-delete": ignore_ops(lambda op: op.get("path") == "active", USER),
     "sync-entra-hard-delete": answer("DELETE", USER, lambda req: Response(status=204)),
-    # docs/aup-domain.md §3 item 1: members read, a pause, then the whole list written back (last writer wins)
+    # docs/domain.md §3 item 1: members read, a pause, then the whole list written back (last writer wins)
     "sync-entra-concurrent-members": members_read_modify_write(0.05, GROUP),
 }
 
 
-# -- what the IdPs enforce of the answers (docs/okta.md §14, docs/entra.md §13) -----------------------------------
+# -- what the IdPs enforce of the answers (docs/okta-idp.md §14, docs/entra-idp.md §13) ------------------------------
 LISTS = r"/(Users|Groups)$"
 
 

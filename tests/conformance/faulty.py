@@ -313,7 +313,7 @@ def ignore_ops(predicate: Callable[[dict[str, Any]], bool], path: str | None = N
 def members_read_modify_write(delay: float, path: str | None = None) -> Breaker:
     """A member PATCH handled as read-modify-write: the server reads the group's member list, takes
     ``delay`` seconds, then writes the whole list back (a replace), so concurrent PATCHes to one group
-    lose each other's changes (docs/aup-domain.md §3, item 1: scimmyjs/scimmy #79)."""
+    lose each other's changes (docs/domain.md §3, item 1: scimmyjs/scimmy #79)."""
 
     def hook(req: Request, state: State) -> Request | None:
         body = body_of(req)

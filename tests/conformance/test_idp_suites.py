@@ -117,7 +117,7 @@ def test_failures_carry_the_idps_own_requests_as_evidence(reference: tuple[Any, 
     assert patch.request_body["Operations"] == [{"op": "replace", "value": {"active": False}}]
     entra = run(select(ids=["entra-test-query-random-guid"]), _broken(app, token, "entra-test-query-random-guid"))
     query = entra.results[0].evidence[0].url
-    assert "filter=userName+eq+%22" in query  # form-encoded, as Entra sends it (docs/entra.md §2)
+    assert "filter=userName+eq+%22" in query  # form-encoded, as Entra sends it (docs/entra-idp.md §2)
 
 
 def test_a_sync_failure_counts_every_divergence_and_lists_a_few(reference: tuple[Any, str]) -> None:

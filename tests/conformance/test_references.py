@@ -31,23 +31,23 @@ def test_several_sections_of_one_rfc_each_get_a_link() -> None:
 
 
 def test_urls_and_docs_pages_are_links_in_order_of_appearance() -> None:
-    ref = "Okta expects 201: https://developer.okta.com/docs/x/; RFC 7644 §3.3; docs/okta.md §4 (empty user)"
+    ref = "Okta expects 201: https://developer.okta.com/docs/x/; RFC 7644 §3.3; docs/okta-idp.md §4 (empty user)"
     assert links(ref) == [
         ("https://developer.okta.com/docs/x/", "https://developer.okta.com/docs/x/"),
         ("RFC 7644 §3.3", "https://www.rfc-editor.org/rfc/rfc7644#section-3.3"),
-        ("docs/okta.md §4", "docs/okta.md"),
+        ("docs/okta-idp.md §4", "docs/okta-idp.md"),
     ]
 
 
 @pytest.mark.parametrize(
     ("ref", "problem"),
     [
-        ("docs/okta.md §7 (group push)", "cites no RFC section and no public URL"),
+        ("docs/okta-idp.md §7 (group push)", "cites no RFC section and no public URL"),
         ("RFC 7644 §3.5.2 [OBS SID269]", "internal shorthand '[OBS'"),
         ("RFC 7644 §3.5.2; reported in SDK541", "internal shorthand 'SDK541'"),
         ("RFC 7644 §3.4.2; OktaProfile.integer_list_counts", "internal shorthand 'OktaProfile.integer_list_counts'"),
         ("RFC 7644 §3.3; docs/nowhere.md §1", "docs/nowhere.md does not exist"),
-        ("RFC 7644 §3.3; docs/okta.md §99", "docs/okta.md has no section §99"),
+        ("RFC 7644 §3.3; docs/okta-idp.md §99", "docs/okta-idp.md has no section §99"),
     ],
 )
 def test_unfollowable_refs_are_named(ref: str, problem: str) -> None:

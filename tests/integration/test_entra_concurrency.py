@@ -1,4 +1,4 @@
-"""Entra's membership stage through the worker pool (docs/entra.md §3.5), against the reference server in
+"""Entra's membership stage through the worker pool (docs/entra-idp.md §3.5), against the reference server in
 process: every seeded interleaving, and real threads, leave exactly the directory's members."""
 
 from __future__ import annotations

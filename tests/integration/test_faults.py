@@ -1,7 +1,7 @@
 """The IdP emulators against the reference server behind a FaultTransport: they wait, fail, retry and converge.
 
-Okta (docs/okta.md §8): the 429 algorithm on the fake clock, failed tasks kept and retried.
-Entra (docs/entra.md §7): 429 waited out and retried next cycle, escrow on the quarantine schedule,
+Okta (docs/okta-idp.md §8): the 429 algorithm on the fake clock, failed tasks kept and retried.
+Entra (docs/entra-idp.md §7): 429 waited out and retried next cycle, escrow on the quarantine schedule,
 quarantine past the thresholds. Once the faults stop, the server holds what a fault-free run leaves:
 no change lost, no duplicate. Nothing sleeps: waits and slow answers move a FakeClock.
 """
@@ -139,7 +139,7 @@ def okta_for(server: Server, directory: Directory, plan: Plan | None, clock: Fak
     return OktaEmulator(directory, http, OKTA_OIN, clock=clock), transport, tap  # type: ignore[return-value]
 
 
-# -- Okta (docs/okta.md §8) ---------------------------------------------------------------------
+# -- Okta (docs/okta-idp.md §8) ---------------------------------------------------------------------
 
 
 def test_okta_429_with_retry_after_waits_that_long_then_doubles(new_server: Callable[[], Server]) -> None:
@@ -254,7 +254,7 @@ def _differences(
     return found
 
 
-# -- Entra (docs/entra.md §7) -------------------------------------------------------------------
+# -- Entra (docs/entra-idp.md §7) -------------------------------------------------------------------
 
 
 def entra_for(

@@ -36,7 +36,7 @@ def member_ids(client: httpx.Client, gid: str) -> list[str]:
 
 
 def test_okta_push_create_then_membership_patch(client: httpx.Client) -> None:
-    """docs/okta.md §7: POST with members [], then remove-by-filter and add-list in one PATCH."""
+    """docs/okta-idp.md §7: POST with members [], then remove-by-filter and add-list in one PATCH."""
     a, b, c = make_users(client, 3)
     group = make_group(client, "Test SCIMv2")
     assert group["members"] == []
@@ -82,7 +82,7 @@ def test_push_now_replace_members_with_list_and_with_empty(client: httpx.Client)
 
 
 def test_entra_remove_with_value_array_removes_only_those(client: httpx.Client) -> None:
-    """docs/entra.md §5: Remove with path members and a value array; must never empty the group."""
+    """docs/entra-idp.md §5: Remove with path members and a value array; must never empty the group."""
     a, b, c = make_users(client, 3)
     group = make_group(client, "g", [a, b, c])
     resp = patch(client, group["id"], {"op": "Remove", "path": "members", "value": [{"value": b}]})
@@ -183,7 +183,7 @@ def test_removing_a_non_member_is_a_successful_no_op(client: httpx.Client, op: d
 
 
 def test_put_group_replaces_members(client: httpx.Client) -> None:
-    """Okta AIW sends the whole group with PUT (docs/okta.md §7)."""
+    """Okta AIW sends the whole group with PUT (docs/okta-idp.md §7)."""
     a, b = make_users(client, 2)
     group = make_group(client, "g", [a])
     body = {

@@ -49,7 +49,7 @@ def people() -> Directory:
 
 @pytest.fixture
 def app(store: SqliteStore) -> Flask:
-    """The reference server with an SSH-key extension (custom attributes, docs/aup-domain.md §1.2)."""
+    """The reference server with an SSH-key extension (custom attributes, docs/domain.md §1.2)."""
     ssh = {
         "resourceType": "User",
         "schema": {
@@ -109,7 +109,7 @@ def test_assigned_user_is_created_with_the_mapped_profile(
     okta, _ = make_okta(people(), profile)
     all_done(okta.assign_user(ANN))
     user = server_user(client, okta, ANN)
-    assert user["userName"] == "Ann.Lee@example.com", "case kept (docs/okta.md §10.9)"
+    assert user["userName"] == "Ann.Lee@example.com", "case kept (docs/okta-idp.md §10.9)"
     assert user["name"]["givenName"] == "Ann" and user["externalId"] == ANN and user["active"] is True
     assert user["emails"][0]["value"] == "ann@example.com"
     assert user[urns.ENTERPRISE_USER]["department"] == "R&D"
@@ -151,7 +151,7 @@ def test_deactivated_users_stay_readable_and_come_back_with_the_same_id(
     "profile", [OKTA_OIN, OKTA_AIW, OKTA_OIN_MEMBERS_IN_POST], ids=["oin", "aiw", "oin-members-in-post"]
 )
 def test_group_push_lifecycle(make_okta: OktaFactory, client: httpx.Client, profile: OktaProfile) -> None:
-    """Every dialect of group push, the members-in-POST variant's repeated add included (docs/okta.md §7)."""
+    """Every dialect of group push, the members-in-POST variant's repeated add included (docs/okta-idp.md §7)."""
     directory = people()
     directory.groups[TEAM].members.append(ANN)
     okta, _ = make_okta(directory, profile)

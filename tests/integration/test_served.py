@@ -60,7 +60,7 @@ def test_data_survives_restart_and_token_is_printed_only_once(tmp_path: Path) ->
 
 
 def test_concurrent_member_adds_and_removes_end_exact(served: Served) -> None:
-    """16 threads add and remove distinct members of one group: no update is lost (docs/aup-domain.md §3.1)."""
+    """16 threads add and remove distinct members of one group: no update is lost (docs/domain.md §3.1)."""
     with _client(served) as c:
         users = [
             c.post("/Users", json={"schemas": [urns.USER], "userName": f"m{i}@example.com"}).json()["id"]

@@ -104,7 +104,7 @@ def test_secrets_never_reach_the_logs(
 
 
 def test_token_rotation_with_overlap(app: Flask, store: SqliteStore) -> None:
-    """A new named token works beside the old one until the old one is revoked (docs/aup-domain.md §3 item 9)."""
+    """A new named token works beside the old one until the old one is revoked (docs/domain.md §3 item 9)."""
     old = issue_token(store, "okta-2026", "acme")
     new = issue_token(store, "okta-2027", "acme")
     with _client(app, old, "acme") as c_old, _client(app, new, "acme") as c_new:

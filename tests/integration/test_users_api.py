@@ -16,7 +16,7 @@ ENTERPRISE = urns.ENTERPRISE_USER
 
 
 def okta_create_body(user_name: str = "Runscope123Xxxxxxxx123@atko.com") -> dict[str, Any]:
-    """The POST Okta sends on assignment (docs/okta.md §4, §12): password and groups: [] included."""
+    """The POST Okta sends on assignment (docs/okta-idp.md §4, §12): password and groups: [] included."""
     return {
         "schemas": [urns.USER],
         "userName": user_name,
@@ -46,7 +46,7 @@ def test_create_returns_201_with_location_etag_and_same_case(client: httpx.Clien
     assert resp.headers["Location"] == body["meta"]["location"]
     assert resp.headers["Location"] == f"http://scim.test/scim/v2/Users/{body['id']}"
     assert resp.headers["ETag"] == body["meta"]["version"]
-    assert body["userName"] == "Runscope123Xxxxxxxx123@atko.com"  # case kept (docs/okta.md §10.9)
+    assert body["userName"] == "Runscope123Xxxxxxxx123@atko.com"  # case kept (docs/okta-idp.md §10.9)
     assert body["active"] is True
     assert "password" not in body  # writeOnly, returned never
     assert body["groups"] == []

@@ -307,7 +307,7 @@ class OktaSync(SyncMachine):
 
 class EntraSync(SyncMachine):
     """Entra sends at its next cycle, so the invariant is checked after each sync. A member who comes
-    into scope after its group was sent is added only by a restart (docs/entra.md §3.4 (documented)),
+    into scope after its group was sent is added only by a restart (docs/entra-idp.md §3.4 (documented)),
     so missing members count only after a restart with no change since."""
 
     def __init__(self) -> None:
@@ -319,7 +319,7 @@ class EntraSync(SyncMachine):
 
     def cycle_ran(self) -> None:
         # Out of scope at a cycle: disabled, then unmanaged; a later hard delete sends no DELETE
-        # (docs/entra.md §3.3 (documented)). A cycle that finds the user assigned again manages it again.
+        # (docs/entra-idp.md §3.3 (documented)). A cycle that finds the user assigned again manages it again.
         self.unmanaged = {user for user in self.directory.users if not self.directory.is_assigned(user)}
 
     @property

@@ -56,7 +56,7 @@ class StoreContract:
         with store.write("t") as s:
             ids = [s.insert("User", _user(f"u{i}"), password=None).id for i in range(20)]
         assert len(set(ids)) == 20
-        assert not any(rid.isdigit() for rid in ids)  # docs/aup-domain.md §1.4
+        assert not any(rid.isdigit() for rid in ids)  # docs/domain.md §1.4
 
     def test_update_bumps_the_version_and_reindexes(self, store: Store) -> None:
         with store.write("t") as s:

@@ -1,5 +1,5 @@
 """Shared setup for the Entra flow tests: the sample user of Microsoft's SCIM tutorial, and an emulator wired to a
-SCIM fake that also applies the PATCH shapes Entra sends (docs/entra.md §4-§5)."""
+SCIM fake that also applies the PATCH shapes Entra sends (docs/entra-idp.md §4-§5)."""
 
 from __future__ import annotations
 
@@ -17,7 +17,7 @@ from emulators.entra import ENTRA_DEFAULT, EntraDirectory, EntraEmulator, EntraP
 from scimcore.client import BearerAuth, make_http
 from tests.unit.scim_fake import BASE_URL, FakeScim
 
-# docs/entra.md §4, Create User: the documented values.
+# docs/entra-idp.md §4, Create User: the documented values.
 TUT_USER = "u-tut"
 MANAGER = "u-mgr"
 GROUP = "g-team"
@@ -69,7 +69,7 @@ class EntraFake(FakeScim):
 
 
 def _without_members(response: httpx.Response) -> httpx.Response:
-    """Honour excludedAttributes=members, as Entra requires of a server (docs/entra.md §3.4)."""
+    """Honour excludedAttributes=members, as Entra requires of a server (docs/entra-idp.md §3.4)."""
     doc = response.json() if response.is_success and response.content else None
     if not isinstance(doc, dict):
         return response

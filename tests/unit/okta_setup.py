@@ -11,7 +11,7 @@ from emulators.okta import OKTA_OIN, OktaEmulator, OktaProfile, OktaSettings
 from scimcore.client import BearerAuth, make_http
 from tests.unit.scim_fake import BASE_URL, FakeScim
 
-# The user of docs/okta.md §4.3, with the Okta id the sample body carries as externalId.
+# The user of docs/okta-idp.md §4.3, with the Okta id the sample body carries as externalId.
 TEST_USER_ID = "00ujl29u0le5T6Aj10h7"
 SECOND_USER_ID = "00ujl29u0le5T6Aj10h8"
 GROUP_ID = "00gjl29u0le5T6Aj10h9"
@@ -51,7 +51,7 @@ def make_okta(
 
 
 def normalised(body: Any, ids: dict[str, str]) -> Any:
-    """Replace server-assigned ids by names and the random password by a marker (docs/okta.md §12)."""
+    """Replace server-assigned ids by names and the random password by a marker (docs/okta-idp.md §12)."""
     if isinstance(body, list):
         return [normalised(item, ids) for item in body]
     if isinstance(body, dict):

@@ -1,5 +1,5 @@
 """The named app presets of ``aup sync --app``: CoreWeave's AUP attribute set, with SUNK SSH keys in the
-extension the server reads them from (docs/aup-domain.md §1.2, docs/posix.md)."""
+extension the server reads them from (docs/domain.md §1.2, docs/posix.md)."""
 
 from __future__ import annotations
 
@@ -55,7 +55,7 @@ def test_okta_coreweave_sends_the_keys_as_an_array_in_coreweaves_extension() -> 
 
 
 def test_entra_coreweave_is_a_non_gallery_app_sending_the_keys_as_one_string() -> None:
-    """docs/entra.md §4: a non-gallery app's custom attribute is single-valued; one key per line (inferred)."""
+    """docs/entra-idp.md §4: a non-gallery app's custom attribute is single-valued; one key per line (inferred)."""
     assert COREWEAVE.gallery_app is False
     directory = tut_directory()
     directory.core.custom_attributes = (SSH_KEY_ATTRIBUTE,)

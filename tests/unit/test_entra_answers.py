@@ -1,4 +1,4 @@
-"""What Entra enforces of the server's answers (docs/entra.md §1, §3.4, §6): an answer it cannot use fails
+"""What Entra enforces of the server's answers (docs/entra-idp.md §1, §3.4, §6): an answer it cannot use fails
 the object with the logged code and escrows it, as any other failure (§7)."""
 
 from __future__ import annotations

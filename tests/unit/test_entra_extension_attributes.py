@@ -1,4 +1,4 @@
-"""Entra custom extension attributes that are multi-valued, complex or references (docs/entra.md §4 (documented)):
+"""Entra custom extension attributes that are multi-valued, complex or references (docs/entra-idp.md §4 (documented)):
 sent as JSON arrays by a gallery app, refused in a non-gallery app's mapping."""
 
 from __future__ import annotations

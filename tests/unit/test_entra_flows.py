@@ -23,7 +23,7 @@ from tests.unit.entra_setup import (
 
 BOTH = pytest.mark.parametrize("profile", [ENTRA_DEFAULT, ENTRA_SCIM062020], ids=["scim", "flag"])
 
-# docs/entra.md §4, Create User, as documented (the user's mailNickname is the sample externalId).
+# docs/entra-idp.md §4, Create User, as documented (the user's mailNickname is the sample externalId).
 TUT_CREATE = {
     "schemas": [urns.USER, urns.ENTERPRISE_USER],
     "externalId": TUT_EXTERNAL_ID,

@@ -1,4 +1,4 @@
-"""A generated directory names managers by login; Entra still sends its manager PATCHes (docs/entra.md §4-§5)."""
+"""A generated directory names managers by login; Entra still sends its manager PATCHes (docs/entra-idp.md §4-§5)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Custom mappings from YAML (docs/entra.md §9): Direct, Constant, Expression, None, create-only, defaults."""
+"""Custom mappings from YAML (docs/entra-idp.md §9): Direct, Constant, Expression, None, create-only, defaults."""
 
 from __future__ import annotations
 

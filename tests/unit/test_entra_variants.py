@@ -1,5 +1,6 @@
 """Entra behaviour the emulator did not send before: the string active on POST, the job disabled when an escrow is
-dropped, the restart after a scoping-filter change, and Graph's TooManyDeletes quarantine (docs/entra.md §3.3-§8)."""
+dropped, the restart after a scoping-filter change, and Graph's TooManyDeletes quarantine
+(docs/entra-idp.md §3.3-§8)."""
 
 from __future__ import annotations
 

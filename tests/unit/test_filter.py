@@ -100,7 +100,7 @@ def lookup(text: str, resource_type: str = "User") -> tuple[str, str] | None:
     return equality_lookup(parse_filter(text), REGISTRY, resource_type)
 
 
-# -- what the IdPs send (docs/okta.md §2, §5; docs/entra.md §2, §10) ------------------------
+# -- what the IdPs send (docs/okta-idp.md §2, §5; docs/entra-idp.md §2, §10) ------------------------
 
 
 @pytest.mark.parametrize(
@@ -156,7 +156,7 @@ def test_idp_filters_match_and_plan_as_expected(
 
 
 def test_entra_unquoted_reference_check_is_rejected() -> None:
-    """docs/entra.md §2 shows ``id eq <id> and manager eq <mgrId>`` unquoted; RFC 7644 needs JSON strings."""
+    """docs/entra-idp.md §2 shows ``id eq <id> and manager eq <mgrId>`` unquoted; RFC 7644 needs JSON strings."""
     detail = filter_error("id eq 2819c223 and manager eq 26118915")
     assert "'2819c223' at offset 6" in detail and "quoted" in detail
 
@@ -490,7 +490,7 @@ def test_patch_paths_parse_and_print_back(text: str, expected: PatchPath) -> Non
 
 
 def test_okta_remove_member_path_with_escaped_quotes_in_the_json_body() -> None:
-    """docs/okta.md §3: the path arrives JSON-decoded as members[value eq "<id>"]."""
+    """docs/okta-idp.md §3: the path arrives JSON-decoded as members[value eq "<id>"]."""
     path = parse_path('members[value eq "89bb1940-b905-4575-9e7f-6f887cfb368e"]')
     assert path.value_filter == Compare(attr("value"), "eq", "89bb1940-b905-4575-9e7f-6f887cfb368e")
 

@@ -50,7 +50,7 @@ def test_unreadable_target_paths_are_configuration_errors(text: str) -> None:
 
 
 def test_default_mapping_gives_the_documented_create_attributes() -> None:
-    """docs/okta.md §4.3: the mapped part of the sample body in Okta's SCIM 2.0 reference."""
+    """docs/okta-idp.md §4.3: the mapped part of the sample body in Okta's SCIM 2.0 reference."""
     assert compiled().build(TEST_USER) == {
         "userName": "test.user@okta.local",
         "name": {"givenName": "Test", "familyName": "User"},
@@ -160,4 +160,4 @@ def test_mapping_file_without_rules_is_rejected(tmp_path: Path) -> None:
 
 
 def test_every_default_rule_carries_provenance() -> None:
-    assert all(rule.provenance.startswith(("docs/okta.md", "inferred")) for rule in OKTA_DEFAULT_MAPPING.rules)
+    assert all(rule.provenance.startswith(("docs/okta-idp.md", "inferred")) for rule in OKTA_DEFAULT_MAPPING.rules)

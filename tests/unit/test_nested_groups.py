@@ -1,6 +1,6 @@
 """Nested groups end to end: the directory holds them, Entra sends a child group as one member
-(docs/entra.md §3.4), Okta never does (groups are flat in Okta), and AUP's flat-group rule refuses it
-(docs/aup-domain.md §1.1) unless the reference server allows nesting."""
+(docs/entra-idp.md §3.4), Okta never does (groups are flat in Okta), and AUP's flat-group rule refuses it
+(docs/domain.md §1.1) unless the reference server allows nesting."""
 
 from __future__ import annotations
 
@@ -147,7 +147,7 @@ class _ChildCreateFailsOnce(EntraFake):
 
 def test_a_parent_waits_for_its_escrowed_child_group_then_sends_it() -> None:
     """The parent is not watermarked while its child group sits in escrow, so the retry that creates the child
-    also sends it as the parent's member, without any change to the parent (docs/entra.md §7, §3.4)."""
+    also sends it as the parent's member, without any change to the parent (docs/entra-idp.md §7, §3.4)."""
     clock = FakeClock()
     entra, fake = make_entra(directory=nested_directory(), fake=_ChildCreateFailsOnce(), clock=clock)
     entra.start()
@@ -207,7 +207,7 @@ def test_the_flat_rule_end_to_end(server: tuple[bool, EntraEmulator, httpx.Clien
     if nested:
         assert not failures and ("group", GROUP) not in entra.state.escrows
     else:
-        (failure,) = failures  # logged like any failed object (docs/entra.md §7) and escrowed
+        (failure,) = failures  # logged like any failed object (docs/entra-idp.md §7) and escrowed
         assert failure.source_id == GROUP and "400" in failure.detail and "flat" in failure.detail
         assert ("group", GROUP) in entra.state.escrows
     users = http.get("/Users").json()["Resources"]

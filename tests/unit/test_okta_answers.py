@@ -1,4 +1,4 @@
-"""What Okta enforces of the server's answers (docs/okta.md §3, §8, §9): an answer it cannot use fails the task."""
+"""What Okta enforces of the server's answers (docs/okta-idp.md §3, §8, §9): an answer it cannot use fails the task."""
 
 from __future__ import annotations
 
@@ -41,7 +41,7 @@ def _failed(tasks: list[Task]) -> list[str]:
 
 @pytest.mark.parametrize("field", ["totalResults", "startIndex", "itemsPerPage"])
 def test_a_paging_field_as_a_string_fails_the_connection_test_import_and_lookup(field: str) -> None:
-    """docs/okta.md §3 (documented): JSON integers, not strings."""
+    """docs/okta-idp.md §3 (documented): JSON integers, not strings."""
     okta, fake = make_okta(fake=EditedFake(_lists(lambda doc: doc.update({field: str(doc[field])}))))
     fake.add("Users", {"userName": "someone@x", "active": True})
     assert _failed(okta.test_connection()) == [
@@ -58,7 +58,7 @@ def doc_value(field: str) -> str:
 
 
 def test_lowercase_spellings_are_read_as_integers() -> None:
-    """docs/okta.md §3 (documented): lowercase totalresults and friends are accepted."""
+    """docs/okta-idp.md §3 (documented): lowercase totalresults and friends are accepted."""
 
     def lower(doc: dict[str, Any]) -> None:
         for key in ("totalResults", "startIndex", "itemsPerPage", "Resources"):
@@ -71,7 +71,7 @@ def test_lowercase_spellings_are_read_as_integers() -> None:
 
 
 def test_a_list_without_the_list_response_schema_fails_the_task() -> None:
-    """docs/okta.md §11a, SPEC Test step 1; the client failing on it is inferred."""
+    """docs/okta-idp.md §11a, SPEC Test step 1; the client failing on it is inferred."""
     okta, _ = make_okta(fake=EditedFake(_lists(lambda doc: doc.pop("schemas"))))
     [error] = _failed(okta.assign_user(TEST_USER_ID))
     assert "ListResponse" in error
@@ -83,7 +83,7 @@ def _string_active(request: httpx.Request, doc: Any) -> None:
 
 
 def test_a_user_read_with_a_string_active_fails_the_task() -> None:
-    """docs/okta.md §9 (documented): a boolean active; AIW reads the user before its PUT."""
+    """docs/okta-idp.md §9 (documented): a boolean active; AIW reads the user before its PUT."""
     okta, _ = make_okta(profile=OKTA_AIW, fake=EditedFake(_string_active))
     assert _failed(okta.assign_user(TEST_USER_ID)) == []
     [error] = _failed(okta.deactivate_user(TEST_USER_ID))
@@ -101,7 +101,7 @@ def test_an_imported_user_with_a_string_active_fails_the_import() -> None:
 
 
 def test_any_media_type_is_read() -> None:
-    """docs/okta.md §8 (documented): Okta's own examples answer text/json, even text/html."""
+    """docs/okta-idp.md §8 (documented): Okta's own examples answer text/json, even text/html."""
 
     class Retyped(FakeScim):
         def handle(self, request: httpx.Request) -> httpx.Response:

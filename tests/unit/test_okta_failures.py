@@ -1,4 +1,4 @@
-"""How the Okta emulator fails (docs/okta.md §8): the 429 algorithm on a fake clock, failed and retried tasks."""
+"""How the Okta emulator fails (docs/okta-idp.md §8): the 429 algorithm on a fake clock, failed and retried tasks."""
 
 from __future__ import annotations
 

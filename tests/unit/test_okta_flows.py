@@ -1,4 +1,4 @@
-"""Okta user flows on the wire: request sequences, headers and bodies, against docs/okta.md §2-§6."""
+"""Okta user flows on the wire: request sequences, headers and bodies, against docs/okta-idp.md §2-§6."""
 
 from __future__ import annotations
 
@@ -16,7 +16,7 @@ from tests.unit.scim_fake import FakeScim, error_response
 BOTH = pytest.mark.parametrize("profile", [OKTA_OIN, OKTA_AIW], ids=["oin", "aiw"])
 LOOKUP = "/Users?filter=userName%20eq%20%22test.user%40okta.local%22&startIndex=1&count=100"
 
-# docs/okta.md §4.3, the documented create body (password: a random 8-character placeholder).
+# docs/okta-idp.md §4.3, the documented create body (password: a random 8-character placeholder).
 S20_CREATE = {
     "schemas": [urns.USER],
     "userName": "test.user@okta.local",
@@ -29,13 +29,13 @@ S20_CREATE = {
     "password": "<random>",
     "active": True,
 }
-# docs/okta.md §6, the documented deactivation.
+# docs/okta-idp.md §6, the documented deactivation.
 S20_DEACTIVATE = {"schemas": [urns.PATCH_OP], "Operations": [{"op": "replace", "value": {"active": False}}]}
 
 
 @BOTH
 def test_every_request_carries_exactly_okta_headers(profile: OktaProfile) -> None:
-    """docs/okta.md §2 and §12: the header set, verbatim; Content-Type only with a body."""
+    """docs/okta-idp.md §2 and §12: the header set, verbatim; Content-Type only with a body."""
     okta, fake = make_okta(profile=profile)
     okta.assign_user(TEST_USER_ID)
     okta.update_profile(TEST_USER_ID, {"firstName": "Tess"})
@@ -58,7 +58,7 @@ def test_every_request_carries_exactly_okta_headers(profile: OktaProfile) -> Non
 
 @BOTH
 def test_connection_test_reads_two_users(profile: OktaProfile) -> None:
-    """docs/okta.md §3: constant parameters, and /Groups only when group import is on."""
+    """docs/okta-idp.md §3: constant parameters, and /Groups only when group import is on."""
     okta, fake = make_okta(profile=profile)
     [task] = okta.test_connection()
     assert task.status.value == "DONE"
@@ -70,7 +70,7 @@ def test_connection_test_reads_two_users(profile: OktaProfile) -> None:
 
 @BOTH
 def test_assigning_a_new_user_looks_it_up_then_posts_the_documented_body(profile: OktaProfile) -> None:
-    """docs/okta.md §4: the filter, then POST with password, groups [] and active true."""
+    """docs/okta-idp.md §4: the filter, then POST with password, groups [] and active true."""
     okta, fake = make_okta(profile=profile)
     okta.assign_user(TEST_USER_ID)
     assert fake.calls() == [("GET", LOOKUP), ("POST", "/Users")]
@@ -81,7 +81,7 @@ def test_assigning_a_new_user_looks_it_up_then_posts_the_documented_body(profile
 
 
 def test_a_404_to_the_lookup_means_not_found() -> None:
-    """docs/okta.md §4.1: a no-match may be 200 with totalResults 0 or 404."""
+    """docs/okta-idp.md §4.1: a no-match may be 200 with totalResults 0 or 404."""
     fake = FakeScim()
     fake.scripted = [error_response(404, "no such user")]
     okta, fake = make_okta(fake=fake)
@@ -107,7 +107,7 @@ def test_filter_values_are_json_quoted_and_percent_encoded() -> None:
 def test_assigning_an_existing_inactive_user_links_updates_and_activates(
     profile: OktaProfile, expected: list[str]
 ) -> None:
-    """docs/okta.md §4.2: link, no second create; OIN activates by PATCH, AIW in the PUT (inferred)."""
+    """docs/okta-idp.md §4.2: link, no second create; OIN activates by PATCH, AIW in the PUT (inferred)."""
     okta, fake = make_okta(profile=profile)
     existing = fake.add("Users", {"schemas": [urns.USER], "userName": "TEST.USER@okta.local", "active": False})
     okta.assign_user(TEST_USER_ID)
@@ -119,7 +119,7 @@ def test_assigning_an_existing_inactive_user_links_updates_and_activates(
 
 @BOTH
 def test_profile_change_is_get_then_put_of_the_server_resource(profile: OktaProfile) -> None:
-    """docs/okta.md §5: the PUT echoes id and meta, overwrites mapped attributes, keeps active."""
+    """docs/okta-idp.md §5: the PUT echoes id and meta, overwrites mapped attributes, keeps active."""
     okta, fake = make_okta(profile=profile)
     okta.assign_user(TEST_USER_ID)
     scim_id = okta.links.scim_id("user", TEST_USER_ID)
@@ -150,7 +150,7 @@ def test_unknown_profile_attributes_are_refused() -> None:
 
 
 def test_oin_deactivation_is_the_documented_pathless_patch() -> None:
-    """docs/okta.md §6 and §10.1."""
+    """docs/okta-idp.md §6 and §10.1."""
     okta, fake = make_okta()
     okta.assign_user(TEST_USER_ID)
     scim_id = okta.links.scim_id("user", TEST_USER_ID)
@@ -173,7 +173,7 @@ def test_aiw_deactivation_is_get_then_put_of_the_whole_object() -> None:
 
 @BOTH
 def test_unassign_then_reassign_finds_the_same_scim_user(profile: OktaProfile) -> None:
-    """docs/okta.md §6 and §11b steps 7-11: no DELETE, no second POST, the same id comes back active."""
+    """docs/okta-idp.md §6 and §11b steps 7-11: no DELETE, no second POST, the same id comes back active."""
     okta, fake = make_okta(profile=profile)
     okta.assign_user(TEST_USER_ID)
     scim_id = okta.links.scim_id("user", TEST_USER_ID)
@@ -193,7 +193,7 @@ def test_unassign_then_reassign_finds_the_same_scim_user(profile: OktaProfile) -
 def test_reactivating_a_group_assigned_user_activates_the_linked_app_user(
     profile: OktaProfile, expected: list[str]
 ) -> None:
-    """docs/okta.md §6 "Activating a user": OIN PATCH (body by symmetry, inferred), AIW GET then PUT."""
+    """docs/okta-idp.md §6 "Activating a user": OIN PATCH (body by symmetry, inferred), AIW GET then PUT."""
     directory = s20_directory()
     directory.groups[next(iter(directory.groups))].members.append(TEST_USER_ID)
     okta, fake = make_okta(directory, profile)
@@ -210,7 +210,7 @@ def test_reactivating_a_group_assigned_user_activates_the_linked_app_user(
 
 
 def test_suspend_unsuspend_and_delete_send_no_delete_and_nothing_extra() -> None:
-    """docs/okta.md §6 and §10.11, §10.14."""
+    """docs/okta-idp.md §6 and §10.11, §10.14."""
     okta, fake = make_okta()
     okta.assign_user(TEST_USER_ID)
     fake.requests.clear()
@@ -230,7 +230,7 @@ def test_deleting_a_deactivated_user_sends_nothing() -> None:
 
 
 def test_group_assignment_provisions_members_and_unassignment_deactivates_them() -> None:
-    """docs/okta.md §6 triggers; Okta QA plan tests C9307 and C9311 (§11c)."""
+    """docs/okta-idp.md §6 triggers; Okta QA plan tests C9307 and C9311 (§11c)."""
     directory = s20_directory()
     group_id = next(iter(directory.groups))
     directory.groups[group_id].members += [TEST_USER_ID, SECOND_USER_ID]
@@ -267,7 +267,7 @@ def test_force_sync_overwrites_drift_and_never_changes_active(profile: OktaProfi
 
 
 def test_import_pages_by_hundred_and_skips_inactive_users() -> None:
-    """docs/okta.md §3."""
+    """docs/okta-idp.md §3."""
     okta, fake = make_okta(settings=OktaSettings(import_groups=True))
     for number in range(250):
         fake.add("Users", {"userName": f"u{number}@x", "active": number % 10 != 0})
@@ -285,7 +285,7 @@ def test_import_pages_by_hundred_and_skips_inactive_users() -> None:
     ("profile", "expected"), [(OKTA_OIN, ["PATCH"]), (OKTA_AIW, ["GET", "PUT"])], ids=["oin", "aiw"]
 )
 def test_password_sync_by_patch_or_put(profile: OktaProfile, expected: list[str]) -> None:
-    """docs/okta.md §6; the OIN body is undocumented and inferred."""
+    """docs/okta-idp.md §6; the OIN body is undocumented and inferred."""
     okta, fake = make_okta(profile=profile, settings=OktaSettings(sync_password=True))
     okta.assign_user(TEST_USER_ID)
     fake.requests.clear()

@@ -1,4 +1,4 @@
-"""Okta Group Push on the wire, against docs/okta.md §7."""
+"""Okta Group Push on the wire, against docs/okta-idp.md §7."""
 
 from __future__ import annotations
 
@@ -48,7 +48,8 @@ def names(okta: OktaEmulator) -> dict[str, str]:
 
 
 def both_members(okta: OktaEmulator) -> list[dict[str, Any]]:
-    """The sample users of Okta's SCIM 2.0 reference as Okta names them (docs/okta.md §7): SCIM id, userName shown."""
+    """The sample users of Okta's SCIM 2.0 reference as Okta names them (docs/okta-idp.md §7): SCIM id, userName
+    shown."""
     return [
         {"value": okta.links.scim_id("user", TEST_USER_ID), "display": "test.user@okta.local"},
         {"value": okta.links.scim_id("user", SECOND_USER_ID), "display": "second.user@okta.local"},
@@ -61,7 +62,7 @@ def rename_body(okta: OktaEmulator) -> dict[str, Any]:
 
 
 def test_pushing_an_empty_group_looks_up_the_name_then_posts_it_and_sends_nothing_else() -> None:
-    """docs/okta.md §7: the documented lookup URL and create body; no member to push, so no PATCH."""
+    """docs/okta-idp.md §7: the documented lookup URL and create body; no member to push, so no PATCH."""
     okta, fake = make_okta()
     okta.push_group(GROUP_ID)
     assert fake.calls() == [("GET", GROUP_LOOKUP), ("POST", "/Groups")]
@@ -69,7 +70,7 @@ def test_pushing_an_empty_group_looks_up_the_name_then_posts_it_and_sends_nothin
 
 
 def test_oin_create_posts_no_members_then_adds_them_as_a_membership_update_does() -> None:
-    """docs/okta.md §12 canonical group push: POST {members: []}, then the add PATCH and the rename PATCH."""
+    """docs/okta-idp.md §12 canonical group push: POST {members: []}, then the add PATCH and the rename PATCH."""
     okta, fake, _ = provisioned(members=(TEST_USER_ID, SECOND_USER_ID), pushed=False)
     [task] = okta.push_group(GROUP_ID)
     group = okta.links.scim_id("group", GROUP_ID)
@@ -98,7 +99,7 @@ def test_oin_create_posts_no_members_then_adds_them_as_a_membership_update_does(
 
 
 def test_oin_create_without_the_rename_setting_sends_the_add_patch_alone() -> None:
-    """docs/okta.md §7: the rename PATCH goes with membership pushes only when renaming is on."""
+    """docs/okta-idp.md §7: the rename PATCH goes with membership pushes only when renaming is on."""
     okta, fake, _ = provisioned(settings=OktaSettings(rename_groups=False), members=(TEST_USER_ID,), pushed=False)
     okta.push_group(GROUP_ID)
     group = okta.links.scim_id("group", GROUP_ID)
@@ -107,7 +108,7 @@ def test_oin_create_without_the_rename_setting_sends_the_add_patch_alone() -> No
 
 
 def test_the_members_in_post_variant_lists_them_then_adds_them_again() -> None:
-    """docs/okta.md §7 (documented; observed): members in the POST, then an add of the same members,
+    """docs/okta-idp.md §7 (documented; observed): members in the POST, then an add of the same members,
     which the server applies as a no-op (§10.3)."""
     okta, fake, _ = provisioned(OKTA_OIN_MEMBERS_IN_POST, members=(TEST_USER_ID, SECOND_USER_ID), pushed=False)
     okta.push_group(GROUP_ID)
@@ -138,7 +139,7 @@ def test_every_quirk_of_every_okta_profile_names_its_reference_fact(name: str) -
     quirks = {f.name.removesuffix("_first").removesuffix("_last") for f in fields(profile)}
     quirks -= {"name", "source", "provenance"}
     assert quirks <= set(profile.provenance), f"no provenance for {sorted(quirks - set(profile.provenance))}"
-    assert all(text.startswith("docs/okta.md §") for text in profile.provenance.values())
+    assert all(text.startswith("docs/okta-idp.md §") for text in profile.provenance.values())
 
 
 @pytest.mark.parametrize(
@@ -150,7 +151,7 @@ def test_a_create_that_failed_after_its_post_completes_the_members_on_retry(
     profile: OktaProfile, resumed: list[str]
 ) -> None:
     """Nothing acknowledged is lost: the POST answered, so the retry finds its own group by name and
-    pushes the members instead of stopping with "link it instead" (inferred, docs/okta.md §7)."""
+    pushes the members instead of stopping with "link it instead" (inferred, docs/okta-idp.md §7)."""
     directory = s20_directory()
     directory.groups[GROUP_ID].members.append(TEST_USER_ID)
     fake = FakeScim()
@@ -173,7 +174,7 @@ def test_a_create_that_failed_after_its_post_completes_the_members_on_retry(
 
 
 def test_aiw_create_posts_empty_then_reads_and_puts_the_members() -> None:
-    """docs/okta.md §7 AIW groups (observed)."""
+    """docs/okta-idp.md §7 AIW groups (observed)."""
     directory = s20_directory()
     directory.groups[GROUP_ID].members.append(TEST_USER_ID)
     okta, fake = make_okta(directory, OKTA_AIW)
@@ -197,7 +198,7 @@ def test_aiw_create_posts_empty_then_reads_and_puts_the_members() -> None:
 
 
 def test_oin_membership_change_is_one_patch_then_the_rename_patch() -> None:
-    """docs/okta.md §7: remove by filter path without value, then add; rename with id after every change."""
+    """docs/okta-idp.md §7: remove by filter path without value, then add; rename with id after every change."""
     okta, fake, _ = provisioned(members=(SECOND_USER_ID,))
     okta.push_now(GROUP_ID)
     fake.requests.clear()
@@ -241,7 +242,7 @@ def test_without_the_rename_setting_no_rename_patch_is_sent() -> None:
 
 
 def test_push_now_replaces_members_with_the_full_list_even_when_empty() -> None:
-    """docs/okta.md §7 Push Now, and §10.5: an empty group is sent as []."""
+    """docs/okta-idp.md §7 Push Now, and §10.5: an empty group is sent as []."""
     okta, fake, _ = provisioned()
     okta.push_now(GROUP_ID)
     assert fake.bodies()[0] == {"schemas": [PATCH], "Operations": [{"op": "replace", "path": "members", "value": []}]}
@@ -278,7 +279,7 @@ def test_unlink_and_delete_sends_delete_and_unlink_and_leave_sends_nothing() -> 
 
 
 def test_a_paused_push_sends_nothing_until_activated_which_pushes_everything() -> None:
-    """docs/okta.md §7: Okta QA plan tests C9319/C9320."""
+    """docs/okta-idp.md §7: Okta QA plan tests C9319/C9320."""
     okta, fake, _ = provisioned()
     okta.deactivate_push(GROUP_ID)
     okta.add_group_member(GROUP_ID, TEST_USER_ID)
@@ -290,7 +291,7 @@ def test_a_paused_push_sends_nothing_until_activated_which_pushes_everything() -
 
 
 def test_an_existing_app_group_fails_the_push_until_linked() -> None:
-    """docs/okta.md §13 (inferred error) and Okta QA plan test C9315: Link Group adds members, old ones stay."""
+    """docs/okta-idp.md §13 (inferred error) and Okta QA plan test C9315: Link Group adds members, old ones stay."""
     fake = FakeScim()
     stranger = fake.add("Users", {"userName": "stranger@x"})
     existing = fake.add("Groups", {"displayName": "Test SCIMv2", "members": [{"value": stranger["id"]}]})
@@ -308,7 +309,7 @@ def test_an_existing_app_group_fails_the_push_until_linked() -> None:
 
 
 def test_only_provisioned_active_members_are_pushed() -> None:
-    """docs/okta.md §7 prerequisites; a user provisioned later joins the pushed group (inferred)."""
+    """docs/okta-idp.md §7 prerequisites; a user provisioned later joins the pushed group (inferred)."""
     directory = s20_directory()
     directory.groups[GROUP_ID].members += [TEST_USER_ID, SECOND_USER_ID]
     okta, fake = make_okta(directory)

@@ -164,6 +164,6 @@ def test_project_does_not_modify_its_input() -> None:
 
 
 def test_an_empty_member_list_is_returned_as_an_empty_array() -> None:
-    """Entra's Create Group expects "members": [] back (docs/entra.md §4)."""
+    """Entra's Create Group expects "members": [] back (docs/entra-idp.md §4)."""
     assert project({**GROUP, "members": []}, rtype="Group")["members"] == []
     assert "members" not in project({**GROUP, "members": []}, "displayName", rtype="Group")
