@@ -261,9 +261,10 @@ def test_a_check_answered_before_the_target_died_does_not_reset_the_count_of_net
 KILL_AFTER = 20
 
 
-@pytest.mark.network
-@pytest.mark.timeout(180)
-def test_a_server_killed_mid_run_makes_the_run_incomplete_without_waiting_per_check(tmp_path: Path) -> None:
+def _killed_mid_run(tmp_path: Path, checks: list[Check], *, jobs: int) -> Run:
+    """Run ``checks`` against an ``aup serve`` SIGKILLed once KILL_AFTER checks are done; the runner must give up
+    within 15 s of the kill instead of waiting a timeout per check."""
+    assert len(checks) > KILL_AFTER + STOP_AFTER + jobs + 10
     proc = start_server(tmp_path / "aup.db")
     killed_at: list[float] = []
 
@@ -277,14 +278,20 @@ def test_a_server_killed_mid_run_makes_the_run_incomplete_without_waiting_per_ch
         base = wait_for(proc, r"SCIM base URL \(default\): (\S+)").group(1)
         token = wait_for(proc, r"New bearer token for default .*: (\S+)").group(1)
         wait_for(proc, r"aup serving on")
-        checks = select(["rfc"])
-        assert len(checks) > KILL_AFTER + STOP_AFTER + 10
-        outcome = run(checks, Target(base, Bearer(token), timeout=30.0), progress=kill, jobs=1)
+        outcome = run(checks, Target(base, Bearer(token), timeout=30.0), progress=kill, jobs=jobs)
         after_kill = time.monotonic() - killed_at[0]
     finally:
         code = stop_server(proc)
     assert code == -signal.SIGKILL
     assert after_kill < 15, f"{after_kill:.1f} s after the kill: the runner waited on a dead target"
+    return outcome
+
+
+@pytest.mark.network
+@pytest.mark.timeout(180)
+def test_a_server_killed_mid_run_makes_the_run_incomplete_without_waiting_per_check(tmp_path: Path) -> None:
+    checks = select(["rfc"])
+    outcome = _killed_mid_run(tmp_path, checks, jobs=1)
 
     assert outcome.verdict() is Verdict.INCOMPLETE and outcome.verdict(strict=True) is Verdict.INCOMPLETE
     assert outcome.exit_code() == 2 and outcome.exit_code(strict=True) == 2
@@ -309,27 +316,8 @@ def test_a_server_killed_mid_run_makes_the_run_incomplete_without_waiting_per_ch
 def test_a_server_killed_mid_parallel_run_makes_it_incomplete_without_waiting_per_check(tmp_path: Path) -> None:
     """Checks in flight at the kill end in a network ERROR (or pass, if done before it); once STOP_AFTER did and the
     probe fails, every check not yet started is not run."""
-    proc = start_server(tmp_path / "aup.db")
-    killed_at: list[float] = []
-
-    def kill(done: int, total: int, result: Result) -> None:
-        if done == KILL_AFTER:
-            os.kill(proc.pid, signal.SIGKILL)
-            proc.wait(timeout=15)
-            killed_at.append(time.monotonic())
-
-    try:
-        base = wait_for(proc, r"SCIM base URL \(default\): (\S+)").group(1)
-        token = wait_for(proc, r"New bearer token for default .*: (\S+)").group(1)
-        wait_for(proc, r"aup serving on")
-        checks = select(["rfc"])
-        assert len(checks) > KILL_AFTER + STOP_AFTER + DEFAULT_JOBS + 10
-        outcome = run(checks, Target(base, Bearer(token), timeout=30.0), progress=kill, jobs=DEFAULT_JOBS)
-        after_kill = time.monotonic() - killed_at[0]
-    finally:
-        code = stop_server(proc)
-    assert code == -signal.SIGKILL
-    assert after_kill < 15, f"{after_kill:.1f} s after the kill: the runner waited on a dead target"
+    checks = select(["rfc"])
+    outcome = _killed_mid_run(tmp_path, checks, jobs=DEFAULT_JOBS)
 
     assert [result.check.id for result in outcome.results] == [item.id for item in checks]  # selection order
     assert outcome.verdict() is Verdict.INCOMPLETE and outcome.exit_code() == 2
