@@ -31,6 +31,8 @@ class ServerConfig:
     max_resource_bytes: int = 256 * 1024
     max_multi_valued: int = 1000
     max_list_members: int = 10_000
+    cursor_timeout: int = 3600  # seconds a cursor stays valid between pages (RFC 9865 §4 cursorTimeout)
+    bulk_max_operations: int = 1000  # operations per /Bulk request (RFC 7644 §3.7.4); the payload cap is max_body_bytes
     unique_group_names: bool = True
     allow_nested_groups: bool = False  # AUP supports only flat groups (§1.1)
     rate_limit_per_minute: int | None = None  # per token; None turns limiting off (Slack: 180 writes/min, §2.1)
@@ -90,6 +92,8 @@ class ServerConfig:
             "max_resource_bytes",
             "max_multi_valued",
             "max_list_members",
+            "cursor_timeout",
+            "bulk_max_operations",
         ):
             if getattr(self, name) < 1:
                 raise ValueError(f"{name} must be positive")

@@ -6,6 +6,7 @@ The views parse HTTP and call exactly one method here; this layer joins the pure
 
 from __future__ import annotations
 
+import heapq
 import threading
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from contextlib import contextmanager
@@ -21,11 +22,13 @@ from aup_server.errors import (
 )
 from aup_server.limits import check_resource_limits
 from aup_server.posix import PosixRules, posix_settings
+from aup_server.scim import cursor as cursors
 from aup_server.scim import etag as etags
 from aup_server.scim import filter as filters
 from aup_server.scim import patch as patches
 from aup_server.scim import resource as resources
-from aup_server.scim.pagination import Page, list_response, parse_page
+from aup_server.scim.cursor import Cursor, CursorCodec, Position
+from aup_server.scim.pagination import CursorPage, Page, list_response, parse_cursor_page, parse_page
 from aup_server.scim.projection import Projection
 from aup_server.store.base import ResourceKind, Session, Store, StoredResource
 from aup_server.store.names import user_name_key
@@ -61,20 +64,54 @@ class Query:
     page: Page = field(default_factory=lambda: Page(1, 100))
     attributes: str | None = None
     excluded: str | None = None
+    cursor: CursorPage | None = None  # paged by cursor (RFC 9865) rather than by index
 
     @classmethod
     def from_params(cls, params: Mapping[str, Any], config: ServerConfig) -> Query:
         order = params.get("sortOrder")
         if order is not None and str(order).lower() not in ("ascending", "descending"):
             raise InvalidValueError(f"sortOrder must be 'ascending' or 'descending', not {order!r}")
+        cursor = parse_cursor_page(params, default_count=config.default_count, max_count=config.max_count)
         return cls(
             filter=_text(params, "filter"),
             sort_by=_text(params, "sortBy"),
             sort_order=str(order).lower() if order is not None else None,
-            page=parse_page(params, default_count=config.default_count, max_count=config.max_count),
+            page=(
+                Page(1, cursor.count)
+                if cursor is not None
+                else parse_page(params, default_count=config.default_count, max_count=config.max_count)
+            ),
             attributes=_joined(params, "attributes"),
             excluded=_joined(params, "excludedAttributes"),
+            cursor=cursor,
         )
+
+
+@dataclass
+class Listing:
+    """A ListResponse body and, for a cursor page, how to end the page early (``cut``)."""
+
+    body: dict[str, Any]
+    cursor_after: Callable[[int], str] | None = None  # the nextCursor continuing after the page's i-th resource
+
+    def cut(self, kept: list[dict[str, Any]], last_read: int | None) -> None:
+        """Keep ``kept`` of the page's resources; ``last_read`` is the index of the last one looked at, when the
+        page ends before its end (the next page then starts right after it)."""
+        self.body["itemsPerPage"] = len(kept)
+        if last_read is not None and self.cursor_after is not None:
+            self.body["nextCursor"] = self.cursor_after(last_read)
+        del self.body["Resources"]
+        self.body["Resources"] = kept  # still the last key, as list_response writes it
+
+
+@dataclass(frozen=True)
+class _Window:
+    """One cursor page before rendering its cursors: the resources with their positions, and what lies beyond."""
+
+    items: list[tuple[Position, dict[str, Any]]]
+    total: int
+    more_before: bool
+    more_after: bool
 
 
 def _text(params: Mapping[str, Any], name: str) -> str | None:
@@ -157,6 +194,7 @@ class ResourceService:
         self.config = config
         self.posix = PosixRules(posix_settings(config, registry))
         self._resource_locks = _ResourceLocks()
+        self.cursors = CursorCodec(store.secret("cursor"), config.cursor_timeout)
 
     # -- rendering -----------------------------------------------------------------------------
 
@@ -213,11 +251,13 @@ class ResourceService:
             raise NotFoundError(f"{kind} {rid} not found")
         return etags.etag(res.version)
 
-    def query(self, tenant: str, kinds: Iterable[ResourceKind], query: Query, base_url: str) -> dict[str, Any]:
+    def query(self, tenant: str, kinds: Iterable[ResourceKind], query: Query, base_url: str) -> Listing:
         """Filter, sort and page over one or more resource types (several for a root-level .search)."""
         kinds = list(kinds)
         compiled = self._compile_filters(kinds, query.filter)
         projections = {kind: self._projection(kind, query.attributes, query.excluded) for kind in kinds}
+        if query.cursor is not None:
+            return self._cursor_query(tenant, kinds, query, query.cursor, compiled, projections, base_url)
         page = query.page
         with self.store.read(tenant) as session:
             if len(kinds) == 1 and query.filter is None and query.sort_by is None:
@@ -226,18 +266,141 @@ class ResourceService:
                     kind, page.offset, page.count, expand=projections[kind].needs(_EXPANDED[kind])
                 )
                 bodies = [self.render(res, base_url, projections[kind]).body for res in rows]
-                return list_response(bodies, total, page)
+                return Listing(list_response(bodies, total, page))
             matched = [
                 (kind, body)
                 for kind in kinds
                 if kind in compiled
-                for body in self._matching(session, kind, compiled[kind], projections[kind], base_url)
+                for _, body in self._matching(session, kind, compiled[kind], projections[kind], base_url)
             ]
         if query.sort_by is not None:
             matched = self._sorted(matched, kinds, query.sort_by, query.sort_order == "descending")
         window = matched[page.offset : page.offset + page.count] if page.count else []
         bodies = [projections[kind].project(body) for kind, body in window]
-        return list_response(bodies, len(matched), page)
+        return Listing(list_response(bodies, len(matched), page))
+
+    def _cursor_query(
+        self,
+        tenant: str,
+        kinds: list[ResourceKind],
+        query: Query,
+        request: CursorPage,
+        compiled: dict[ResourceKind, tuple[filters.Filter, filters.Predicate] | None],
+        projections: dict[ResourceKind, Projection],
+        base_url: str,
+    ) -> Listing:
+        """One page of a cursor walk (RFC 9865 §2): what follows (or precedes) the cursor's position now.
+
+        Unfiltered, unsorted lists of one type seek by index; otherwise the matches are scanned once, keeping
+        only the page's nearest ``count + 1`` (memory is one page's, whatever the result size) and counting
+        the rest for totalResults.
+        """
+        keys = (
+            {kind: filters.sort_key_for(query.sort_by, self.registry, kind) for kind in kinds}
+            if query.sort_by is not None
+            else None
+        )
+        scope = cursors.scope(kinds, query.filter, query.sort_by, query.sort_order)
+        start = self.cursors.decode(request.cursor, tenant=tenant, query_scope=scope) if request.cursor else None
+        with self.store.read(tenant) as session:
+            if len(kinds) == 1 and query.filter is None and keys is None:
+                window = self._seek_window(session, kinds[0], start, request.count, projections[kinds[0]], base_url)
+            else:
+                descending = query.sort_order == "descending"
+                window = self._scan_window(
+                    session, kinds, compiled, projections, keys, descending, start, request.count, base_url
+                )
+        items = [(pos, projections[kinds[pos.kind]].project(body)) for pos, body in window.items]
+
+        def mark(position: Position, direction: cursors.Direction) -> str:
+            return self.cursors.encode(Cursor(position, direction), tenant=tenant, query_scope=scope)
+
+        forward = start is None or start.direction == "next"
+        after: Position | None
+        before: Position | None
+        if items:
+            after, before = items[-1][0], items[0][0]
+        else:  # the page is empty: its edges are the cursor's own position, just past it on the near side
+            edge = None if start is None else start.position
+            shifted = None if edge is None else Position(edge.sort_key, edge.kind, edge.seq + (1 if forward else -1))
+            after = before = shifted
+        body = list_response(
+            [doc for _, doc in items],
+            window.total,
+            None,
+            next_cursor=mark(after, "next") if window.more_after and after is not None else None,
+            previous_cursor=mark(before, "prev") if window.more_before and before is not None else None,
+        )
+        return Listing(body, lambda i: mark(items[i][0], "next"))
+
+    def _seek_window(
+        self,
+        session: Session,
+        kind: ResourceKind,
+        start: Cursor | None,
+        count: int,
+        projection: Projection,
+        base_url: str,
+    ) -> _Window:
+        """A page read by index on the creation sequence: its cost does not grow along the walk."""
+        expand = projection.needs(_EXPANDED[kind])
+        if start is None or start.direction == "next":
+            after = None if start is None else start.position.seq
+            rows = session.seek(kind, after=after, limit=count, expand=expand)
+            more_after = bool(rows) and bool(session.seek(kind, after=rows[-1].seq, limit=1))
+            edge = rows[0].seq if rows else (None if start is None else start.position.seq + 1)
+            more_before = edge is not None and bool(session.seek(kind, before=edge, limit=1))
+        else:
+            rows = session.seek(kind, before=start.position.seq, limit=count, expand=expand)[::-1]
+            more_before = bool(rows) and bool(session.seek(kind, before=rows[0].seq, limit=1))
+            edge = rows[-1].seq if rows else start.position.seq - 1
+            more_after = bool(session.seek(kind, after=edge, limit=1))
+        items = [(Position(None, 0, res.seq), self.render(res, base_url).body) for res in rows]
+        return _Window(items, session.count(kind), more_before, more_after)
+
+    def _scan_window(
+        self,
+        session: Session,
+        kinds: list[ResourceKind],
+        compiled: dict[ResourceKind, tuple[filters.Filter, filters.Predicate] | None],
+        projections: dict[ResourceKind, Projection],
+        keys: dict[ResourceKind, Callable[[Mapping[str, Any]], Any]] | None,
+        descending: bool,
+        start: Cursor | None,
+        count: int,
+        base_url: str,
+    ) -> _Window:
+        """A page of a filtered or sorted walk: every match is looked at, only ``count + 1`` of them kept."""
+        forward = start is None or start.direction == "next"
+
+        def place(position: Position) -> tuple[Any, ...]:
+            return cursors.order(position, sorted_by=keys is not None, descending=descending)
+
+        bound = None if start is None else place(start.position)
+        total = beyond = 0
+
+        def candidates() -> Iterator[tuple[tuple[Any, ...], Position, dict[str, Any]]]:
+            nonlocal total, beyond
+            for index, kind in enumerate(kinds):
+                if kind not in compiled:
+                    continue
+                for seq, body in self._matching(session, kind, compiled[kind], projections[kind], base_url):
+                    position = Position(None if keys is None else keys[kind](body), index, seq)
+                    at = place(position)
+                    total += 1
+                    if bound is None or (at > bound if forward else at < bound):
+                        yield at, position, body
+                    else:
+                        beyond += 1  # on the other side of the cursor
+
+        pick = heapq.nsmallest if forward else heapq.nlargest
+        picked = pick(count + 1, candidates(), key=lambda item: item[0])
+        more = len(picked) > count
+        chosen = picked[:count] if forward else picked[:count][::-1]
+        items = [(position, body) for _, position, body in chosen]
+        if forward:
+            return _Window(items, total, beyond > 0, more)
+        return _Window(items, total, more, beyond > 0)
 
     def _compile_filters(
         self, kinds: list[ResourceKind], text: str | None
@@ -270,12 +433,13 @@ class ResourceService:
         compiled: tuple[filters.Filter, filters.Predicate] | None,
         projection: Projection,
         base_url: str,
-    ) -> Iterator[dict[str, Any]]:
-        """Full documents matching the filter; an indexed equality narrows the candidates first."""
+    ) -> Iterator[tuple[int, dict[str, Any]]]:
+        """Full documents matching the filter, with their creation sequence; an indexed equality narrows the
+        candidates first."""
         computed = _EXPANDED[kind]
         if compiled is None:
             for res in session.scan(kind, expand=projection.needs(computed)):
-                yield self.render(res, base_url).body
+                yield res.seq, self.render(res, base_url).body
             return
         node, predicate = compiled
         expand = projection.needs(computed) or computed.lower() in filters.top_level_attributes(node)
@@ -286,7 +450,7 @@ class ResourceService:
         for res in candidates:
             body = self.render(res, base_url).body
             if predicate(body):
-                yield body
+                yield res.seq, body
 
     def _sorted(
         self,

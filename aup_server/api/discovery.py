@@ -22,6 +22,15 @@ def service_provider_config(config: ServerConfig, base: str) -> dict[str, Any]:
         "patch": {"supported": True},
         "bulk": {"supported": False, "maxOperations": 0, "maxPayloadSize": 0},
         "filter": {"supported": True, "maxResults": config.max_count},
+        # RFC 9865 §4; index paging stays the default so clients written for RFC 7644 see no change (§2.5).
+        "pagination": {
+            "cursor": True,
+            "index": True,
+            "defaultPaginationMethod": "index",
+            "defaultPageSize": config.default_count,
+            "maxPageSize": config.max_count,
+            "cursorTimeout": config.cursor_timeout,
+        },
         "changePassword": {"supported": True},
         "sort": {"supported": True},
         "etag": {"supported": True},

@@ -81,7 +81,7 @@ def _listed(tenant: str, kinds: list[ResourceKind], query: Query) -> Response:
     svc = _service()
     projection = Projection.parse(query.attributes, query.excluded, svc.registry, "Group")
     if "Group" not in kinds or not projection.needs("members"):
-        return scim_response(svc.query(tenant, kinds, query, base_url()))
+        return scim_response(svc.query(tenant, kinds, query, base_url()).body)
     return _in_member_slot(lambda: _listed_with_members(svc, tenant, kinds, query, projection))
 
 
@@ -89,11 +89,12 @@ def _listed_with_members(
     svc: ResourceService, tenant: str, kinds: list[ResourceKind], query: Query, projection: Projection
 ) -> Response:
     excluded = ",".join(part for part in (query.excluded, "members") if part)
-    page = svc.query(tenant, kinds, replace(query, excluded=excluded), base_url())
+    listing = svc.query(tenant, kinds, replace(query, excluded=excluded), base_url())
     budget, used = svc.config.max_list_members, 0
     kept: list[dict[str, Any]] = []
+    last_read: int | None = None  # set when the page ends early: a cursor walk continues after it
     with svc.store.read(tenant) as session:
-        for listed in page["Resources"]:
+        for index, listed in enumerate(listing.body["Resources"]):
             if urns.GROUP not in listed.get("schemas", ()):
                 kept.append(listed)
                 continue
@@ -102,11 +103,12 @@ def _listed_with_members(
                 continue
             members = group.members or []
             if kept and used + len(members) > budget:
+                last_read = index - 1
                 break
             used += len(members)
             kept.append(svc.render(group, base_url(), projection).body)
-    page["itemsPerPage"], page["Resources"] = len(kept), kept
-    return scim_response(page)
+    listing.cut(kept, last_read)
+    return scim_response(listing.body)
 
 
 def register(bp: Blueprint) -> None:

@@ -1,4 +1,4 @@
-"""List paging (RFC 7644 §3.4.2.4): 1-based startIndex, clamped count, ListResponse bodies."""
+"""List paging: by index (RFC 7644 §3.4.2.4: 1-based startIndex, clamped count) or by cursor (RFC 9865 §2)."""
 
 from __future__ import annotations
 
@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from aup_server.errors import InvalidValueError
+from aup_server.scim.cursor import InvalidCountError, InvalidCursorError
 from scimcore import urns
 
 
@@ -74,12 +75,64 @@ def parse_page(params: Mapping[str, Any], *, default_count: int, max_count: int)
     return Page(start_index=start, count=min(count, max_count))
 
 
-def list_response(resources: Sequence[dict[str, Any]], total: int, page: Page) -> dict[str, Any]:
-    """The ListResponse message; all numbers are JSON integers (docs/okta-idp.md §3)."""
-    return {
-        "schemas": [urns.LIST_RESPONSE],
-        "totalResults": total,
-        "startIndex": page.start_index,
-        "itemsPerPage": len(resources),
-        "Resources": list(resources),
-    }
+@dataclass(frozen=True)
+class CursorPage:
+    """A cursor-paged request: ``cursor`` is empty for the first page (RFC 9865 §2), ``count`` is 1..maxPageSize."""
+
+    cursor: str
+    count: int
+
+
+def parse_cursor_page(params: Mapping[str, Any], *, default_count: int, max_count: int) -> CursorPage | None:
+    """The cursor request in ``params``, or None when the client pages by index (RFC 9865 §2.3: index stays default).
+
+    ``cursor`` present, even empty (``?cursor`` or ``"cursor": ""``), asks for cursor paging. Unlike index paging,
+    where RFC 7644 §3.4.2.4 interprets every count, RFC 9865 §2 defines count as a positive integer and §2.1 names
+    the error for one that is not, or is over maxPageSize: ``invalidCount``.
+    """
+    token = params.get("cursor")
+    if token is None:
+        return None
+    if not isinstance(token, str):
+        raise InvalidCursorError(f"cursor must be a string (empty for the first page), not {_shown(token)}")
+    if params.get("startIndex") not in (None, ""):
+        raise InvalidValueError(
+            "startIndex and cursor ask for two pagination methods; send one (RFC 9865 §2.3: cursor, or startIndex)"
+        )
+    try:
+        count = _int_param(params, "count")
+    except InvalidValueError:
+        count = 0
+    if count is None:
+        count = default_count
+    if not 1 <= count <= max_count:
+        raise InvalidCountError(
+            f"count must be an integer from 1 to maxPageSize ({max_count}) when paging by cursor, "
+            f"not {_shown(params.get('count'))} (RFC 9865 §2.1)"
+        )
+    return CursorPage(token.strip(), count)
+
+
+def list_response(
+    resources: Sequence[dict[str, Any]],
+    total: int,
+    page: Page | None,
+    *,
+    next_cursor: str | None = None,
+    previous_cursor: str | None = None,
+) -> dict[str, Any]:
+    """The ListResponse message; all numbers are JSON integers (docs/okta-idp.md §3).
+
+    A cursor page (``page`` None) has no startIndex and carries nextCursor unless it is the last page
+    (RFC 9865 §2), previousCursor unless it is the first.
+    """
+    body: dict[str, Any] = {"schemas": [urns.LIST_RESPONSE], "totalResults": total}
+    if page is not None:
+        body["startIndex"] = page.start_index
+    body["itemsPerPage"] = len(resources)
+    if next_cursor is not None:
+        body["nextCursor"] = next_cursor
+    if previous_cursor is not None:
+        body["previousCursor"] = previous_cursor
+    body["Resources"] = list(resources)
+    return body

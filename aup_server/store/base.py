@@ -79,6 +79,26 @@ class Session(Protocol):
         """Total count and one page in the stable order."""
         ...
 
+    def count(self, kind: ResourceKind) -> int:
+        """How many resources of a kind the tenant has."""
+        ...
+
+    def seek(
+        self,
+        kind: ResourceKind,
+        *,
+        after: int | None = None,
+        before: int | None = None,
+        limit: int,
+        expand: bool = False,
+    ) -> list[StoredResource]:
+        """At most ``limit`` resources from a place in creation order, read by index whatever the place (RFC 9865).
+
+        ``after``: those with ``seq`` greater, ascending (None: from the first). ``before``: those with ``seq``
+        smaller, nearest first (descending). Never both.
+        """
+        ...
+
     def insert(self, kind: ResourceKind, doc: dict[str, Any], *, password: str | None) -> StoredResource:
         """Store ``doc`` under a new id, indexed by ``StoreRules.index_keys``; a duplicate unique key raises
         ``StoreRules.conflict`` and the password is kept only as ``StoreRules.password_digest``."""
@@ -159,6 +179,11 @@ class Store(TokenStore, Protocol):
     rules: StoreRules
 
     def read(self, tenant: str) -> AbstractContextManager[Session]: ...
+
+    def secret(self, name: str) -> bytes:
+        """A random 32-byte key kept in the database, made on first use: every process serving the database
+        signs and checks with the same one (cursors, RFC 9865), and it survives restarts."""
+        ...
 
     def write(self, tenant: str) -> AbstractContextManager[Session]: ...
 

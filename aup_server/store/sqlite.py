@@ -7,6 +7,7 @@ never a rewrite of the member list; pages are ordered by ``seq``, an immutable c
 
 from __future__ import annotations
 
+import os
 import sqlite3
 import threading
 from collections.abc import Callable, Iterator
@@ -21,6 +22,7 @@ from aup_server.store.sqlite_session import SqliteSession
 
 # 1: resources, memberships, tokens. 2: POSIX counters, ids and tombstones (additive).
 # 3: userName keys are NFKC, case-folded and without invisible characters (store/names.py).
+# The secrets table (cursor keys) is additive: created if missing, ignored by older builds.
 SCHEMA_VERSION = 3
 
 _DDL = """
@@ -57,6 +59,10 @@ CREATE TABLE IF NOT EXISTS memberships (
     PRIMARY KEY (group_seq, member_seq)
 ) WITHOUT ROWID;
 CREATE INDEX IF NOT EXISTS memberships_member ON memberships (member_seq);
+CREATE TABLE IF NOT EXISTS secrets (
+    name  TEXT PRIMARY KEY,
+    value BLOB NOT NULL
+);
 CREATE TABLE IF NOT EXISTS tokens (
     tenant  TEXT NOT NULL,
     name    TEXT NOT NULL,
@@ -209,6 +215,18 @@ class SqliteStore:
                 conn.execute("ROLLBACK")
                 raise
             conn.execute("COMMIT")
+
+    def secret(self, name: str) -> bytes:
+        with self._write_lock, self._connection() as conn:
+            conn.execute("BEGIN IMMEDIATE")  # two processes opening at once keep the first one's key
+            try:
+                conn.execute("INSERT OR IGNORE INTO secrets (name, value) VALUES (?, ?)", (name, os.urandom(32)))
+                (value,) = conn.execute("SELECT value FROM secrets WHERE name = ?", (name,)).fetchone()
+            except BaseException:
+                conn.execute("ROLLBACK")
+                raise
+            conn.execute("COMMIT")
+        return bytes(value)
 
     # -- tokens --------------------------------------------------------------------------------
 

@@ -98,6 +98,33 @@ class SqliteSession(PosixQueries):
         ).fetchall()
         return total, [self._row(row, expand) for row in rows]
 
+    def count(self, kind: ResourceKind) -> int:
+        (total,) = self.conn.execute(
+            "SELECT COUNT(*) FROM resources WHERE tenant = ? AND kind = ?", (self.tenant, kind)
+        ).fetchone()
+        return int(total)
+
+    def seek(
+        self,
+        kind: ResourceKind,
+        *,
+        after: int | None = None,
+        before: int | None = None,
+        limit: int,
+        expand: bool = False,
+    ) -> list[StoredResource]:
+        if after is not None and before is not None:
+            raise ValueError("seek takes after or before, not both")
+        if limit <= 0:
+            return []
+        base = f"SELECT {_COLUMNS} FROM resources WHERE tenant = ? AND kind = ?"
+        if before is not None:
+            sql, args = base + " AND seq < ? ORDER BY seq DESC LIMIT ?", (self.tenant, kind, before, limit)
+        else:
+            start = -1 if after is None else after
+            sql, args = base + " AND seq > ? ORDER BY seq LIMIT ?", (self.tenant, kind, start, limit)
+        return [self._row(row, expand) for row in self.conn.execute(sql, args).fetchall()]
+
     def _members_of(self, group_seq: int) -> list[dict[str, Any]]:
         # Streamed from the cursor, with one shared string per kind: a 50k-member group is read whole
         # for a full GET, and every copy of it counts in the server's peak memory.

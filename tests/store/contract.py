@@ -151,6 +151,32 @@ class StoreContract:
         assert [r.id for r in first + rest] == ids
         assert first[0].version == 2
 
+    def test_seek_reads_either_side_of_a_place_in_creation_order(self, store: Store) -> None:
+        with store.write("t") as s:
+            made = [s.insert("User", _user(f"u{i}"), password=None) for i in range(6)]
+            s.insert("Group", {"displayName": "not a user"}, password=None)
+            s.delete("User", made[2].id)
+        with store.write("other") as s:
+            s.insert("User", _user("elsewhere"), password=None)
+        live = [made[i] for i in (0, 1, 3, 4, 5)]
+        with store.read("t") as s:
+            assert s.count("User") == 5
+            assert s.count("Group") == 1
+            assert [r.id for r in s.seek("User", limit=2)] == [live[0].id, live[1].id]
+            assert [r.id for r in s.seek("User", after=made[1].seq, limit=2)] == [live[2].id, live[3].id]
+            assert [r.id for r in s.seek("User", after=made[2].seq, limit=9)] == [r.id for r in live[2:]]
+            assert [r.id for r in s.seek("User", before=made[4].seq, limit=2)] == [live[2].id, live[1].id]
+            assert s.seek("User", after=made[5].seq, limit=3) == []
+            assert s.seek("User", limit=0) == []
+            with pytest.raises(ValueError):
+                s.seek("User", after=1, before=9, limit=1)
+
+    def test_a_secret_is_made_once_and_kept(self, store: Store) -> None:
+        first = store.secret("cursor")
+        assert len(first) == 32
+        assert store.secret("cursor") == first
+        assert store.secret("another") != first
+
     # -- memberships ---------------------------------------------------------------------------
 
     def test_memberships_are_deltas_and_idempotent(self, store: Store) -> None:

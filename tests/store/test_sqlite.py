@@ -65,6 +65,18 @@ def test_data_survives_reopening_the_file(make_store: Callable[..., Store], tmp_
     assert got is not None and got.doc == {"userName": "keep"}
 
 
+def test_the_cursor_key_survives_a_restart_and_is_shared_by_processes_on_the_file(
+    make_store: Callable[..., Store], tmp_path: Path
+) -> None:
+    db = str(tmp_path / "aup.db")
+    first = make_store(db=db)
+    other = make_store(db=db)  # another server process on the same file
+    key = first.secret("cursor")
+    assert other.secret("cursor") == key
+    first.close()
+    assert make_store(db=db).secret("cursor") == key
+
+
 def test_newer_schema_version_is_refused(make_store: Callable[..., Store], tmp_path: Path) -> None:
     db = tmp_path / "new.db"
     conn = sqlite3.connect(db)
