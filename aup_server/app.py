@@ -128,7 +128,11 @@ def _register_error_handlers(app: Flask) -> None:
             mapped = MethodNotAllowedError(f"method not allowed here; allowed: {allowed}", headers={"Allow": allowed})
         elif status == 413:
             limit = app.extensions["aup"].config.max_body_bytes
-            mapped = PayloadTooLargeError(f"the request body exceeds the {limit}-byte limit")
+            mapped = PayloadTooLargeError(
+                f"the bulk request exceeds maxPayloadSize ({limit} bytes) (RFC 7644 §3.7.4)"
+                if request.path.endswith("/Bulk")
+                else f"the request body exceeds the {limit}-byte limit"
+            )
         elif status == 400:
             mapped = InvalidSyntaxError(f"malformed request: {exc.description}")
         else:

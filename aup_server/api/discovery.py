@@ -20,7 +20,11 @@ def service_provider_config(config: ServerConfig, base: str) -> dict[str, Any]:
         "schemas": [urns.SERVICE_PROVIDER_CONFIG],
         "documentationUri": "https://github.com/aup-harness/aup",
         "patch": {"supported": True},
-        "bulk": {"supported": False, "maxOperations": 0, "maxPayloadSize": 0},
+        "bulk": {
+            "supported": True,
+            "maxOperations": config.bulk_max_operations,
+            "maxPayloadSize": config.max_body_bytes,
+        },
         "filter": {"supported": True, "maxResults": config.max_count},
         # RFC 9865 §4; index paging stays the default so clients written for RFC 7644 see no change (§2.5).
         "pagination": {

@@ -1,4 +1,4 @@
-"""/Users and /Groups (RFC 7644 §3.2 to §3.6), /.search at every level (§3.4.3), and the unsupported /Bulk, /Me."""
+"""/Users and /Groups (RFC 7644 §3.2 to §3.6), /.search at every level (§3.4.3), /Bulk (§3.7), the unsupported /Me."""
 
 from __future__ import annotations
 
@@ -7,8 +7,9 @@ from collections.abc import Callable
 from dataclasses import replace
 from typing import Any
 
-from flask import Blueprint, Response, current_app, request
+from flask import Blueprint, Response, current_app, g, request
 
+from aup_server import bulk as bulk_ops
 from aup_server.api.http import base_url, json_body, scim_response
 from aup_server.errors import InvalidValueError, NotImplementedScimError
 from aup_server.scim import etag as etags
@@ -119,9 +120,18 @@ def register(bp: Blueprint) -> None:
     def search_all(tenant: str) -> Response:
         return _listed(tenant, ["User", "Group"], _search_query())
 
-    @bp.route("/Bulk", methods=["GET", "POST", "PUT", "PATCH", "DELETE"])
+    @bp.post("/Bulk")
     def bulk(tenant: str) -> Response:
-        raise NotImplementedScimError("bulk operations are not supported (ServiceProviderConfig bulk.supported=false)")
+        svc = _service()
+        parsed = bulk_ops.parse_request(json_body(), max_operations=svc.config.bulk_max_operations)
+        state = current_app.extensions["aup"]
+        limiter, caller = state.limiter, g.token.name
+
+        def spend() -> None:  # each operation costs what the single request would
+            limiter.check(tenant, caller)
+
+        runner = bulk_ops.BulkRunner(svc, tenant, base_url(), spend if limiter is not None else None)
+        return scim_response(runner.run(parsed))
 
     @bp.route("/Me", methods=["GET", "POST", "PUT", "PATCH", "DELETE"])
     @bp.route("/Me/<path:rest>", methods=["GET", "POST", "PUT", "PATCH", "DELETE"])

@@ -101,3 +101,104 @@ def test_acknowledged_writes_survive_kill_9(tmp_path: Path) -> None:
     missing_users = {uid for uid in acked_users if stored.get(uid) != acked_users[uid]}
     assert not missing_users, f"{len(missing_users)} acknowledged creates lost"
     assert acked_members <= members, f"{len(acked_members - members)} acknowledged membership adds lost"
+
+
+BULK_USERS = 5  # users per Bulk request, all members of the request's group
+
+
+def _bulk_body(writer: int, serial: int) -> dict[str, object]:
+    """A group that names users sent after it (forward bulkId references), then those users."""
+    users = [f"b{writer}-{serial}-{k}@example.com" for k in range(BULK_USERS)]
+    group = {
+        "method": "POST",
+        "path": "/Groups",
+        "bulkId": "g",
+        "data": {
+            "schemas": [urns.GROUP],
+            "displayName": f"bg{writer}-{serial}",
+            "members": [{"value": f"bulkId:u{k}"} for k in range(BULK_USERS)],
+        },
+    }
+    creates = [
+        {"method": "POST", "path": "/Users", "bulkId": f"u{k}", "data": {"schemas": [urns.USER], "userName": name}}
+        for k, name in enumerate(users)
+    ]
+    return {"schemas": [urns.BULK_REQUEST], "Operations": [group, *creates]}
+
+
+def test_bulk_operations_are_each_applied_or_not_across_kill_9(tmp_path: Path) -> None:
+    """Every operation a BulkResponse acknowledged survives; one cut short is absent, never half there
+    (aup_server/bulk.py: each operation is its own transaction)."""
+    db = tmp_path / "bulk-crash.db"
+    proc = start_server(db)
+    acked: dict[str, str] = {}  # id -> userName or displayName, from 201s in answered Bulk requests
+    lock = threading.Lock()
+    stop = threading.Event()
+    loaded = threading.Event()
+    try:
+        base = wait_for(proc, r"SCIM base URL \(default\): (\S+)").group(1)
+        token = wait_for(proc, r"New bearer token for default .*: (\S+)").group(1)
+        wait_for(proc, r"aup serving on")
+        headers = {"Authorization": f"Bearer {token}"}
+
+        def writer(n: int) -> None:
+            with httpx.Client(base_url=base, headers=headers, timeout=5.0) as wc:
+                for i in range(MAX_WRITES_PER_WRITER):
+                    if stop.is_set():
+                        return
+                    body = _bulk_body(n, i)
+                    try:
+                        resp = wc.post("/Bulk", json=body)
+                    except httpx.HTTPError:
+                        return  # the server is gone: only answered requests count
+                    assert resp.status_code == 200, resp.text
+                    names = {op["bulkId"]: op["data"] for op in body["Operations"]}  # type: ignore[attr-defined]
+                    with lock:
+                        for op in resp.json()["Operations"]:
+                            assert op["status"] == "201", op
+                            data = names[op["bulkId"]]
+                            acked[op["location"].rsplit("/", 1)[-1]] = data.get("userName") or data["displayName"]
+                        if len(acked) >= ACKS_BEFORE_KILL * 2:
+                            loaded.set()
+
+        threads = [threading.Thread(target=writer, args=(n,)) for n in range(WRITERS)]
+        for t in threads:
+            t.start()
+        assert loaded.wait(timeout=60), "the bulk load did not get going"
+        os.kill(proc.pid, signal.SIGKILL)
+        stop.set()
+        for t in threads:
+            t.join(timeout=30)
+        assert not any(t.is_alive() for t in threads)
+        assert proc.wait(timeout=10) == -signal.SIGKILL
+    finally:
+        stop_server(proc)
+
+    proc, base = _boot(db)
+    try:
+        with httpx.Client(base_url=base, headers=headers, timeout=30.0) as c:
+            users = {r["id"]: r["userName"] for r in _read_all(c, "/Users", "userName")}
+            groups = {r["displayName"]: r for r in _read_all(c, "/Groups", "displayName,members")}
+    finally:
+        assert stop_server(proc) == 0
+    stored = {**users, **{g["id"]: name for name, g in groups.items()}}
+    lost = {rid for rid, name in acked.items() if stored.get(rid) != name}
+    assert not lost, f"{len(lost)} acknowledged bulk creates lost"
+    by_name = {name: rid for rid, name in users.items()}
+    for name, group in groups.items():
+        writer, serial = name[2:].split("-")
+        expected = {by_name.get(f"b{writer}-{serial}-{k}@example.com") for k in range(BULK_USERS)}
+        members = {m["value"] for m in group.get("members", [])}
+        assert None not in expected and members == expected, f"group {name} is half there: {len(members)} members"
+
+
+def _read_all(client: httpx.Client, path: str, attributes: str) -> list[dict[str, object]]:
+    """Every resource, read by cursor (RFC 9865)."""
+    found: list[dict[str, object]] = []
+    params = {"cursor": "", "count": "1000", "attributes": attributes}
+    while True:
+        page = client.get(path, params=params).json()
+        found += page["Resources"]
+        if "nextCursor" not in page:
+            return found
+        params["cursor"] = page["nextCursor"]

@@ -124,7 +124,8 @@ def test_search_endpoints(client: httpx.Client) -> None:
 def test_service_provider_config_advertises_what_is_implemented(client: httpx.Client) -> None:
     spc = client.get("/ServiceProviderConfig").json()
     assert spc["patch"]["supported"] is True
-    assert spc["bulk"]["supported"] is False
+    assert spc["bulk"] == {"supported": True, "maxOperations": 1000, "maxPayloadSize": 4 * 1024 * 1024}
+    assert spc["pagination"]["cursor"] is True and spc["pagination"]["index"] is True
     assert spc["filter"] == {"supported": True, "maxResults": 1000}
     assert spc["etag"]["supported"] is True
     assert spc["sort"]["supported"] is True
@@ -152,8 +153,8 @@ def test_resource_types_and_schemas(client: httpx.Client) -> None:
 
 
 def test_unsupported_features_are_501(client: httpx.Client) -> None:
-    assert_scim_error(client.post("/Bulk", json={"schemas": [urns.BULK_REQUEST], "Operations": []}), 501)
     assert_scim_error(client.get("/Me"), 501)
+    assert_scim_error(client.get("/Bulk"), 405)  # /Bulk takes POST only (RFC 7644 §3.7)
 
 
 def test_unknown_route_and_method(client: httpx.Client) -> None:
