@@ -31,6 +31,7 @@ from emulators.entra import (
 from emulators.entra.log import Outcome
 from emulators.okta import OKTA_OIN, OktaEmulator, OktaProfile, OktaSettings, Task, TaskStatus
 from emulators.registry import IdpSpec
+from scimcore import paging
 from scimcore.client import ScimClient, eq_filter
 
 DOMAIN = "example.com"
@@ -275,17 +276,11 @@ def entra_scim(ctx: CheckContext, profile: EntraProfile = ENTRA_DEFAULT) -> Scim
 
 
 def run_resources(ctx: CheckContext, endpoint: str, attribute: str, prefix: str | None = None) -> list[dict[str, Any]]:
-    """Every resource whose ``attribute`` starts with ``prefix`` (default: the run id), read page by page."""
-    found: list[dict[str, Any]] = []
-    start = 1
-    while True:
-        flt = eq_filter(attribute, prefix or ctx.run_id).replace(" eq ", " sw ", 1)
-        page = ctx.search(endpoint, flt, startIndex=start, count=100)
-        items = [item for item in page.get("Resources") or [] if isinstance(item, dict)]
-        found.extend(items)
-        start += len(items)
-        if not items or start > int(page["totalResults"]):
-            return found
+    """Every resource whose ``attribute`` starts with ``prefix`` (default: the run id), read page by page: by
+    cursor when the server advertises it (RFC 9865 §4), by index otherwise."""
+    flt = eq_filter(attribute, prefix or ctx.run_id).replace(" eq ", " sw ", 1)
+    by_cursor = paging.cursor_advertised(ctx.capabilities.document)
+    return list(paging.walk(lambda query: ctx.search(endpoint, flt, **dict(query)), by_cursor=by_cursor))
 
 
 # -- throttling -------------------------------------------------------------------------------------------------

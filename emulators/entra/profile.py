@@ -77,6 +77,10 @@ _COMMON_PROVENANCE = {
     "probe_groups": "docs/entra-idp.md §2: a random user and group are fetched (documented); the group query form "
     "is inferred",
     "group_schemas": "docs/entra-idp.md §4 Create Group (documented)",
+    "list_paging": "docs/entra-idp.md §6: servers must support listing and paging by startIndex and count "
+    "(documented); the provisioning service itself filters by the matching attribute rather than paging "
+    "(inferred); no Microsoft text mentions cursor pagination (RFC 9865)",
+    "uses_bulk": "docs/entra-idp.md §2: 'we don't support SCIM /Bulk today' (documented)",
     "response_timeout": "docs/entra-idp.md §1 and §7: answer within about 60 s (Microsoft staff)",
     "rate_limit": "docs/entra-idp.md §7 and §12: 429 is 'automatically retried'; Retry-After handling is "
     "unknown, documented default chosen: honour an integer Retry-After, else 60 s doubling, 5 attempts per "

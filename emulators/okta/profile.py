@@ -65,6 +65,9 @@ _COMMON_PROVENANCE = {
     "lookup_page": "docs/okta-idp.md §4.1 and §7: filter then startIndex=1&count=100 (documented)",
     "import_page_size": "docs/okta-idp.md §3: pages of count=100 (documented)",
     "rename_sends_id": "docs/okta-idp.md §7: rename value includes id (documented)",
+    "list_paging": "docs/okta-idp.md §3: import pages by startIndex and count=100 (documented); no Okta text "
+    "mentions cursor pagination (RFC 9865), and Okta never reads /ServiceProviderConfig (documented, §1)",
+    "uses_bulk": "docs/okta-idp.md §1 and §8: one request per resource operation, never /Bulk (documented)",
     "put_sends_empty_groups": "docs/okta-idp.md §5: PUT carries Okta's groups:[] (observed)",
     "user_keys": "docs/okta-idp.md §2: key order of the samples in Okta's SCIM 2.0 reference and its 2019 "
     "Understanding SCIM text (documented)",

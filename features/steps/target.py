@@ -15,7 +15,7 @@ from typing import Any
 
 import httpx
 
-from scimcore import urns
+from scimcore import paging, urns
 from scimcore.client import ScimClient, eq_filter
 from scimcore.faults import FaultTransport, Script
 from scimcore.target import Target
@@ -57,6 +57,18 @@ class ServiceProvider:
 
     def __init__(self, http: httpx.Client) -> None:
         self.scim = ScimClient(http, headers=(("Accept", urns.MEDIA_TYPE),))
+        self._by_cursor: bool | None = None
+
+    @property
+    def by_cursor(self) -> bool:
+        """Whether lists are read by cursor: the server advertises it (RFC 9865 §4), asked once."""
+        if self._by_cursor is None:
+            answer = self.scim.get("/ServiceProviderConfig")
+            try:
+                self._by_cursor = answer.is_success and paging.cursor_advertised(answer.json())
+            except ValueError:  # not JSON: nothing advertised
+                self._by_cursor = False
+        return self._by_cursor
 
     def _ok(self, response: httpx.Response) -> Any:
         if not response.is_success:
@@ -68,14 +80,11 @@ class ServiceProvider:
 
     def _search(self, endpoint: str, attribute: str, operator: str, value: str) -> Iterator[dict[str, Any]]:
         flt = eq_filter(attribute, value).replace(" eq ", f" {operator} ", 1)
-        start = 1
-        while True:
-            page = self._ok(self.scim.get(endpoint, [("filter", flt), ("startIndex", start), ("count", PAGE)]))
-            found = page.get("Resources") or []
-            yield from found
-            start += len(found)
-            if not found or start > int(page.get("totalResults", 0)):
-                return
+        yield from paging.walk(
+            lambda query: self._ok(self.scim.get(endpoint, [("filter", flt), *query])),
+            by_cursor=self.by_cursor,
+            count=PAGE,
+        )
 
     def users(self, prefix: str) -> list[dict[str, Any]]:
         return list(self._search("/Users", "userName", "sw", prefix))
