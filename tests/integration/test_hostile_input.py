@@ -116,6 +116,50 @@ def test_generated_query_parameters(client: httpx.Client, flt: str, attrs: str, 
         check(client.get(endpoint, params={"filter": flt}))
         check(client.get(endpoint, params={"attributes": attrs, "excludedAttributes": attrs}))
         check(client.get(endpoint, params={"sortBy": sort_by, "startIndex": start, "count": start}))
+        check(client.get(endpoint, params={"sortBy": sort_by, "cursor": attrs, "count": start}))
+
+
+bulk_operation = st.fixed_dictionaries(
+    {},
+    optional={
+        "method": st.sampled_from(["POST", "PUT", "PATCH", "DELETE", "post", "GET", ""]) | st.integers(),
+        "path": st.sampled_from(["/Users", "/Groups", "/Users/bulkId:a", "/Groups/bulkId:b", "/Widgets", "Users/x"])
+        | st.text(max_size=20),
+        "bulkId": st.sampled_from(["a", "b", "c", ""]) | st.integers(),
+        "version": st.sampled_from(['W/"1"', "*", ""]) | st.integers(),
+        "data": st.fixed_dictionaries(
+            {},
+            optional={
+                "schemas": st.sampled_from([[urns.USER], [urns.GROUP], [urns.PATCH_OP], []]),
+                "userName": st.sampled_from(["bulk", "BULK", "bulkId:a"]) | st.text(max_size=10),
+                "displayName": st.text(max_size=10),
+                "members": st.lists(st.fixed_dictionaries({"value": st.sampled_from(["bulkId:a", "bulkId:c", "x"])})),
+                "Operations": patch_ops,
+            },
+        )
+        | st.text(max_size=5)
+        | st.none(),
+    },
+)
+
+
+@SETTINGS
+@given(
+    operations=st.lists(bulk_operation, max_size=6) | st.text(max_size=5),
+    fail_on_errors=st.none() | st.integers(-2, 3) | st.text(max_size=3),
+)
+def test_generated_bulk_requests(client: httpx.Client, operations: Any, fail_on_errors: Any) -> None:
+    """Whatever a Bulk request holds, it is answered without a 5xx, for the whole or for any operation."""
+    body: dict[str, Any] = {"schemas": [urns.BULK_REQUEST], "Operations": operations}
+    if fail_on_errors is not None:
+        body["failOnErrors"] = fail_on_errors
+    answer = client.post("/Bulk", json=body)
+    check(answer)
+    if answer.status_code == 200:
+        for op in answer.json()["Operations"]:
+            assert isinstance(op["status"], str) and not op["status"].startswith("5"), op
+            if not op["status"].startswith("2"):
+                assert op["response"]["schemas"] == [urns.ERROR] and op["response"]["status"] == op["status"]
 
 
 @SETTINGS
@@ -505,6 +549,7 @@ def test_invalid_utf8_in_paths_query_strings_and_headers_over_the_wire(
         b"/Users?filter=userName%20eq%20%22" + _pct(junk) + b"%22",
         b"/Users?filter=" + quote(f'externalId eq "{surrogate}"').encode(),
         b"/Users?startIndex=" + _pct(junk) + b"&count=" + _pct(junk),
+        b"/Users?cursor=" + _pct(junk) + b"&count=" + _pct(junk),
         b"/Users?attributes=" + _pct(junk) + b"&sortBy=" + _pct(junk),
         b"/Users?" + _pct(junk) + b"=1",
     ]
