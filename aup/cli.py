@@ -21,7 +21,7 @@ from aup.commands.sync import sync
 from aup_server.app import create_app
 from aup_server.auth import DEFAULT_TENANT, check_tenant, issue_token
 from aup_server.config import ServerConfig, load_extension_file, load_settings_file
-from aup_server.store import Store, open_store
+from aup_server.store import Store, open_store, shown_db
 
 DEFAULT_DB = "aup.db"
 
@@ -41,7 +41,7 @@ def _open_store(db: str, config: ServerConfig | None = None) -> Store:
     try:
         return open_store(config or ServerConfig(db=db))
     except Exception as exc:  # sqlite3.Error, RuntimeError from a newer schema, OSError
-        raise UsageProblem(f"cannot open database {db}: {exc}") from None
+        raise UsageProblem(f"cannot open database {shown_db(db)}: {exc}") from None
 
 
 @contextmanager
@@ -65,7 +65,12 @@ def main() -> None:
 @main.command()
 @click.option("--host", default="127.0.0.1", show_default=True, help="Address to bind (loopback by default).")
 @click.option("--port", default=8080, show_default=True, type=click.IntRange(0, 65535), help="0 picks a free port.")
-@click.option("--db", default=DEFAULT_DB, show_default=True, help="SQLite file; ':memory:' keeps nothing.")
+@click.option(
+    "--db",
+    default=DEFAULT_DB,
+    show_default=True,
+    help="SQLite file (':memory:' keeps nothing), or a postgresql:// URL to share one database among processes.",
+)
 @click.option(
     "--tenant",
     "tenants",
@@ -178,7 +183,7 @@ def serve(
                 click.echo(f"New bearer token for {tenant} (shown once, store it now): {fresh[tenant]}")
         if config.oauth_clients:
             click.echo(f"OAuth token URL (client credentials): http://{shown}:{bound_port}/oauth/token")
-        click.echo(f"aup serving on http://{shown}:{bound_port} (db {db}); Ctrl-C stops", nl=True)
+        click.echo(f"aup serving on http://{shown}:{bound_port} (db {shown_db(db)}); Ctrl-C stops", nl=True)
 
     try:
         run_server(app, host, port, threads, ready)
@@ -194,7 +199,9 @@ def token() -> None:
     """Manage named bearer tokens (stored only as SHA-256 digests)."""
 
 
-_db_option = click.option("--db", default=DEFAULT_DB, show_default=True, help="SQLite file of the server.")
+_db_option = click.option(
+    "--db", default=DEFAULT_DB, show_default=True, help="The server's database: SQLite file or postgresql:// URL."
+)
 _tenant_option = click.option("--tenant", default=DEFAULT_TENANT, show_default=True, callback=_tenant)
 
 

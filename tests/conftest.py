@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable, Iterator
 from typing import Any
 
@@ -15,19 +16,38 @@ from aup_server.config import ServerConfig
 from aup_server.store import Store, open_store
 from scimcore import urns
 from scimcore.client import IN_PROCESS_SCIM_URL
+from tests.postgres import PostgresCluster
 
 SCIM = urns.MEDIA_TYPE
 
 
+@pytest.fixture(scope="session")
+def postgres(tmp_path_factory: pytest.TempPathFactory) -> Iterator[PostgresCluster]:
+    """A real PostgreSQL server for the session (tests/postgres.py), stopped by its pid at the end."""
+    cluster = PostgresCluster(tmp_path_factory.mktemp("postgres"))
+    try:
+        yield cluster
+    finally:
+        cluster.stop()
+
+
+# AUP_TEST_STORE=postgres runs every test that takes the default store on a real PostgreSQL instead of SQLite
+# in memory (tox -e postgres): the server's tests prove both engines, not a subset chosen to pass.
+ON_POSTGRES = os.environ.get("AUP_TEST_STORE", "sqlite") == "postgres"
+
+
 @pytest.fixture
-def make_store() -> Iterator[Callable[..., Store]]:
+def make_store(request: pytest.FixtureRequest) -> Iterator[Callable[..., Store]]:
     """``make_store(**settings)``: a store opened as the server opens one (``open_store``), closed at teardown.
 
     ``settings`` are ServerConfig fields, e.g. ``db=str(tmp_path / "aup.db")`` or ``unique_group_names=False``.
+    Without ``db`` it is SQLite in memory, or a new PostgreSQL database under ``AUP_TEST_STORE=postgres``.
     """
     opened: list[Store] = []
 
     def make(**settings: Any) -> Store:
+        if ON_POSTGRES and "db" not in settings:
+            settings["db"] = request.getfixturevalue("postgres").new_database()
         store = open_store(ServerConfig(**settings))
         opened.append(store)
         return store

@@ -10,7 +10,16 @@ from aup_server.store.rules import StoreRules
 from aup_server.store.sqlite import SqliteStore
 
 _URL = re.compile(r"^(?P<scheme>[A-Za-z][A-Za-z0-9+.-]*)://")
-ACCEPTED = "a SQLite file path or ':memory:'"
+ACCEPTED = "a SQLite file path, ':memory:' or a postgresql:// URL"
+POSTGRES_SCHEMES = ("postgresql", "postgres")
+
+
+_PASSWORD = re.compile(r"(?P<user>://[^/@:]*):[^/@]*@")
+
+
+def shown_db(db: str) -> str:
+    """``db`` as it may be printed or logged: a URL's password is replaced by ``***``."""
+    return _PASSWORD.sub(r"\g<user>:***@", db)
 
 
 def store_rules(config: ServerConfig) -> StoreRules:
@@ -19,16 +28,24 @@ def store_rules(config: ServerConfig) -> StoreRules:
 
 
 def open_store(config: ServerConfig) -> Store:
-    """Open the store ``config.db`` names: a file path or ":memory:" is SQLite; a URL names another engine.
+    """Open the store ``config.db`` names: a file path or ":memory:" is SQLite, a ``postgresql://`` URL PostgreSQL.
 
     Raises ValueError for an engine this build does not have, naming the values it accepts.
     """
     url = _URL.match(config.db)
-    if url is not None:
+    if url is None:
+        return SqliteStore(config.db, rules=store_rules(config))
+    if url["scheme"].lower() not in POSTGRES_SCHEMES:
         raise ValueError(
             f"the {url['scheme']!r} store engine is not available in this build; the database must be {ACCEPTED}"
         )
-    return SqliteStore(config.db, rules=store_rules(config))
+    try:
+        from aup_server.store.postgres import PostgresStore  # noqa: PLC0415 - psycopg is an optional extra
+    except ImportError as exc:
+        raise ValueError(
+            f"the PostgreSQL store needs psycopg ({exc.name} is not installed): pip install 'aup-harness[postgres]'"
+        ) from None
+    return PostgresStore(config.db, rules=store_rules(config))
 
 
 def check_store_matches(config: ServerConfig, store: Store) -> None:

@@ -17,8 +17,8 @@ from datetime import UTC, datetime
 from aup_server.store.base import TokenRecord
 from aup_server.store.names import user_name_key
 from aup_server.store.rules import StoreRules
-from aup_server.store.sqlite_posix import POSIX_DDL, POSIX_MIGRATION_FROM_V1
-from aup_server.store.sqlite_session import SqliteSession
+from aup_server.store.sql_posix import POSIX_DDL
+from aup_server.store.sql_session import SqlSession
 
 # 1: resources, memberships, tokens. 2: POSIX counters, ids and tombstones (additive).
 # 3: userName keys are NFKC, case-folded and without invisible characters (store/names.py).
@@ -71,6 +71,13 @@ CREATE TABLE IF NOT EXISTS tokens (
     revoked TEXT,
     PRIMARY KEY (tenant, name)
 );
+"""
+
+
+# Tenants that already hold resources keep POSIX off until an admin turns it on: turning it on
+# allocates ids and can hit username collisions that need a decision (docs/posix.md).
+POSIX_MIGRATION_FROM_V1 = """
+INSERT OR IGNORE INTO posix_tenants (tenant, enabled) SELECT DISTINCT tenant, 0 FROM resources;
 """
 
 
@@ -197,20 +204,20 @@ class SqliteStore:
     # -- transactions --------------------------------------------------------------------------
 
     @contextmanager
-    def read(self, tenant: str) -> Iterator[SqliteSession]:
+    def read(self, tenant: str) -> Iterator[SqlSession]:
         with self._connection() as conn:
             conn.execute("BEGIN")
             try:
-                yield SqliteSession(conn, tenant, self)
+                yield SqlSession(conn, tenant, self)
             finally:
                 conn.execute("COMMIT")  # a read transaction has nothing to undo
 
     @contextmanager
-    def write(self, tenant: str) -> Iterator[SqliteSession]:
+    def write(self, tenant: str) -> Iterator[SqlSession]:
         with self._write_lock, self._connection() as conn:
             conn.execute("BEGIN IMMEDIATE")
             try:
-                yield SqliteSession(conn, tenant, self)
+                yield SqlSession(conn, tenant, self)
             except BaseException:
                 conn.execute("ROLLBACK")
                 raise

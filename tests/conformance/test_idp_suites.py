@@ -14,7 +14,6 @@ import pytest
 
 from aup_server.app import create_app
 from aup_server.auth import issue_token
-from aup_server.config import ServerConfig
 from aup_server.store import Store
 from conformance import Status, Target, run, select
 from conformance.idp import CheckClock, retry_after_seconds
@@ -40,7 +39,7 @@ def _broken(app: Any, token: str, check_id: str) -> Target:
 def test_throttling_checks_pass_against_a_rate_limited_reference_server(make_store: Callable[..., Store]) -> None:
     store = make_store()
     try:
-        config = ServerConfig(rate_limit_per_minute=600, rate_limit_burst=10)
+        config = {"rate_limit_per_minute": 600, "rate_limit_burst": 10}
         app, token = create_app(config, store=store), issue_token(store, "throttled")
         started = time.perf_counter()
         outcome = run(select(ids=sorted(NEEDS_THROTTLING)), Target(BASE, Bearer(token), app=app))

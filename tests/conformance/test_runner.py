@@ -134,7 +134,7 @@ def test_posix_checks_skip_with_the_reason_on_a_server_without_the_extension() -
 
     store = open_store(ServerConfig())
     try:
-        app = create_app(ServerConfig(posix=False), store=store)
+        app = create_app({"posix": False}, store=store)
         outcome = run(select(["posix"]), Target(BASE, Bearer(issue_token(store, "t")), app=app))
     finally:
         store.close()

@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 
 from scimcore.process import NotReadyError, Process
+from tests.conftest import ON_POSTGRES
 
 START_TIMEOUT_S = 30.0
 STOP_TIMEOUT_S = 15.0
@@ -21,14 +22,14 @@ class Served:
     base_url: str
     token: str
     process: Process
-    db: Path
+    db: str
 
     @property
     def output(self) -> list[str]:
         return self.process.output
 
 
-def start_server(db: Path, *extra: str) -> Process:
+def start_server(db: Path | str, *extra: str) -> Process:
     return Process.start(
         [sys.executable, "-m", "aup", "serve", "--host", "127.0.0.1", "--port", "0", "--db", str(db), *extra]
     )
@@ -50,8 +51,17 @@ def stop_server(server: Process) -> int:
 
 
 @pytest.fixture
-def served(tmp_path: Path) -> Iterator[Served]:
-    db = tmp_path / "aup.db"
+def server_db(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    """A new database for ``aup serve --db``: a SQLite file, or a PostgreSQL database under AUP_TEST_STORE=postgres."""
+    if ON_POSTGRES:
+        url: str = request.getfixturevalue("postgres").new_database()
+        return url
+    return str(tmp_path / "aup.db")
+
+
+@pytest.fixture
+def served(server_db: str) -> Iterator[Served]:
+    db = server_db
     server = start_server(db)
     try:
         base = wait_for(server, r"SCIM base URL \(default\): (\S+)").group(1)

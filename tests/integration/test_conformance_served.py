@@ -61,9 +61,9 @@ def test_wrong_token_is_a_usage_error(served: Served) -> None:
 
 
 @pytest.mark.slow
-def test_a_server_killed_mid_run_makes_the_cli_say_incomplete_and_exit_2(tmp_path: Path) -> None:
+def test_a_server_killed_mid_run_makes_the_cli_say_incomplete_and_exit_2(tmp_path: Path, server_db: str) -> None:
     """The CLI, not only the runner: a server SIGKILLed while checks create users never yields CONFORMANT or 0."""
-    server = start_server(tmp_path / "aup.db")
+    server = start_server(server_db)
     proc = None
     try:
         base_url = wait_for(server, r"SCIM base URL \(default\): (\S+)").group(1)

@@ -24,10 +24,10 @@ CLIENT, SECRET = "aup-client", "s3cret"
 
 
 @pytest.fixture
-def server(tmp_path: Path) -> Iterator[tuple[str, str]]:
+def server(server_db: str) -> Iterator[tuple[str, str]]:
     """``aup serve`` with one OAuth client for the default tenant and a second tenant: (origin, token URL)."""
     proc: Process = start_server(
-        tmp_path / "aup.db", "--tenant", "default", "--tenant", "other", "--oauth-client", f"{CLIENT}:{SECRET}"
+        server_db, "--tenant", "default", "--tenant", "other", "--oauth-client", f"{CLIENT}:{SECRET}"
     )
     try:
         base = wait_for(proc, r"SCIM base URL \(default\): (\S+)").group(1)

@@ -10,7 +10,6 @@ from __future__ import annotations
 import re
 from collections import Counter
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import httpx
@@ -118,9 +117,9 @@ def _key(result: CheckResult) -> Key:
 
 
 @pytest.fixture(params=[True, False], ids=["posix", "no-posix"])
-def run(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[tuple[bool, list[CheckResult]]]:
+def run(request: pytest.FixtureRequest, server_db: str) -> Iterator[tuple[bool, list[CheckResult]]]:
     posix: bool = request.param
-    proc = start_server(tmp_path / "aup.db", *(() if posix else ("--no-posix",)))
+    proc = start_server(server_db, *(() if posix else ("--no-posix",)))
     try:
         base = wait_for(proc, r"SCIM base URL \(default\): (\S+)").group(1)
         token = wait_for(proc, r"New bearer token for default .*: (\S+)").group(1)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import subprocess
 import sys
 import threading
@@ -12,6 +13,7 @@ from pathlib import Path
 import httpx
 import pytest
 
+from aup_server.store import shown_db
 from scimcore import urns
 
 from .conftest import Served, start_server, stop_server, wait_for
@@ -34,8 +36,8 @@ def test_serves_scim_on_loopback_with_printed_token(served: Served) -> None:
         assert anonymous.get("/Users").status_code == 401
 
 
-def test_data_survives_restart_and_token_is_printed_only_once(tmp_path: Path) -> None:
-    db = tmp_path / "keep.db"
+def test_data_survives_restart_and_token_is_printed_only_once(server_db: str) -> None:
+    db = server_db
     proc = start_server(db)
     try:
         base = wait_for(proc, r"SCIM base URL \(default\): (\S+)").group(1)
@@ -129,16 +131,16 @@ def test_server_output_never_shows_secrets_after_the_one_time_token(served: Serv
         assert secret not in text
 
 
-def test_a_settings_file_sets_the_limits_and_a_flag_given_wins(tmp_path: Path) -> None:
+def test_a_settings_file_sets_the_limits_and_a_flag_given_wins(tmp_path: Path, server_db: str) -> None:
     """``aup serve --config FILE`` takes ServerConfig's names (README "Limits"); ``--db`` given wins over the file."""
     settings = tmp_path / "server.yaml"
     body = f"max_resource_bytes: 2048\nmax_count: 50\ndefault_count: 10\ndb: {tmp_path / 'ignored.db'}\n"
     settings.write_text(body, encoding="utf-8")
-    server = start_server(tmp_path / "aup.db", "--config", str(settings))
+    server = start_server(server_db, "--config", str(settings))
     try:
         base = wait_for(server, r"SCIM base URL \(default\): (\S+)").group(1)
         token = wait_for(server, r"New bearer token for default .*: (\S+)").group(1)
-        wait_for(server, r"aup serving on .*\(db .*aup\.db\)")
+        wait_for(server, rf"aup serving on .*\(db {re.escape(shown_db(server_db))}\)")  # --db won over the file
         with httpx.Client(base_url=base, headers={"Authorization": f"Bearer {token}"}) as scim:
             big = scim.post("/Users", json={"schemas": [urns.USER], "userName": "big", "displayName": "x" * 4000})
             small = scim.post("/Users", json={"schemas": [urns.USER], "userName": "small"})

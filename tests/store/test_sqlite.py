@@ -38,7 +38,7 @@ def _sqlite(store: Store) -> SqliteStore:
 
 
 def test_a_path_or_memory_opens_sqlite(make_store: Callable[..., Store], tmp_path: Path) -> None:
-    assert _sqlite(make_store()).db == ":memory:"
+    assert _sqlite(make_store(db=":memory:")).db == ":memory:"
     assert _sqlite(make_store(db=str(tmp_path / "aup.db"))).db == str(tmp_path / "aup.db")
 
 

@@ -11,7 +11,6 @@ from flask import Flask
 
 from aup_server.app import create_app
 from aup_server.auth import issue_token
-from aup_server.config import ServerConfig
 from aup_server.store import Store
 from scimcore import urns
 from scimcore.client import IN_PROCESS_SCIM_URL
@@ -157,7 +156,7 @@ def test_a_request_that_is_not_a_bulk_request_is_refused_whole(
 
 @pytest.fixture
 def small(store: Store, token: str) -> Iterator[httpx.Client]:
-    app = create_app(ServerConfig(bulk_max_operations=3, max_body_bytes=2000), store=store)
+    app = create_app({"bulk_max_operations": 3, "max_body_bytes": 2000}, store=store)
     headers = {"Authorization": f"Bearer {token}", "Content-Type": urns.MEDIA_TYPE}
     with httpx.Client(transport=httpx.WSGITransport(app=app), base_url=IN_PROCESS_SCIM_URL, headers=headers) as c:
         yield c
@@ -189,7 +188,7 @@ def test_operations_stay_in_the_callers_tenant(app: Flask, store: Store, client:
 
 
 def test_each_operation_spends_the_callers_rate_budget(store: Store, token: str) -> None:
-    app = create_app(ServerConfig(rate_limit_per_minute=4, rate_limit_burst=4), store=store)
+    app = create_app({"rate_limit_per_minute": 4, "rate_limit_burst": 4}, store=store)
     headers = {"Authorization": f"Bearer {token}"}
     with httpx.Client(transport=httpx.WSGITransport(app=app), base_url=IN_PROCESS_SCIM_URL, headers=headers) as c:
         ops = _ops(_bulk(c, *(_user(f"u{n}", f"u{n}") for n in range(5))))

@@ -12,7 +12,6 @@ from flask import Flask
 
 from aup_server.app import create_app
 from aup_server.auth import issue_token
-from aup_server.config import ServerConfig
 from aup_server.store import Store
 from scimcore import urns
 from scimcore.client import IN_PROCESS_SCIM_URL
@@ -154,7 +153,7 @@ def test_service_provider_config_advertises_both_methods(client: httpx.Client) -
 
 @pytest.fixture
 def limited(store: Store, token: str) -> Iterator[httpx.Client]:
-    app = create_app(ServerConfig(max_list_members=3, max_count=10, default_count=10), store=store)
+    app = create_app({"max_list_members": 3, "max_count": 10, "default_count": 10}, store=store)
     headers = {"Authorization": f"Bearer {token}", "Content-Type": urns.MEDIA_TYPE}
     with httpx.Client(transport=httpx.WSGITransport(app=app), base_url=IN_PROCESS_SCIM_URL, headers=headers) as c:
         yield c

@@ -20,7 +20,7 @@ LIMIT = 3
 
 @pytest.fixture
 def limited(store: SqliteStore, token: str) -> Iterator[httpx.Client]:
-    app: Flask = create_app(ServerConfig(max_list_members=LIMIT, max_count=10, default_count=10), store=store)
+    app: Flask = create_app({"max_list_members": LIMIT, "max_count": 10, "default_count": 10}, store=store)
     headers = {"Authorization": f"Bearer {token}", "Content-Type": urns.MEDIA_TYPE}
     transport = httpx.WSGITransport(app=app)
     with httpx.Client(transport=transport, base_url=IN_PROCESS_SCIM_URL, headers=headers) as client:

@@ -46,7 +46,7 @@ def test_members_and_server_owned_attributes_do_not_count() -> None:
 
 def test_every_write_path_refuses_an_oversized_resource_and_stores_nothing(store: SqliteStore, token: str) -> None:
     """POST, PUT and PATCH (path-less and with a path) all go through the check before the commit."""
-    app = create_app(CONFIG, store=store)
+    app = create_app({"max_resource_bytes": 1000, "max_multi_valued": 3}, store=store)
     headers = {"Authorization": f"Bearer {token}", "Content-Type": urns.MEDIA_TYPE}
     emails = [{"value": f"a{n}@example.com"} for n in range(4)]
     with httpx.Client(transport=httpx.WSGITransport(app=app), base_url=IN_PROCESS_SCIM_URL, headers=headers) as c:

@@ -1,16 +1,17 @@
-"""POSIX counters, ids and tombstones in SQLite: allocated inside the request's write transaction.
+"""POSIX counters, ids and tombstones in SQL (SQLite and PostgreSQL alike): allocated inside the request's write
+transaction.
 
-Writers hold ``BEGIN IMMEDIATE`` (one writer per database file), so reading the counter and bumping
-it cannot interleave with another request, in this process or another one on the same file. The
-unique (tenant, kind, number) key is the backstop: a duplicate number fails the transaction instead
-of being handed out (docs/domain.md §4: persist the counter, allocate inside a transaction).
+Writers of a tenant take turns (SQLite: ``BEGIN IMMEDIATE``, one writer per database file; PostgreSQL: a
+transaction lock per tenant), so reading the counter and bumping it cannot interleave with another request, in
+this process or another one on the same database. The unique (tenant, kind, number) key is the backstop: a
+duplicate number fails the transaction instead of being handed out (docs/domain.md §4: persist the counter,
+allocate inside a transaction).
 """
 
 from __future__ import annotations
 
-import sqlite3
 from collections.abc import Callable
-from typing import Any
+from typing import Any, Protocol
 
 from aup_server.store.base import PosixRecord, ResourceKind
 
@@ -36,19 +37,34 @@ CREATE UNIQUE INDEX IF NOT EXISTS posix_username ON posix_ids (tenant, username)
     WHERE username IS NOT NULL AND deleted IS NULL;
 """
 
-# Tenants that already hold resources keep POSIX off until an admin turns it on: turning it on
-# allocates ids and can hit username collisions that need a decision (docs/posix.md).
-POSIX_MIGRATION_FROM_V1 = """
-INSERT OR IGNORE INTO posix_tenants (tenant, enabled) SELECT DISTINCT tenant, 0 FROM resources;
-"""
-
 _COUNTER = {"User": "next_uid", "Group": "next_gid"}
 
 
-class PosixQueries:
-    """The POSIX part of a session; mixed into ``SqliteSession``."""
+class Cursor(Protocol):
+    """What a statement returns, as SQLite's and psycopg's cursors both provide it."""
 
-    conn: sqlite3.Connection
+    @property
+    def rowcount(self) -> int: ...
+
+    def fetchone(self) -> Any: ...
+
+    def fetchall(self) -> list[Any]: ...
+
+    def __iter__(self) -> Any: ...
+
+
+class SqlConnection(Protocol):
+    """The part of a DB-API connection the sessions use; statements are written with ``?`` placeholders."""
+
+    def execute(self, sql: str, parameters: Any = ..., /) -> Cursor: ...
+
+    def executemany(self, sql: str, parameters: Any, /) -> Cursor: ...
+
+
+class PosixQueries:
+    """The POSIX part of a session; mixed into ``SqlSession``."""
+
+    conn: SqlConnection
     tenant: str
     store: Any
     _posix_setting: tuple[bool | None] | None = None  # read once per transaction
@@ -104,7 +120,7 @@ class PosixQueries:
             (clock(), self.tenant, kind, rid),
         )
 
-    # -- read helpers for SqliteSession._row -----------------------------------------------------
+    # -- read helpers for SqlSession._row -----------------------------------------------------
 
     def _posix_of(self, kind: ResourceKind, rid: str) -> PosixRecord | None:
         """The record a read returns: none while the tenant has POSIX off (the ids stay kept)."""

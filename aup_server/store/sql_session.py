@@ -1,4 +1,6 @@
-"""Queries of one SQLite transaction: every statement carries the tenant predicate (docs/domain.md §3 item 10)."""
+"""Queries of one SQL transaction, for SQLite and PostgreSQL alike: every statement carries the tenant predicate
+(docs/domain.md §3 item 10). An engine hands a connection that takes ``?`` placeholders and names the errors its
+unique indexes raise; the statements are the same."""
 
 from __future__ import annotations
 
@@ -10,7 +12,7 @@ from typing import Any, Protocol
 
 from aup_server.store.base import LookupKey, ResourceKind, StoredResource
 from aup_server.store.rules import IndexKeys, StoreRules
-from aup_server.store.sqlite_posix import PosixQueries
+from aup_server.store.sql_posix import PosixQueries, SqlConnection
 
 _COLUMNS = "seq, kind, id, data, version, created, modified"
 _KIND_NAMES: dict[str, ResourceKind] = {"User": "User", "Group": "Group"}
@@ -23,10 +25,13 @@ class StoreSettings(Protocol):
     clock: Callable[[], str]
 
 
-class SqliteSession(PosixQueries):
+class SqlSession(PosixQueries):
     """Queries inside one transaction, every one of them scoped to ``tenant``."""
 
-    def __init__(self, conn: sqlite3.Connection, tenant: str, store: StoreSettings) -> None:
+    # What a unique index's refusal raises; an engine other than SQLite names its own.
+    integrity_errors: tuple[type[Exception], ...] = (sqlite3.IntegrityError,)
+
+    def __init__(self, conn: SqlConnection, tenant: str, store: StoreSettings) -> None:
         self.conn = conn
         self.tenant = tenant
         self.store = store
@@ -181,7 +186,7 @@ class SqliteSession(PosixQueries):
         rules = self.store.rules
         keys = rules.index_keys(kind, doc)
         try:
-            cur = self.conn.execute(
+            seq = self._inserted_seq(
                 "INSERT INTO resources (tenant, kind, id, unique_key, name_key, external_id, display, data, secret,"
                 " version, created, modified) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, 1, ?, ?)",
                 (
@@ -198,12 +203,16 @@ class SqliteSession(PosixQueries):
                     now,
                 ),
             )
-        except sqlite3.IntegrityError as exc:
+        except self.integrity_errors as exc:
             raise rules.conflict(kind, doc) from exc
-        seq = int(cur.lastrowid or 0)
         if kind == "User":
             self._write_emails(seq, keys)
         return StoredResource(id=rid, kind=kind, doc=doc, version=1, created=now, modified=now, seq=seq)
+
+    def _inserted_seq(self, sql: str, args: tuple[Any, ...]) -> int:
+        """Run the resource INSERT and return the new row's ``seq``."""
+        cur = self.conn.execute(sql, args)
+        return int(getattr(cur, "lastrowid", 0) or 0)
 
     def update(
         self, kind: ResourceKind, rid: str, doc: dict[str, Any], *, password: str | None, keep_password: bool
@@ -222,7 +231,7 @@ class SqliteSession(PosixQueries):
                 f" version = version + 1, modified = ?, secret = {secret_sql} WHERE seq = ?",
                 (*args, seq),
             )
-        except sqlite3.IntegrityError as exc:
+        except self.integrity_errors as exc:
             raise rules.conflict(kind, doc) from exc
         if kind == "User":
             self._write_emails(seq, keys)
