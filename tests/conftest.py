@@ -36,6 +36,22 @@ def postgres(tmp_path_factory: pytest.TempPathFactory) -> Iterator[PostgresClust
 ON_POSTGRES = os.environ.get("AUP_TEST_STORE", "sqlite") == "postgres"
 
 
+_cluster: list[PostgresCluster] = []  # the session's PostgreSQL, once a test has started it
+
+
+@pytest.fixture(autouse=True)
+def _engine_for_state_machines(request: pytest.FixtureRequest) -> None:
+    """Under AUP_TEST_STORE=postgres, start the session's PostgreSQL for code without fixtures (``fresh_db``)."""
+    if ON_POSTGRES and not _cluster:
+        _cluster.append(request.getfixturevalue("postgres"))
+
+
+def fresh_db() -> str:
+    """A new empty database for code that cannot take fixtures (hypothesis state machines): SQLite in memory, or a
+    PostgreSQL database under AUP_TEST_STORE=postgres."""
+    return _cluster[0].new_database() if ON_POSTGRES else ":memory:"
+
+
 @pytest.fixture
 def make_store(request: pytest.FixtureRequest) -> Iterator[Callable[..., Store]]:
     """``make_store(**settings)``: a store opened as the server opens one (``open_store``), closed at teardown.

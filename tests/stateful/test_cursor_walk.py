@@ -20,6 +20,7 @@ from aup_server.config import ServerConfig
 from aup_server.store import open_store
 from scimcore import urns
 from scimcore.client import IN_PROCESS_SCIM_URL
+from tests.conftest import fresh_db
 
 TITLES = ["a", "b", "c"]  # few values: sorted walks lean on the creation-order tie-break
 MODES: dict[str, dict[str, str]] = {
@@ -34,7 +35,7 @@ MODES: dict[str, dict[str, str]] = {
 class CursorWalk(RuleBasedStateMachine):
     def __init__(self) -> None:
         super().__init__()
-        self.store = open_store(ServerConfig())
+        self.store = open_store(ServerConfig(db=fresh_db()))
         secret = issue_token(self.store, "walk")
         self.client = httpx.Client(
             transport=httpx.WSGITransport(app=create_app(store=self.store)),

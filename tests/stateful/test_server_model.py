@@ -18,6 +18,7 @@ from aup_server.config import ServerConfig
 from aup_server.store import open_store
 from scimcore import urns
 from scimcore.client import IN_PROCESS_SCIM_URL
+from tests.conftest import fresh_db
 
 NAMES = st.sampled_from(["ann", "Ann", "bob", "BOB", "carol", "dave", "eve", "zoë", "Zoë"])
 GROUP_NAMES = st.sampled_from(["eng", "ENG", "ops", "sales"])
@@ -33,7 +34,7 @@ class ServerModel(RuleBasedStateMachine):
 
     def __init__(self) -> None:
         super().__init__()
-        self.store = open_store(ServerConfig())
+        self.store = open_store(ServerConfig(db=fresh_db()))
         secret = issue_token(self.store, "model")
         self.client = httpx.Client(
             transport=httpx.WSGITransport(app=create_app(store=self.store)),

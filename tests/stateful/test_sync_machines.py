@@ -31,6 +31,7 @@ from features.steps.target import ScimTarget, ServiceProvider
 from features.steps.world import Config, open_console
 from scimcore.client import IN_PROCESS_SCIM_URL
 from scimcore.target import Bearer, Target
+from tests.conftest import fresh_db
 
 LONG = os.environ.get("AUP_HYPOTHESIS_PROFILE") == "long"
 SETTINGS = settings(
@@ -56,7 +57,7 @@ class SyncMachine(RuleBasedStateMachine):
 
     def __init__(self) -> None:
         super().__init__()
-        self.store = open_store(ServerConfig())
+        self.store = open_store(ServerConfig(db=fresh_db()))
         token = issue_token(self.store, "pbt")
         self.target = ScimTarget(Target(IN_PROCESS_SCIM_URL, Bearer(token), app=create_app(store=self.store)))
         http, _ = self.target.client()
