@@ -29,7 +29,7 @@ from scimcore.client import IN_PROCESS_SCIM_URL
 from scimcore.target import Bearer
 from tests.conformance.faulty import Breaker, Faulty, State, body_of, matches
 from tests.idps.toy import TOY, TOY_PROFILE, ToyConsole
-from tests.integration.conftest import Served, served  # noqa: F401 - the real `aup serve` fixture
+from tests.integration.conftest import Served, served, server_db  # noqa: F401 - the real `aup serve` fixture
 
 scenarios("toy.feature", features_base_dir=str(Path(__file__).parent))
 
