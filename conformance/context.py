@@ -27,6 +27,10 @@ class Capabilities:
     document: Mapping[str, Any] = field(default_factory=dict)
 
     def supported(self, feature: str) -> bool:
+        """``feature.supported`` is true; ``cursor`` reads ``pagination.cursor`` (RFC 9865 §4)."""
+        if feature == "cursor":
+            pagination = self.document.get("pagination")
+            return isinstance(pagination, Mapping) and pagination.get("cursor") is True
         entry = self.document.get(feature)
         return isinstance(entry, Mapping) and entry.get("supported") is True
 

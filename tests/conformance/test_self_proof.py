@@ -10,6 +10,7 @@ from conformance import Status, Target, all_checks, run
 from conformance.model import Check
 from scimcore.client import IN_PROCESS_SCIM_URL
 from scimcore.target import Bearer
+from tests.conformance.breakers_cursor_bulk import BREAKERS as CURSOR_BULK_BREAKERS
 from tests.conformance.breakers_idp import BREAKERS as IDP_BREAKERS
 from tests.conformance.breakers_idp import NEEDS_THROTTLING
 from tests.conformance.breakers_posix import BREAKERS as POSIX_BREAKERS
@@ -17,7 +18,7 @@ from tests.conformance.breakers_rfc import BREAKERS as RFC_BREAKERS
 from tests.conformance.faulty import Breaker, Faulty, State, body_of, clone, set_json
 
 BASE = IN_PROCESS_SCIM_URL
-BREAKERS: dict[str, Breaker] = {**RFC_BREAKERS, **IDP_BREAKERS, **POSIX_BREAKERS}
+BREAKERS: dict[str, Breaker] = {**RFC_BREAKERS, **CURSOR_BULK_BREAKERS, **IDP_BREAKERS, **POSIX_BREAKERS}
 CHECKS = {item.id: item for item in all_checks()}
 
 
