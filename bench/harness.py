@@ -17,12 +17,12 @@ from typing import Any
 
 import click
 
-from bench import figures, isolation, memory, peer, wan
+from bench import cursor, figures, isolation, memory, peer, wan
 from bench.common import machine
 from bench.plan import FULL, QUICK, Plan, sizes, sync_sizes
 from bench.report import markdown, targets
 
-FIGURES = ("floor", "sync", "scale", "served", "peer", "isolation", "memory", "wan")
+FIGURES = ("floor", "sync", "scale", "served", "peer", "isolation", "memory", "wan", "cursor")
 
 
 def run(plan: Plan, *, only: tuple[str, ...] = FIGURES, with_peer: bool, echo: figures.Echo) -> dict[str, Any]:
@@ -72,6 +72,11 @@ def run(plan: Plan, *, only: tuple[str, ...] = FIGURES, with_peer: bool, echo: f
         if "wan" in only:
             result["wan"] = wan.measure(workdir)
             echo(wan.describe(result["wan"]))
+        if "cursor" in only:
+            result["cursor"] = cursor.measure(
+                workdir, users=plan.cursor_users, page=plan.cursor_page, creates=plan.cursor_creates
+            )
+            echo(cursor.describe(result["cursor"]))
     result["peer"] = peer_data
     result["targets"] = targets(result)
     return result
@@ -102,6 +107,9 @@ def _plan(quick: bool, overrides: dict[str, Any]) -> Plan:
             "rss_requests",
             "isolation_operations",
             "isolation_emails",
+            "cursor_users",
+            "cursor_page",
+            "cursor_creates",
         ):
             if overrides.get(key) is not None:
                 changes[key] = overrides[key]
@@ -140,6 +148,9 @@ def _plan(quick: bool, overrides: dict[str, Any]) -> Plan:
 @click.option("--rss-requests", type=int)
 @click.option("--isolation-operations", type=int, help="Operations of figure 7's worst-case PATCH (1000).")
 @click.option("--isolation-emails", type=int, help="Emails of the user figure 7's worst-case PATCH filters (1000).")
+@click.option("--cursor-users", type=int, help="Users the paging figure reads back by cursor and by index (100000).")
+@click.option("--cursor-page", type=int, help="Users a page in the paging figure (1000).")
+@click.option("--cursor-creates", type=int, help="Users created by /Bulk and one by one (1000).")
 def main(
     quick: bool, out: Path, markdown_path: Path | None, with_peer: bool, only: tuple[str, ...], **overrides: Any
 ) -> None:

@@ -23,6 +23,9 @@ class Plan:
     rss_requests: int
     isolation_operations: int = 1000  # the worst-case PATCH of figure 7: max_patch_operations ...
     isolation_emails: int = 1_000  # ... over a user this big (max_multi_valued: the most the server stores)
+    cursor_users: int = 100_000  # issue #26: users read back by cursor and by startIndex ...
+    cursor_page: int = 1_000  # ... this many a page (maxResults)
+    cursor_creates: int = 1_000  # users created through /Bulk and one by one
 
     def check(self) -> None:
         """Sizes that cannot work are a one-line error before anything runs."""
@@ -38,6 +41,8 @@ class Plan:
             raise ValueError("repeats and rounds must be at least 1")
         if min(self.isolation_operations, self.isolation_emails) < 1:
             raise ValueError("the isolation figure needs at least one operation and one email")
+        if min(self.cursor_users, self.cursor_creates) < 1 or not 1 <= self.cursor_page <= 1000:
+            raise ValueError("the cursor figure needs users and creates, and a page of 1 to 1000 (maxResults)")
 
 
 FULL = Plan(
@@ -73,6 +78,8 @@ QUICK = replace(
     peer_repeats=1,
     peer_group_rounds=2,
     rss_requests=500,
+    cursor_users=20_000,
+    cursor_creates=500,
 )
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from bench import isolation, memory
+from bench import cursor, isolation, memory
 
 FLOOR_SHARE = 0.8  # sync throughput at the largest size, as a share of the in-process floor
 SCALE_RATIO = 1.2  # latency at the largest size over the smallest
@@ -13,6 +13,7 @@ WAN_S = 10.0  # issue #20: a full conformance run 50 ms from the server
 RSS_MB = 120.0
 ISOLATION_MS = 100.0  # issue #17: one worst-case PATCH delays another tenant's one-line PATCH by less
 MEMORY_MB = 300.0  # issue #17: peak RSS under eight concurrent worst-case reads, 100k users, 50k members
+CURSOR_FLAT = 2.0  # issue #26: a cursor page at the end of the walk takes at most this many times the first
 
 
 def targets(result: dict[str, Any]) -> list[dict[str, Any]]:
@@ -49,6 +50,15 @@ def targets(result: dict[str, Any]) -> list[dict[str, Any]]:
                 r["seconds"] <= WAN_S and r["same_verdicts_as_sequential"],
                 "s",
             )
+    paging = result.get("cursor")
+    if paging:
+        ratio = paging["cursor"]["last_over_first"]
+        add(
+            f"cursor paging stays flat over {paging['users']} users: last page <= {CURSOR_FLAT:g}x the first",
+            ratio,
+            ratio <= CURSOR_FLAT,
+            "x first",
+        )
     groups = result.get("large_groups")
     if groups:
         top = str(max(groups["sizes"]))
@@ -160,6 +170,8 @@ def markdown(result: dict[str, Any]) -> str:
                 ["scim2-tester", str(peer_run["checks"]), str(peer_run["requests"]), f"{peer_run['seconds']:.1f}"]
             )
         out += _table([f"WAN, {net['rtt_ms']} ms round trip", "checks", "requests", "wall s"], rows)
+    if paging := result.get("cursor"):
+        out += [cursor.describe(paging), ""]
     if target_rows := result.get("targets"):
         out += _table(
             ["target", "measured", "met"],

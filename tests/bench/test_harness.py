@@ -32,6 +32,9 @@ TINY = [
     "--rss-requests", "30",
     "--isolation-operations", "10",
     "--isolation-emails", "100",
+    "--cursor-users", "300",
+    "--cursor-page", "50",
+    "--cursor-creates", "20",
 ]  # fmt: skip
 # the WAN figure runs the whole conformance suite three times through a 50 ms link: tests/bench/test_wan.py
 # runs it small instead
@@ -57,6 +60,8 @@ def test_tiny_run_writes_every_figure_in_the_documented_shape(tmp_path: Path) ->
     assert data["peer"]["status"] == "skipped"
     assert {row["target"].split(" ")[0] for row in data["targets"]} >= {"okta", "entra", "aup"}
     assert "| floor | req/s |" in tables.read_text()
+    assert data["cursor"]["index"]["pages"] == data["cursor"]["cursor"]["pages"] == 6  # 300 users, 50 a page
+    assert data["cursor"]["bulk"]["requests"] == 1 and data["cursor"]["single"]["requests"] == 20
 
 
 def test_sizes_that_cannot_work_are_a_usage_error() -> None:
