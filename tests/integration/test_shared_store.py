@@ -47,12 +47,15 @@ class Endpoint:
         return httpx.Client(base_url=node.base_url, headers={"Authorization": f"Bearer {self.token}"}, timeout=timeout)
 
 
-def _boot(db: str, *extra: str) -> tuple[Node, str | None]:
+def _boot(stack: ExitStack, db: str, *extra: str) -> tuple[Node, str | None]:
+    """Start one process, its stop registered before anything can fail, so none outlives the test."""
     proc = start_server(db, *extra)
-    base = wait_for(proc, r"SCIM base URL \(default\): (\S+)").group(1)
+    node = Node(proc, "")
+    stack.callback(_stop, node)
+    node.base_url = wait_for(proc, r"SCIM base URL \(default\): (\S+)").group(1)
     wait_for(proc, r"aup serving on")
     tokens = [line.rsplit(": ", 1)[1] for line in proc.output if line.startswith("New bearer token for default")]
-    return Node(proc, base), (tokens[0] if tokens else None)
+    return node, (tokens[0] if tokens else None)
 
 
 @contextmanager
@@ -63,8 +66,7 @@ def shared(postgres: PostgresCluster, processes: int, *extra: str) -> Iterator[E
         nodes: list[Node] = []
         token = None
         for _ in range(processes):
-            node, printed = _boot(db, *extra)
-            stack.callback(_stop, node)
+            node, printed = _boot(stack, db, *extra)
             nodes.append(node)
             token = token or printed
         assert token is not None
