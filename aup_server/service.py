@@ -344,15 +344,24 @@ class ResourceService:
     ) -> _Window:
         """A page read by index on the creation sequence: its cost does not grow along the walk."""
         expand = projection.needs(_EXPANDED[kind])
+        # One row past the page says whether there is more; an expanded row (a group's members) is not worth
+        # reading for that, so then a separate probe asks.
+        spare = 0 if expand else 1
         if start is None or start.direction == "next":
             after = None if start is None else start.position.seq
-            rows = session.seek(kind, after=after, limit=count, expand=expand)
-            more_after = bool(rows) and bool(session.seek(kind, after=rows[-1].seq, limit=1))
+            rows = session.seek(kind, after=after, limit=count + spare, expand=expand)
+            more_after = (
+                len(rows) > count if spare else bool(rows) and bool(session.seek(kind, after=rows[-1].seq, limit=1))
+            )
+            rows = rows[:count]
             edge = rows[0].seq if rows else (None if start is None else start.position.seq + 1)
-            more_before = edge is not None and bool(session.seek(kind, before=edge, limit=1))
+            more_before = start is not None and edge is not None and bool(session.seek(kind, before=edge, limit=1))
         else:
-            rows = session.seek(kind, before=start.position.seq, limit=count, expand=expand)[::-1]
-            more_before = bool(rows) and bool(session.seek(kind, before=rows[0].seq, limit=1))
+            rows = session.seek(kind, before=start.position.seq, limit=count + spare, expand=expand)
+            more_before = (
+                len(rows) > count if spare else bool(rows) and bool(session.seek(kind, before=rows[-1].seq, limit=1))
+            )
+            rows = rows[:count][::-1]
             edge = rows[-1].seq if rows else start.position.seq - 1
             more_after = bool(session.seek(kind, after=edge, limit=1))
         items = [(Position(None, 0, res.seq), self.render(res, base_url).body) for res in rows]

@@ -101,6 +101,8 @@ class CursorCodec:
             raw, sent = _unb64(body), _unb64(mac)
         except (binascii.Error, ValueError):
             raise invalid from None
+        if _b64(raw) != body or _b64(sent) != mac:  # base64's spare bits: only the canonical spelling is ours
+            raise invalid
         if not hmac.compare_digest(sent, self._mac(raw, tenant, query_scope)):
             raise invalid
         version, direction, issued, kind, seq, key = json.loads(raw)

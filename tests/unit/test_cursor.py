@@ -140,3 +140,15 @@ def test_cursor_and_start_index_together_are_refused() -> None:
 def test_a_cursor_that_is_not_a_string_is_invalid() -> None:
     with pytest.raises(InvalidCursorError):
         parse_cursor_page({"cursor": 5}, default_count=100, max_count=1000)
+
+
+def test_another_spelling_of_the_same_bytes_is_refused() -> None:
+    """Base64 without padding leaves spare bits in the last character: only the spelling issued is accepted."""
+    token = codec().encode(Cursor(Position(None, 0, 5), "next"), tenant="acme", query_scope=SCOPE)
+    alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"
+    position = alphabet.index(token[-1])
+    twins = [token[:-1] + alphabet[(position & ~3) + n] for n in range(4) if (position & ~3) + n != position]
+    assert twins
+    for twin in twins:
+        with pytest.raises(InvalidCursorError):
+            codec().decode(twin, tenant="acme", query_scope=SCOPE)
