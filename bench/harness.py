@@ -17,12 +17,12 @@ from typing import Any
 
 import click
 
-from bench import cursor, figures, isolation, memory, peer, wan
+from bench import cursor, figures, isolation, memory, peer, shared_store, wan
 from bench.common import machine
 from bench.plan import FULL, QUICK, Plan, sizes, sync_sizes
 from bench.report import markdown, targets
 
-FIGURES = ("floor", "sync", "scale", "served", "peer", "isolation", "memory", "wan", "cursor")
+FIGURES = ("floor", "sync", "scale", "served", "peer", "isolation", "memory", "wan", "cursor", "stores")
 
 
 def run(plan: Plan, *, only: tuple[str, ...] = FIGURES, with_peer: bool, echo: figures.Echo) -> dict[str, Any]:
@@ -77,6 +77,9 @@ def run(plan: Plan, *, only: tuple[str, ...] = FIGURES, with_peer: bool, echo: f
                 workdir, users=plan.cursor_users, page=plan.cursor_page, creates=plan.cursor_creates
             )
             echo(cursor.describe(result["cursor"]))
+        if "stores" in only:
+            result["stores"] = shared_store.measure(workdir, users=plan.stores_users, seconds=plan.stores_seconds)
+            echo(shared_store.describe(result["stores"]))
     result["peer"] = peer_data
     result["targets"] = targets(result)
     return result
@@ -91,6 +94,7 @@ def _plan(quick: bool, overrides: dict[str, Any]) -> Plan:
             ("scale_sizes", sizes),
             ("group_sizes", sizes),
             ("peer_sync", sync_sizes),
+            ("stores_users", sizes),
         ):
             if overrides.get(key):
                 parsed = parse(overrides[key])
@@ -110,6 +114,7 @@ def _plan(quick: bool, overrides: dict[str, Any]) -> Plan:
             "cursor_users",
             "cursor_page",
             "cursor_creates",
+            "stores_seconds",
         ):
             if overrides.get(key) is not None:
                 changes[key] = overrides[key]
@@ -151,6 +156,8 @@ def _plan(quick: bool, overrides: dict[str, Any]) -> Plan:
 @click.option("--cursor-users", type=int, help="Users the paging figure reads back by cursor and by index (100000).")
 @click.option("--cursor-page", type=int, help="Users a page in the paging figure (1000).")
 @click.option("--cursor-creates", type=int, help="Users created by /Bulk and one by one (1000).")
+@click.option("--stores-users", help="Directory sizes of the stores figure, e.g. 10000,100000.")
+@click.option("--stores-seconds", type=float, help="Seconds of each load of the stores figure (10).")
 def main(
     quick: bool, out: Path, markdown_path: Path | None, with_peer: bool, only: tuple[str, ...], **overrides: Any
 ) -> None:

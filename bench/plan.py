@@ -26,6 +26,8 @@ class Plan:
     cursor_users: int = 100_000  # issue #26: users read back by cursor and by startIndex ...
     cursor_page: int = 1_000  # ... this many a page (maxResults)
     cursor_creates: int = 1_000  # users created through /Bulk and one by one
+    stores_users: tuple[int, ...] = (10_000, 100_000)  # issue #23: SQLite, PostgreSQL x1 and x2 at these sizes ...
+    stores_seconds: float = 10.0  # ... each load this long
 
     def check(self) -> None:
         """Sizes that cannot work are a one-line error before anything runs."""
@@ -41,6 +43,8 @@ class Plan:
             raise ValueError("repeats and rounds must be at least 1")
         if min(self.isolation_operations, self.isolation_emails) < 1:
             raise ValueError("the isolation figure needs at least one operation and one email")
+        if not self.stores_users or min(self.stores_users) < 1 or self.stores_seconds <= 0:
+            raise ValueError("the stores figure needs user counts and a positive load duration")
         if min(self.cursor_users, self.cursor_creates) < 1 or not 1 <= self.cursor_page <= 1000:
             raise ValueError("the cursor figure needs users and creates, and a page of 1 to 1000 (maxResults)")
 
@@ -80,6 +84,8 @@ QUICK = replace(
     rss_requests=500,
     cursor_users=20_000,
     cursor_creates=500,
+    stores_users=(10_000,),
+    stores_seconds=5.0,
 )
 
 

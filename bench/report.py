@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from bench import cursor, isolation, memory
+from bench import cursor, isolation, memory, shared_store
 
 FLOOR_SHARE = 0.8  # sync throughput at the largest size, as a share of the in-process floor
 SCALE_RATIO = 1.2  # latency at the largest size over the smallest
@@ -13,6 +13,7 @@ WAN_S = 10.0  # issue #20: a full conformance run 50 ms from the server
 RSS_MB = 120.0
 ISOLATION_MS = 100.0  # issue #17: one worst-case PATCH delays another tenant's one-line PATCH by less
 MEMORY_MB = 300.0  # issue #17: peak RSS under eight concurrent worst-case reads, 100k users, 50k members
+STORES_SCALING = 1.5  # issue #23: two PostgreSQL server processes over one, write throughput
 CURSOR_FLAT = 2.0  # issue #26: a cursor page at the end of the walk takes at most this many times the first
 
 
@@ -58,6 +59,14 @@ def targets(result: dict[str, Any]) -> list[dict[str, Any]]:
             ratio,
             ratio <= CURSOR_FLAT,
             "x first",
+        )
+    if stores := result.get("stores"):
+        ratio = stores["two_over_one"]
+        add(
+            f"two aup serve processes on one PostgreSQL >= {STORES_SCALING:g}x the write throughput of one",
+            ratio,
+            ratio >= STORES_SCALING,
+            "x",
         )
     groups = result.get("large_groups")
     if groups:
@@ -172,6 +181,8 @@ def markdown(result: dict[str, Any]) -> str:
         out += _table([f"WAN, {net['rtt_ms']} ms round trip", "checks", "requests", "wall s"], rows)
     if paging := result.get("cursor"):
         out += [cursor.describe(paging), ""]
+    if stores := result.get("stores"):
+        out += [shared_store.describe(stores), ""]
     if target_rows := result.get("targets"):
         out += _table(
             ["target", "measured", "met"],

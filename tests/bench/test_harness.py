@@ -35,6 +35,8 @@ TINY = [
     "--cursor-users", "300",
     "--cursor-page", "50",
     "--cursor-creates", "20",
+    "--stores-users", "200",
+    "--stores-seconds", "1",
 ]  # fmt: skip
 # the WAN figure runs the whole conformance suite three times through a 50 ms link: tests/bench/test_wan.py
 # runs it small instead
@@ -62,6 +64,9 @@ def test_tiny_run_writes_every_figure_in_the_documented_shape(tmp_path: Path) ->
     assert "| floor | req/s |" in tables.read_text()
     assert data["cursor"]["index"]["pages"] == data["cursor"]["cursor"]["pages"] == 6  # 300 users, 50 a page
     assert data["cursor"]["bulk"]["requests"] == 1 and data["cursor"]["single"]["requests"] == 20
+    setups = {(row["engine"], row["processes"]) for row in data["stores"]["rows"]}
+    assert setups == {("sqlite", 1), ("postgresql", 1), ("postgresql", 2)}
+    assert all(row["write_ops_per_s"] > 0 and row["mixed_ops_per_s"] > 0 for row in data["stores"]["rows"])
 
 
 def test_sizes_that_cannot_work_are_a_usage_error() -> None:

