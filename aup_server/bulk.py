@@ -38,6 +38,9 @@ log = logging.getLogger("aup_server")
 METHODS = ("POST", "PUT", "PATCH", "DELETE")
 _KINDS: dict[str, ResourceKind] = {endpoint: kind for kind, endpoint in ENDPOINTS.items()}  # paths are case-sensitive
 _REFERENCE = re.compile(r"bulkId:(.+)", re.DOTALL)
+# Forward references are followed this deep; a longer chain of operations each naming a later one is refused
+# (409) rather than followed: every level is a stack frame.
+MAX_REFERENCE_DEPTH = 128
 
 
 @dataclass
@@ -185,8 +188,9 @@ class BulkRunner:
                 return True  # a circle: the operation that closes it fails below
             for ref in op.refers_to:
                 target = by_bulk_id.get(ref)
-                runnable = target is not None and target.index not in done and target.index not in path
-                if runnable and target is not None and not visit(target, (*path, op.index)):
+                if target is None or target.index in done or target.index in path:
+                    continue
+                if len(path) < MAX_REFERENCE_DEPTH and not visit(target, (*path, op.index)):
                     return False
             outcome = self._run_one(op, by_bulk_id, created, done, path)
             done[op.index] = outcome
@@ -224,6 +228,11 @@ class BulkRunner:
                 target = by_bulk_id.get(ref)
                 if target is None:
                     raise ConflictError(f"bulkId:{ref} names no POST operation of this request (RFC 7644 §3.7.2)")
+                if len(waiting) >= MAX_REFERENCE_DEPTH and target.index not in done:
+                    raise ConflictError(
+                        f"bulkId:{ref} ends a chain of more than {MAX_REFERENCE_DEPTH} forward references; order the "
+                        "operations so that each POST comes before what refers to it (RFC 7644 §3.7.1)"
+                    )
                 if target.index in waiting or target.index in self._circular or target.index not in done:
                     self._circular.add(op.index)
                     raise ConflictError(

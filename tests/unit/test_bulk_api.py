@@ -202,3 +202,16 @@ def test_passwords_sent_in_bulk_are_never_echoed(client: httpx.Client) -> None:
     answer = _bulk(client, _user("a", "pw", password=secret), _user("b", "PW", password=secret))
     assert secret not in answer.text
     assert [op["status"] for op in _ops(answer)] == ["201", "409"]
+
+
+def test_a_long_chain_of_forward_references_is_answered_not_a_crash(client: httpx.Client) -> None:
+    """Each operation names the next one's bulkId: followed up to the depth limit, refused (409) beyond it."""
+    count = 300
+    operations = [
+        _user(f"c{n}", f"chain{n}", **{urns.ENTERPRISE_USER: {"manager": {"value": f"bulkId:c{n + 1}"}}})
+        for n in range(count - 1)
+    ] + [_user(f"c{count - 1}", f"chain{count - 1}")]
+    ops = _ops(_bulk(client, *operations))
+    statuses = [op["status"] for op in ops]
+    assert len(ops) == count and set(statuses) <= {"201", "409"} and "201" in statuses
+    assert any("chain of more than" in op["response"]["detail"] for op in ops if op["status"] == "409")
