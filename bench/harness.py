@@ -78,7 +78,13 @@ def run(plan: Plan, *, only: tuple[str, ...] = FIGURES, with_peer: bool, echo: f
             )
             echo(cursor.describe(result["cursor"]))
         if "stores" in only:
-            result["stores"] = shared_store.measure(workdir, users=plan.stores_users, seconds=plan.stores_seconds)
+            result["stores"] = shared_store.measure(
+                workdir,
+                users=plan.stores_users,
+                seconds=plan.stores_seconds,
+                isolation_operations=plan.isolation_operations,
+                isolation_emails=plan.isolation_emails,
+            )
             echo(shared_store.describe(result["stores"]))
     result["peer"] = peer_data
     result["targets"] = targets(result)

@@ -48,8 +48,8 @@ def one_line_patch(active: bool) -> dict[str, Any]:
     return {"schemas": [urns.PATCH_OP], "Operations": [{"op": "replace", "path": "active", "value": active}]}
 
 
-def _serve(db: Path, source: Path | None) -> Any:
-    cmd = [sys.executable, "-m", "aup", "serve", "--host", "127.0.0.1", "--port", "0", "--db", str(db)]
+def _serve(db: str, source: Path | None) -> Any:
+    cmd = [sys.executable, "-m", "aup", "serve", "--host", "127.0.0.1", "--port", "0", "--db", db]
     cmd += ["--tenant", "default", "--tenant", "other"]
     return server_process(cmd, r"aup serving on", cwd=source)
 
@@ -73,13 +73,14 @@ def measure(
     probes: int = 30,
     timeout_s: float = 120.0,
     source: Path | None = None,
+    db: str | None = None,
 ) -> dict[str, Any]:
-    """One-line PATCH latency of tenant ``other`` without and during tenant ``default``'s worst-case PATCH."""
+    """One-line PATCH latency of tenant ``other`` without and during tenant ``default``'s worst-case PATCH, on
+    ``db`` (an empty database, e.g. a ``postgresql://`` URL) or else a new SQLite file in ``workdir``."""
     body = worst_patch(operations, emails)
     if len(body) >= MAX_BODY_BYTES:
         raise ValueError(f"the worst-case PATCH is {len(body)} bytes, over the {MAX_BODY_BYTES}-byte body limit")
-    db = workdir / f"isolation-{operations}-{emails}.db"
-    with _serve(db, source) as server:
+    with _serve(db or str(workdir / f"isolation-{operations}-{emails}.db"), source) as server:
         heavy, light = _client(server, "default", timeout_s), _client(server, "other", timeout_s)
         try:
             doc = {"schemas": [urns.USER], "userName": "worst", "emails": [{"value": _email(i)} for i in range(emails)]}

@@ -69,6 +69,14 @@ def targets(result: dict[str, Any]) -> list[dict[str, Any]]:
                 stores[key] >= STORES_SCALING,
                 "x",
             )
+        if worst := stores.get("isolation", {}).get("postgresql"):
+            add(
+                f"on PostgreSQL, one worst-case PATCH ({worst['operations']} ops, {worst['emails']} emails) delays "
+                f"another tenant's one-line PATCH < {ISOLATION_MS:g} ms",
+                worst["delay_ms"],
+                worst["delay_ms"] < ISOLATION_MS,
+                "ms",
+            )
     groups = result.get("large_groups")
     if groups:
         top = str(max(groups["sizes"]))

