@@ -132,8 +132,10 @@ def _setup(db: str, engine: str, processes: int, users: int, seconds: float, clu
         "tenants_lock_wait_share": spread["lock_wait_share"],
         "tenants_lock_wait_s": spread["lock_wait_s"],
         "tenants_server_cpu_s": spread["server_cpu_s"],
+        "tenants_server_cpu_each_s": spread["server_cpu_each_s"],
         "tenants_db_cpu_s": spread["db_cpu_s"],
         "tenants_client_cpu_s": spread["client_cpu_s"],
+        "tenants_cpu_busy_share": spread["cpu_busy_share"],
         "mixed_ops_per_s": reads["ops_per_s"],
         "mixed_p50_ms": reads["p50_ms"],
         "mixed_p99_ms": reads["p99_ms"],
@@ -141,6 +143,7 @@ def _setup(db: str, engine: str, processes: int, users: int, seconds: float, clu
         "server_cpu_each_s": writes["server_cpu_each_s"],
         "db_cpu_s": writes["db_cpu_s"],
         "client_cpu_s": writes["client_cpu_s"],
+        "cpu_busy_share": writes["cpu_busy_share"],
         "lock_wait_share": writes["lock_wait_share"],
         "lock_wait_s": writes["lock_wait_s"],
         "load_s": writes["seconds"],
@@ -213,6 +216,9 @@ def _load(
     client_cpu = time.process_time() - client_before
     share, wait_s = sampler.stop() if sampler is not None else (0.0, 0.0)
     server_each = [round(_cpu_seconds(pid) - before, 2) for pid, before in zip(pids, server_before, strict=True)]
+    db_cpu = (cluster.cpu_seconds() if cluster is not None else 0.0) - db_before
+    # servers, database and clients share this machine's cores: near 1.0, more processes cannot add throughput
+    busy = (sum(server_each) + db_cpu + client_cpu) / ((os.cpu_count() or 1) * elapsed)
     if failures:
         raise RuntimeError(f"the load failed: {failures[0]}")
     ordered = sorted(latencies)
@@ -223,8 +229,9 @@ def _load(
         "seconds": round(elapsed, 2),
         "server_cpu_s": round(sum(server_each), 2),
         "server_cpu_each_s": server_each,
-        "db_cpu_s": round((cluster.cpu_seconds() if cluster is not None else 0.0) - db_before, 2),
+        "db_cpu_s": round(db_cpu, 2),
         "client_cpu_s": round(client_cpu, 2),
+        "cpu_busy_share": round(busy, 2),
         "lock_wait_share": round(share, 3),
         "lock_wait_s": round(wait_s, 1),
     }
@@ -341,13 +348,16 @@ def describe(data: dict[str, Any]) -> str:
     lines = [f"Stores under load: {data['clients']} client threads, {data['seconds']} s per load"]
     for r in data["rows"]:
         servers = " + ".join(str(cpu) for cpu in r["server_cpu_each_s"])
+        tenant_servers = " + ".join(str(cpu) for cpu in r["tenants_server_cpu_each_s"])
         lines.append(
             f"  {r['engine']} x{r['processes']} at {r['users']} users: writes {r['write_ops_per_s']} ops/s "
             f"(p50 {r['write_p50_ms']} ms, p99 {r['write_p99_ms']} ms; CPU s servers {servers}, database "
-            f"{r['db_cpu_s']}, clients {r['client_cpu_s']}; lock waits {r['lock_wait_share']:.0%}, "
+            f"{r['db_cpu_s']}, clients {r['client_cpu_s']}, cores {r['cpu_busy_share']:.0%} busy; lock waits "
+            f"{r['lock_wait_share']:.0%}, "
             f"{r['lock_wait_s']} session-s), in {data['tenants']} tenants {r['tenants_write_ops_per_s']} ops/s "
             f"(p50 {r['tenants_write_p50_ms']} ms, p99 {r['tenants_write_p99_ms']} ms; CPU s servers "
-            f"{r['tenants_server_cpu_s']}, database {r['tenants_db_cpu_s']}, clients {r['tenants_client_cpu_s']}; "
+            f"{tenant_servers}, database {r['tenants_db_cpu_s']}, clients {r['tenants_client_cpu_s']}, cores "
+            f"{r['tenants_cpu_busy_share']:.0%} busy; "
             f"lock waits {r['tenants_lock_wait_share']:.0%}), mixed {r['mixed_ops_per_s']} ops/s "
             f"(p50 {r['mixed_p50_ms']} ms, p99 {r['mixed_p99_ms']} ms)"
         )
