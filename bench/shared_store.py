@@ -53,7 +53,7 @@ def measure(
                 db = str(workdir / f"stores-{size}.db") if engine == "sqlite" else cluster.new_database()
                 rows.append(_setup(db, engine, processes, size, seconds, cluster if engine == "postgresql" else None))
         # Figure 7 on both engines in the same run: a worst-case PATCH beside another tenant's one-line PATCH
-        for engine, url in (("sqlite", None), ("postgresql", cluster.new_database())):
+        for engine, url in (("sqlite", str(workdir / "stores-isolation.db")), ("postgresql", cluster.new_database())):
             worst[engine] = isolation.measure(workdir, operations=isolation_operations, emails=isolation_emails, db=url)
     top = max(users)
     by = {(r["engine"], r["processes"]): r for r in rows if r["users"] == top}
