@@ -136,6 +136,7 @@ def _setup(db: str, engine: str, processes: int, users: int, seconds: float, clu
         "tenants_db_cpu_s": spread["db_cpu_s"],
         "tenants_client_cpu_s": spread["client_cpu_s"],
         "tenants_cpu_busy_share": spread["cpu_busy_share"],
+        "tenants_machine_busy_share": spread["machine_busy_share"],
         "mixed_ops_per_s": reads["ops_per_s"],
         "mixed_p50_ms": reads["p50_ms"],
         "mixed_p99_ms": reads["p99_ms"],
@@ -144,6 +145,7 @@ def _setup(db: str, engine: str, processes: int, users: int, seconds: float, clu
         "db_cpu_s": writes["db_cpu_s"],
         "client_cpu_s": writes["client_cpu_s"],
         "cpu_busy_share": writes["cpu_busy_share"],
+        "machine_busy_share": writes["machine_busy_share"],
         "lock_wait_share": writes["lock_wait_share"],
         "lock_wait_s": writes["lock_wait_s"],
         "load_s": writes["seconds"],
@@ -202,6 +204,7 @@ def _load(
     server_before = [_cpu_seconds(pid) for pid in pids]
     db_before = cluster.cpu_seconds() if cluster is not None else 0.0
     client_before = time.process_time()  # the client threads (and the sampler) run in this process
+    machine_before = _machine_jiffies()
     threads = [threading.Thread(target=client_loop, args=(n,)) for n in range(CLIENTS)]
     began = time.perf_counter()
     for thread in threads:
@@ -219,6 +222,7 @@ def _load(
     db_cpu = (cluster.cpu_seconds() if cluster is not None else 0.0) - db_before
     # servers, database and clients share this machine's cores: near 1.0, more processes cannot add throughput
     busy = (sum(server_each) + db_cpu + client_cpu) / ((os.cpu_count() or 1) * elapsed)
+    machine_busy, machine_all = (now - then for now, then in zip(_machine_jiffies(), machine_before, strict=True))
     if failures:
         raise RuntimeError(f"the load failed: {failures[0]}")
     ordered = sorted(latencies)
@@ -232,6 +236,8 @@ def _load(
         "db_cpu_s": round(db_cpu, 2),
         "client_cpu_s": round(client_cpu, 2),
         "cpu_busy_share": round(busy, 2),
+        # every process on the machine, ours included: above cpu_busy_share when something else ran too
+        "machine_busy_share": round(machine_busy / machine_all, 2) if machine_all else 0.0,
         "lock_wait_share": round(share, 3),
         "lock_wait_s": round(wait_s, 1),
     }
@@ -241,6 +247,12 @@ def _cpu_seconds(pid: int) -> float:
     """User plus system CPU time of a process (``/proc/<pid>/stat`` fields 14 and 15)."""
     fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def _machine_jiffies() -> tuple[int, int]:
+    """Busy and total CPU time of the whole machine so far (``/proc/stat``: idle and iowait are not busy)."""
+    fields = [int(value) for value in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]]
+    return sum(fields) - fields[3] - fields[4], sum(fields)
 
 
 class _LockSampler:
@@ -352,12 +364,13 @@ def describe(data: dict[str, Any]) -> str:
         lines.append(
             f"  {r['engine']} x{r['processes']} at {r['users']} users: writes {r['write_ops_per_s']} ops/s "
             f"(p50 {r['write_p50_ms']} ms, p99 {r['write_p99_ms']} ms; CPU s servers {servers}, database "
-            f"{r['db_cpu_s']}, clients {r['client_cpu_s']}, cores {r['cpu_busy_share']:.0%} busy; lock waits "
+            f"{r['db_cpu_s']}, clients {r['client_cpu_s']}, cores {r['cpu_busy_share']:.0%} busy "
+            f"({r['machine_busy_share']:.0%} whole machine); lock waits "
             f"{r['lock_wait_share']:.0%}, "
             f"{r['lock_wait_s']} session-s), in {data['tenants']} tenants {r['tenants_write_ops_per_s']} ops/s "
             f"(p50 {r['tenants_write_p50_ms']} ms, p99 {r['tenants_write_p99_ms']} ms; CPU s servers "
             f"{tenant_servers}, database {r['tenants_db_cpu_s']}, clients {r['tenants_client_cpu_s']}, cores "
-            f"{r['tenants_cpu_busy_share']:.0%} busy; "
+            f"{r['tenants_cpu_busy_share']:.0%} busy ({r['tenants_machine_busy_share']:.0%} whole machine); "
             f"lock waits {r['tenants_lock_wait_share']:.0%}), mixed {r['mixed_ops_per_s']} ops/s "
             f"(p50 {r['mixed_p50_ms']} ms, p99 {r['mixed_p99_ms']} ms)"
         )
