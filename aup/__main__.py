@@ -1,5 +1,5 @@
 """``python -m aup`` runs the CLI."""
 
-from aup.cli import main
+from aup.launch import main
 
 main()

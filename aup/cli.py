@@ -15,6 +15,7 @@ from aup.commands.directory import directory
 from aup.commands.entra import entra_sync
 from aup.commands.exits import UsageProblem
 from aup.commands.export import export
+from aup.commands.load import load
 from aup.commands.record import record
 from aup.commands.replay import replay
 from aup.commands.sync import sync
@@ -250,3 +251,4 @@ main.add_command(replay)
 main.add_command(diff)
 main.add_command(conformance)
 main.add_command(export)
+main.add_command(load)

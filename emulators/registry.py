@@ -38,6 +38,8 @@ class IdpSpec:
     ``agent_marks`` are lower-case words of its User-Agent by which a recording labels its traffic.
     ``docs`` is the page documenting its behaviour. ``console_checks``: the conformance ``sync`` suite
     runs the console-driven one-way checks for it (False where the IdP brings hand-written ones).
+    ``live_settings``: console settings for a run against a live server under load (Entra sends its
+    concurrent requests on real threads there).
     """
 
     name: str
@@ -49,6 +51,7 @@ class IdpSpec:
     variants: Mapping[str, str] = field(default_factory=lambda: MappingProxyType({}))
     docs: str = ""
     console_checks: bool = True
+    live_settings: Mapping[str, object] = field(default_factory=lambda: MappingProxyType({}))
 
     def __post_init__(self) -> None:
         if not _NAME.fullmatch(self.name):

@@ -34,6 +34,8 @@ SPEC = IdpSpec(
     variants={FLAG: FLAG},
     docs="docs/entra-idp.md",
     console_checks=False,  # conformance/suites/sync.py and entra_*.py hold Entra's hand-written checks
+    # docs/entra-idp.md §3.5: membership PATCHes to one group arrive concurrently
+    live_settings={"concurrency": "threads"},
 )
 
 __all__ = [
