@@ -20,8 +20,8 @@ from aup.commands.connection import preflight
 from aup.commands.exits import OK, UsageProblem
 from aup.load.plan import SCENARIOS, LoadPlan, TenantSpec, check_plan, idp_for, read_tenants
 from aup_server.auth import issue_token
-from aup_server.store import open_store
 from aup_server.config import ServerConfig
+from aup_server.store import open_store
 from emulators.registry import idps
 from scimcore.target import Bearer, Target
 
@@ -83,7 +83,9 @@ def _local_tenants(target: str, db: str, count: int) -> list[tuple[str, str, str
     type=click.Path(exists=True, dir_okay=False, path_type=Path),
     help="YAML/JSON file: tenants: [{url, token, idp, name}] (docs/load.md).",
 )
-@click.option("--local-tenants", type=click.IntRange(1, 10_000), help="Issue tokens for N tenants of a local aup serve.")
+@click.option(
+    "--local-tenants", type=click.IntRange(1, 10_000), help="Issue tokens for N tenants of a local aup serve."
+)
 @click.option("--db", default="aup.db", show_default=True, help="The local aup serve's --db (with --local-tenants).")
 @click.option(
     "--idp",
@@ -105,11 +107,23 @@ def _local_tenants(target: str, db: str, count: int) -> list[tuple[str, str, str
 @click.option("--master", "role", flag_value="master", help="Hand tenants to workers and aggregate (distributed).")
 @click.option("--worker", "role", flag_value="worker", help="Run users for the master at --master-host.")
 @click.option("--master-host", default="127.0.0.1", show_default=True)
-@click.option("--master-port", default=5557, show_default=True, type=click.IntRange(1, 65535))
+@click.option(
+    "--master-port",
+    default=5557,
+    show_default=True,
+    type=click.IntRange(0, 65535),
+    help="The master's port (0 on the master: any free one).",
+)
 @click.option("--master-bind-host", default="*", show_default=True, help="Interface the master listens on.")
 @click.option("--expect-workers", default=1, show_default=True, type=click.IntRange(1))
 @click.option("--expect-workers-max-wait", default=60.0, show_default=True, type=click.FloatRange(min=0))
-@click.option("--stop-timeout", default=120.0, show_default=True, type=click.FloatRange(min=1), help="Seconds users get to finish, send what is pending and verify.")
+@click.option(
+    "--stop-timeout",
+    default=120.0,
+    show_default=True,
+    type=click.FloatRange(min=1),
+    help="Seconds users get to finish, send what is pending and verify.",
+)
 @click.option("--timeout", default=30.0, show_default=True, type=click.FloatRange(min=0.1), help="Seconds per request.")
 @click.option("--insecure", is_flag=True, help="Do not verify the target's TLS certificate.")
 @click.option("--csv", "csv_prefix", help="Locust's CSV files (stats, failures, history) with this prefix.")

@@ -173,7 +173,7 @@ class TenantDriver:
 
     def next_step(self) -> str:
         steps, weights = zip(*self._weights, strict=True)
-        return self.rng.choices(steps, weights)[0]
+        return str(self.rng.choices(steps, weights)[0])
 
     def step(self, name: str | None = None) -> str:
         """One scenario step and the sync that sends it; returns the step's name."""
@@ -197,7 +197,13 @@ class TenantDriver:
             first, last = self.rng.choice(("Ada", "Ōta", "Zoë", "Ngozi")), self.rng.choice(("Lee", "Müller", "Ng"))
             self.console.add_user(
                 uid,
-                {"login": login, "email": login, "firstName": first, "lastName": last, "displayName": f"{first} {last}"},
+                {
+                    "login": login,
+                    "email": login,
+                    "firstName": first,
+                    "lastName": last,
+                    "displayName": f"{first} {last}",
+                },
             )
             self.console.assign_user(uid)
 
@@ -252,6 +258,7 @@ class TenantDriver:
         verdict: dict[str, Any] = {
             "index": self.index,
             "tenant": self.tenant.label,
+            "url": self.tenant.url,
             "idp": self.tenant.idp,
             "prefix": self.prefix,
             "steps": dict(self.steps),

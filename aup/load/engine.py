@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import itertools
 import logging
+import random
 import signal
 import time
 from collections.abc import Callable
@@ -23,12 +24,14 @@ from typing import Any
 
 import gevent
 from gevent.event import AsyncResult, Event
-from locust import User, between, task
+from locust import User, constant, task
 from locust.env import Environment
 from locust.exception import StopUser
 from locust.html import get_html_report
-from locust.runners import MasterRunner, WorkerRunner
+from locust.rpc import Message
+from locust.runners import LocalRunner, MasterRunner, WorkerRunner
 from locust.stats import PERCENTILES_TO_REPORT, StatsCSVFileWriter, stats_history, stats_printer
+from locust.user.task import LOCUST_STATE_STOPPING
 
 from aup.load.driver import TenantDriver
 from aup.load.plan import LoadPlan
@@ -73,15 +76,10 @@ def _state(environment: Environment) -> RunState:
     return state
 
 
-def _wait(user: User) -> float:
-    low, high = _state(user.environment).think
-    return float(between(low, high)(user))
-
-
 class TenantUser(User):
     """One tenant's IdP: the initial provisioning burst, then scenario steps between think times."""
 
-    wait_time = _wait
+    wait_time = constant(0)
 
     def on_start(self) -> None:
         self.driver: TenantDriver | None = None
@@ -109,7 +107,8 @@ class TenantUser(User):
                 state.pending.pop(request, None)
             if state.plan is None:
                 state.plan = LoadPlan.from_data(data["plan"])
-                state.think = tuple(data["think"])  # type: ignore[assignment]
+                low, high = data["think"]
+                state.think = (float(low), float(high))
             return data["index"], state.plan
         return state.claim(), state.plan
 
@@ -130,9 +129,19 @@ class TenantUser(User):
         )
 
     @task
-    def step(self) -> None:
-        if self.driver is not None:
+    def steps(self) -> None:
+        """Steps and think times in one task that returns only when the user is asked to stop.
+
+        Locust kills a user it finds waiting between tasks, and a kill that lands as the user wakes would cut a
+        step in the middle of a request (the IdP's view and the server's would then differ through no fault
+        of the server's). Inside a task the user is never "waiting": a stop is seen between steps.
+        """
+        low, high = _state(self.environment).think
+        while self.driver is not None and self._state != LOCUST_STATE_STOPPING:
             self.driver.step()
+            pause = time.monotonic() + random.uniform(low, high)  # noqa: S311 - a think time
+            while self._state != LOCUST_STATE_STOPPING and time.monotonic() < pause:
+                gevent.sleep(min(0.1, max(0.0, pause - time.monotonic())))
 
     def on_stop(self) -> None:
         driver = getattr(self, "driver", None)
@@ -208,24 +217,31 @@ class RunResult:
     workers: int | None = None  # connected when the load started (the master)
 
 
-def run(plan: LoadPlan | None, options: RunOptions, think: tuple[float, float], echo: Callable[[str], None]) -> RunResult:
+def run(
+    plan: LoadPlan | None, options: RunOptions, think: tuple[float, float], echo: Callable[[str], None]
+) -> RunResult:
     """Run the load as ``options.role``; on the master and locally, until the run time ends or Ctrl-C."""
     environment = Environment(user_classes=[TenantUser], stop_timeout=options.stop_timeout)
     environment.aup_state = RunState(plan, think)  # type: ignore[attr-defined]
     if options.role == "worker":
-        runner = environment.create_worker_runner(options.master_host, options.master_port)
+        worker = environment.create_worker_runner(options.master_host, options.master_port)
         _register(environment)
-        _stop_on_signals(runner.quit)
-        runner.greenlet.join()
+        _stop_on_signals(worker.quit)
+        worker.greenlet.join()
         return RunResult(environment, _state(environment), 0.0, True)
+    runner: MasterRunner | LocalRunner
     if options.role == "master":
         runner = environment.create_master_runner(options.master_bind_host, options.master_port)
+        echo(
+            f"master listening on {options.master_bind_host}:{runner.server.port}; "
+            f"waiting for {options.expect_workers} worker(s)"
+        )
     else:
         runner = environment.create_local_runner()
     _register(environment)
     if not options.headless:
-        web = environment.create_web_ui(options.web_host, options.web_port)
-        echo(f"Locust web UI on http://{options.web_host}:{web.server.server_port}; Ctrl-C ends the run")
+        environment.create_web_ui(options.web_host, options.web_port)
+        echo(f"Locust web UI on http://{options.web_host}:{options.web_port}; Ctrl-C ends the run")
     background = [gevent.spawn(stats_history, runner)]
     if not options.quiet:
         background.append(gevent.spawn(stats_printer(environment.stats)))
@@ -254,14 +270,32 @@ def run(plan: LoadPlan | None, options: RunOptions, think: tuple[float, float], 
             started = True
     stopping.wait(timeout=options.run_time)
     started = started or runner.state != "ready"
-    runner.stop()  # users finish their step, send what is pending and judge their tenant (on the workers too)
+    if isinstance(runner, MasterRunner):
+        _quit_workers(runner, options.stop_timeout)
+    else:
+        runner.stop()  # users finish their step, send what is pending and judge their tenant
     seconds = time.monotonic() - start
     if options.html is not None:
-        options.html.write_text(get_html_report(environment, show_download_link=False), encoding="utf-8")
+        page = get_html_report(environment, show_download_link=False)  # type: ignore[no-untyped-call]
+        options.html.write_text(page, encoding="utf-8")
     for greenlet in background:
         greenlet.kill(block=True)
     runner.quit()
     return RunResult(environment, _state(environment), seconds, started, workers)
+
+
+def _quit_workers(runner: MasterRunner, stop_timeout: float) -> None:
+    """Tell the workers to quit and wait for every tenant's verdict. A worker that quits stops its users
+    first (each sends its verdict) and reports its last stats; one told to stop instead would idle for the
+    stop timeout before it listens again (Locust's worker)."""
+    state = _state(runner.environment)
+    runner.stop(send_stop_to_client=False)
+    for client in runner.clients.all:
+        runner.server.send_to_client(Message("quit", None, client.id))  # type: ignore[no-untyped-call]
+    deadline = time.monotonic() + stop_timeout + 30
+    while any(index not in state.verdicts for index in state.claimed) and time.monotonic() < deadline:
+        gevent.sleep(0.2)
+    gevent.sleep(1.0)  # the workers' last stats reports follow their verdicts
 
 
 def _stop_on_signals(action: Callable[[], None]) -> None:

@@ -41,7 +41,9 @@ SCENARIOS: dict[str, Scenario] = {
         ),
         Scenario("onboarding", "new hires provisioned in bursts, with profile edits", {"onboard": 4, "incremental": 1}),
         Scenario("churn", "group membership churn (Entra: concurrent single-member PATCHes)", {"churn": 1}),
-        Scenario("force-sync", "Okta's force sync / Entra's restart, with profile edits", {"force_sync": 1, "incremental": 2}),
+        Scenario(
+            "force-sync", "Okta's force sync / Entra's restart, with profile edits", {"force_sync": 1, "incremental": 2}
+        ),
         Scenario("offboarding", "deprovisioning waves and returns", {"deprovision": 3, "incremental": 1}),
     )
 }
@@ -98,7 +100,9 @@ def check_plan(plan: LoadPlan) -> None:
     known = idps()
     for tenant in plan.tenants:
         if tenant.idp not in known:
-            raise ValueError(f"tenant {tenant.label}: unknown IdP {tenant.idp!r}; choose from {', '.join(known.names())}")
+            raise ValueError(
+                f"tenant {tenant.label}: unknown IdP {tenant.idp!r}; choose from {', '.join(known.names())}"
+            )
         parts = urlsplit(tenant.url)
         if parts.scheme not in ("http", "https") or not parts.netloc:
             raise ValueError(f"tenant {tenant.label}: {tenant.url!r} is not an http(s) URL")
@@ -124,7 +128,11 @@ def read_tenants(path: Path, default_idp: str) -> list[TenantSpec]:
         raise ValueError(f"tenants file {path}: expected a non-empty list under 'tenants'")
     tenants: list[TenantSpec] = []
     for number, item in enumerate(items, start=1):
-        if not isinstance(item, Mapping) or not isinstance(item.get("url"), str) or not isinstance(item.get("token"), str):
+        if (
+            not isinstance(item, Mapping)
+            or not isinstance(item.get("url"), str)
+            or not isinstance(item.get("token"), str)
+        ):
             raise ValueError(f"tenants file {path}: tenant {number} needs 'url' and 'token' strings")
         unknown = set(item) - {"url", "token", "idp", "name"}
         if unknown:

@@ -136,11 +136,8 @@ def render(report: Mapping[str, Any]) -> list[str]:
             f"{figures.get('rate_limited_429', 0)} 429s waited out; "
         )
         if tenant.get("divergences") or tenant.get("unresolved_count"):
-            lines.append(
-                shown
-                + head
-                + f"DIVERGED in {tenant.get('divergences', 0)} place(s), {tenant.get('unresolved_count', 0)} failed send(s)"
-            )
+            failed = tenant.get("unresolved_count", 0)
+            lines.append(shown + head + f"DIVERGED in {tenant.get('divergences', 0)} place(s), {failed} failed send(s)")
             lines.extend(f"    {problem}" for problem in [*tenant.get("shown", ()), *tenant.get("unresolved", ())])
         else:
             lines.append(shown + head + f"converged ({tenant['users']} users, {tenant['groups']} groups)")
