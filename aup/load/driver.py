@@ -45,7 +45,7 @@ Exchange = Callable[[str, str, int, float, int, "Exception | None"], None]
 
 def request_route(base_path: str, request: httpx.Request) -> str:
     """A request's name in the figures: its route with ids replaced, e.g. ``/Groups/{id}``."""
-    path = request.url.path
+    path = request.url.raw_path.decode("ascii").partition("?")[0]  # still encoded: an id holding "/" is one segment
     rest = path[len(base_path) :] if path.startswith(base_path) else path
     parts = [part for part in rest.split("/") if part]
     route = "/" + "/".join(parts[:1] + ["{id}"] * (len(parts) > 1))
