@@ -16,6 +16,7 @@ import itertools
 import logging
 import random
 import signal
+import sys
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -221,6 +222,7 @@ def run(
     plan: LoadPlan | None, options: RunOptions, think: tuple[float, float], echo: Callable[[str], None]
 ) -> RunResult:
     """Run the load as ``options.role``; on the master and locally, until the run time ends or Ctrl-C."""
+    sys.argv[1:] = []  # Locust's web UI parses the command line as its own: ours is parsed already
     environment = Environment(user_classes=[TenantUser], stop_timeout=options.stop_timeout)
     environment.aup_state = RunState(plan, think)  # type: ignore[attr-defined]
     if options.role == "worker":
@@ -240,8 +242,13 @@ def run(
         runner = environment.create_local_runner()
     _register(environment)
     if not options.headless:
-        environment.create_web_ui(options.web_host, options.web_port)
-        echo(f"Locust web UI on http://{options.web_host}:{options.web_port}; Ctrl-C ends the run")
+        web = environment.create_web_ui(options.web_host, options.web_port)
+        server: Any = getattr(web, "server", None)
+        while server is None or not server.started:  # bound in its own greenlet
+            gevent.sleep(0.02)
+            server = getattr(web, "server", None)
+        port = server.server_port
+        echo(f"Locust web UI on http://{options.web_host}:{port}; start the run there, Ctrl-C ends and judges it")
     background = [gevent.spawn(stats_history, runner)]
     if not options.quiet:
         background.append(gevent.spawn(stats_printer(environment.stats)))

@@ -7,7 +7,9 @@ Every process is started here, bounded in time, and stopped by its pid.
 from __future__ import annotations
 
 import json
+import signal
 import sys
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -189,3 +191,31 @@ def test_bad_input_is_one_line_and_exit_2(args: tuple[str, ...], message: str) -
     output = "\n".join(process.output)
     assert message in output, output
     assert "Traceback" not in output
+
+
+def test_a_run_started_from_the_web_ui_is_judged_when_stopped_by_sigterm(origin: tuple[str, str]) -> None:
+    url, db = origin
+    process = aup_load(
+        "--target", url, "--local-tenants", "2", "--db", db, "--web", "--web-port", "0", "--quiet",
+        "--think", "0.1:0.3",
+    )  # fmt: skip
+    try:
+        ui = process.wait_for(r"Locust web UI on (http://\S+);", timeout=START_TIMEOUT_S).group(1)
+        with httpx.Client(base_url=ui, timeout=15) as http:
+            assert http.get("/").status_code == 200
+            started = http.post("/swarm", data={"user_count": "2", "spawn_rate": "10"})
+            assert started.json()["success"] is True, started.text
+            deadline = time.monotonic() + 30
+            while time.monotonic() < deadline:
+                stats = http.get("/stats/requests").json()
+                if stats["total_rps"] > 0 or any(row["num_requests"] for row in stats["stats"]):
+                    break
+                time.sleep(0.5)
+            else:
+                raise AssertionError("the web UI's run sent no request")
+    finally:
+        code, killed = process.stop(timeout=DEADLINE_S, signum=signal.SIGTERM)
+        process.drain()
+    output = "\n".join(process.output)
+    assert not killed and code == 0, output
+    assert "verdict: 2 of 2 tenant(s) converged" in output
