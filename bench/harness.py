@@ -17,12 +17,12 @@ from typing import Any
 
 import click
 
-from bench import cursor, figures, isolation, memory, peer, shared_store, wan
+from bench import cursor, figures, isolation, load, memory, peer, shared_store, wan
 from bench.common import machine
 from bench.plan import FULL, QUICK, Plan, sizes, sync_sizes
 from bench.report import markdown, targets
 
-FIGURES = ("floor", "sync", "scale", "served", "peer", "isolation", "memory", "wan", "cursor", "stores")
+FIGURES = ("floor", "sync", "scale", "served", "peer", "isolation", "memory", "wan", "cursor", "stores", "load")
 
 
 def run(plan: Plan, *, only: tuple[str, ...] = FIGURES, with_peer: bool, echo: figures.Echo) -> dict[str, Any]:
@@ -86,6 +86,9 @@ def run(plan: Plan, *, only: tuple[str, ...] = FIGURES, with_peer: bool, echo: f
                 isolation_emails=plan.isolation_emails,
             )
             echo(shared_store.describe(result["stores"]))
+        if "load" in only:
+            result["load"] = load.measure(workdir, tenants=plan.load_tenants, seconds=plan.load_seconds, users=40)
+            echo(load.describe(result["load"]))
     result["peer"] = peer_data
     result["targets"] = targets(result)
     return result
@@ -121,6 +124,8 @@ def _plan(quick: bool, overrides: dict[str, Any]) -> Plan:
             "cursor_page",
             "cursor_creates",
             "stores_seconds",
+            "load_tenants",
+            "load_seconds",
         ):
             if overrides.get(key) is not None:
                 changes[key] = overrides[key]
@@ -164,6 +169,8 @@ def _plan(quick: bool, overrides: dict[str, Any]) -> Plan:
 @click.option("--cursor-creates", type=int, help="Users created by /Bulk and one by one (1000).")
 @click.option("--stores-users", help="Directory sizes of the stores figure, e.g. 10000,100000.")
 @click.option("--stores-seconds", type=float, help="Seconds of each load of the stores figure (10).")
+@click.option("--load-tenants", type=int, help="Tenants syncing at once in the aup load figure (50).")
+@click.option("--load-seconds", type=float, help="Seconds of each aup load run (15).")
 def main(
     quick: bool, out: Path, markdown_path: Path | None, with_peer: bool, only: tuple[str, ...], **overrides: Any
 ) -> None:

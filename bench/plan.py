@@ -28,6 +28,8 @@ class Plan:
     cursor_creates: int = 1_000  # users created through /Bulk and one by one
     stores_users: tuple[int, ...] = (10_000, 100_000)  # issue #23: SQLite, PostgreSQL x1 and x2 at these sizes ...
     stores_seconds: float = 10.0  # ... each load this long
+    load_tenants: int = 50  # issue #25: tenants syncing at once for the p99 figure ...
+    load_seconds: float = 15.0  # ... and each aup load run this long
 
     def check(self) -> None:
         """Sizes that cannot work are a one-line error before anything runs."""
@@ -45,6 +47,8 @@ class Plan:
             raise ValueError("the isolation figure needs at least one operation and one email")
         if not self.stores_users or min(self.stores_users) < 1 or self.stores_seconds <= 0:
             raise ValueError("the stores figure needs user counts and a positive load duration")
+        if self.load_tenants < 1 or self.load_seconds < 6:
+            raise ValueError("the load figure needs tenants and runs of at least 6 s (3 s of warm-up)")
         if min(self.cursor_users, self.cursor_creates) < 1 or not 1 <= self.cursor_page <= 1000:
             raise ValueError("the cursor figure needs users and creates, and a page of 1 to 1000 (maxResults)")
 
@@ -86,6 +90,8 @@ QUICK = replace(
     cursor_creates=500,
     stores_users=(10_000,),
     stores_seconds=5.0,
+    load_tenants=10,
+    load_seconds=8.0,
 )
 
 

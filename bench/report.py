@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from bench import cursor, isolation, memory, shared_store
+from bench import cursor, isolation, load, memory, shared_store
 
 FLOOR_SHARE = 0.8  # sync throughput at the largest size, as a share of the in-process floor
 SCALE_RATIO = 1.2  # latency at the largest size over the smallest
@@ -15,6 +15,7 @@ ISOLATION_MS = 100.0  # issue #17: one worst-case PATCH delays another tenant's 
 MEMORY_MB = 300.0  # issue #17: peak RSS under eight concurrent worst-case reads, 100k users, 50k members
 STORES_SCALING = 1.5  # issue #23: two PostgreSQL server processes over one, write throughput
 CURSOR_FLAT = 2.0  # issue #26: a cursor page at the end of the walk takes at most this many times the first
+LOAD_COST = 1.5  # issue #25: aup load's CPU per request over Locust's plain FastHttpUser sending the same kinds
 
 
 def targets(result: dict[str, Any]) -> list[dict[str, Any]]:
@@ -77,6 +78,13 @@ def targets(result: dict[str, Any]) -> list[dict[str, Any]]:
                 worst["delay_ms"] < ISOLATION_MS,
                 "ms",
             )
+    if loaded := result.get("load"):
+        add(
+            f"aup load's CPU per request <= {LOAD_COST:g}x Locust's plain FastHttpUser sending the same request kinds",
+            loaded["cost_over_plain"],
+            loaded["cost_over_plain"] <= LOAD_COST,
+            "x",
+        )
     groups = result.get("large_groups")
     if groups:
         top = str(max(groups["sizes"]))
@@ -192,6 +200,8 @@ def markdown(result: dict[str, Any]) -> str:
         out += [cursor.describe(paging), ""]
     if stores := result.get("stores"):
         out += [shared_store.describe(stores), ""]
+    if loaded := result.get("load"):
+        out += [load.describe(loaded), ""]
     if target_rows := result.get("targets"):
         out += _table(
             ["target", "measured", "met"],
