@@ -113,7 +113,10 @@ def measure(workdir: Path, *, tenants: int, seconds: float, users: int) -> dict[
             "cpu_per_request_ms": round(cpu / steady * 1000, 3),
             "converged": data["verdict"]["converged"] == data["verdict"]["tenants"],
         }
-        env = {"AUP_BENCH_TENANTS": json.dumps(_tenants(origin, workdir / "load-one.db", 4)), "AUP_BENCH_MIX": json.dumps(mix)}
+        env = {
+            "AUP_BENCH_TENANTS": json.dumps(_tenants(origin, workdir / "load-one.db", 4)),
+            "AUP_BENCH_MIX": json.dumps(mix),
+        }
         plain = _load(
             cmd=[
                 sys.executable, "-m", "locust", "-f", str(PLAIN), "--headless", "-u", "4", "-r", "10", "-t", span,
@@ -125,7 +128,9 @@ def measure(workdir: Path, *, tenants: int, seconds: float, users: int) -> dict[
         _finish(plain, "locust (plain FastHttpUser)")
         steady = _requests_between(workdir / "plain_stats_history.csv", start, end)
         result["plain"] = {"cpu_per_request_ms": round(cpu / steady * 1000, 3)}
-        result["cost_over_plain"] = round(result["one_worker"]["cpu_per_request_ms"] / result["plain"]["cpu_per_request_ms"], 2)
+        result["cost_over_plain"] = round(
+            result["one_worker"]["cpu_per_request_ms"] / result["plain"]["cpu_per_request_ms"], 2
+        )
     # many tenants at once, default think times
     with aup_serve(workdir / "load-many.db") as server:
         origin = server.match.group("url").removesuffix("/scim/v2")
@@ -176,8 +181,8 @@ def describe(data: dict[str, Any]) -> str:
             f"  one worker process, 4 tenants, no think time: {one['rps']} req/s (p99 {one['p99_ms']:g} ms), "
             f"{one['cpu_per_request_ms']} ms CPU per request; plain FastHttpUser, same mix: "
             f"{plain['cpu_per_request_ms']} ms ({data['cost_over_plain']}x)",
-            f"  {data['tenants']} tenants at once, default think times: {many['rps']} req/s, p50 {many['p50_ms']:g} ms, "
-            f"p99 {many['p99_ms']:g} ms; {many['converged']} of {many['judged']} converged",
+            f"  {data['tenants']} tenants at once, default think times: {many['rps']} req/s, "
+            f"p50 {many['p50_ms']:g} ms, p99 {many['p99_ms']:g} ms; {many['converged']} of {many['judged']} converged",
             f"  master + 1 worker {workers['1']['rps']} req/s, + 2 workers {workers['2']['rps']} req/s "
             f"({data['two_over_one_worker']}x)",
         ]

@@ -7,6 +7,7 @@ Read from the environment: ``AUP_BENCH_TENANTS`` (JSON list of ``{"url", "token"
 
 from __future__ import annotations
 
+# ruff: noqa: S311 - random request choices and names, not secrets
 import itertools
 import json
 import os
@@ -34,7 +35,9 @@ class PlainTenant(FastHttpUser):
         self.headers = {"Authorization": f"Bearer {tenant['token']}", "Content-Type": SCIM, "Accept": SCIM}
         self.users: list[str] = []
         self.names: list[str] = []
-        self.group_id = self._post("/Groups", {"schemas": [GROUP], "displayName": f"plain-{random.random()}"}, "/Groups")
+        self.group_id = self._post(
+            "/Groups", {"schemas": [GROUP], "displayName": f"plain-{random.random()}"}, "/Groups"
+        )
         for _ in range(3):
             self._create_user()
         kinds = [kind for kind in MIX if kind in HANDLERS]
@@ -66,7 +69,9 @@ def _get_filter_groups(user: PlainTenant) -> None:
 
 
 def _get_list(user: PlainTenant) -> None:
-    user.client.get(user.base + "/Users", params={"startIndex": 1, "count": 100}, headers=user.headers, name="/Users?list")
+    user.client.get(
+        user.base + "/Users", params={"startIndex": 1, "count": 100}, headers=user.headers, name="/Users?list"
+    )
 
 
 def _get_user(user: PlainTenant) -> None:
@@ -85,11 +90,16 @@ def _put_user(user: PlainTenant) -> None:
 
 def _patch_user(user: PlainTenant) -> None:
     body = {"schemas": [PATCH_OP], "Operations": [{"op": "replace", "path": "title", "value": str(random.random())}]}
-    user.client.patch(f"{user.base}/Users/{random.choice(user.users)}", json=body, headers=user.headers, name="/Users/{id}")
+    user.client.patch(
+        f"{user.base}/Users/{random.choice(user.users)}", json=body, headers=user.headers, name="/Users/{id}"
+    )
 
 
 def _patch_group(user: PlainTenant) -> None:
-    body = {"schemas": [PATCH_OP], "Operations": [{"op": "add", "path": "members", "value": [{"value": random.choice(user.users)}]}]}
+    body = {
+        "schemas": [PATCH_OP],
+        "Operations": [{"op": "add", "path": "members", "value": [{"value": random.choice(user.users)}]}],
+    }
     user.client.patch(f"{user.base}/Groups/{user.group_id}", json=body, headers=user.headers, name="/Groups/{id}")
 
 

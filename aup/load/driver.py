@@ -74,7 +74,7 @@ class TimedTransport(httpx.BaseTransport):
             self.report(kind, request.method, 0, (time.perf_counter() - start) * 1000, 0, exc)
             raise
         self.report(kind, request.method, response.status_code, (time.perf_counter() - start) * 1000, len(body), None)
-        return httpx.Response(response.status_code, headers=response.headers, content=body, request=request)
+        return response  # read: the client finds its body in memory
 
     def close(self) -> None:
         self.inner.close()
@@ -131,7 +131,14 @@ def prefixed_directory(users: int, groups: int, seed: int, prefix: str) -> Direc
 class TenantDriver:
     """One tenant: its IdP's console over its own HTTP client, driven step by step."""
 
-    def __init__(self, plan: LoadPlan, index: int, report: Exchange | None = None) -> None:
+    def __init__(
+        self,
+        plan: LoadPlan,
+        index: int,
+        report: Exchange | None = None,
+        transport: Callable[[bool, float], httpx.BaseTransport] | None = None,
+    ) -> None:
+        """``transport(verify, timeout)`` carries the IdP's requests (httpx's own when None)."""
         self.plan = plan
         self.index = index
         self.tenant = plan.tenants[index]
@@ -152,13 +159,15 @@ class TenantDriver:
 
         verify = not plan.insecure
         credentials = Bearer(self.tenant.token)
-        sender = TimedTransport(httpx.HTTPTransport(verify=verify), base_path, exchange)
+        inner = transport(verify, plan.timeout) if transport is not None else httpx.HTTPTransport(verify=verify)
+        sender = TimedTransport(inner, base_path, exchange)
         self.target = Target(self.tenant.url, credentials, plan.timeout, verify, app=sender, label=self.tenant.url)
         self.http = self.target.http(headers=profile.headers)
         self.reader = Target(self.tenant.url, credentials, plan.timeout, verify).http()  # not counted as load
         setup = ConsoleSetup(self.directory, self.http, profile, SkippingClock(), settings=dict(spec.live_settings))
         self.console: AdminConsole = spec.console(setup)
         self._deactivated: list[str] = []
+        self._held_groups: set[str] | None = None  # names of the groups the server must hold
         self._weights = weighted_steps(plan.scenario)
 
     def close(self) -> None:
@@ -215,8 +224,9 @@ class TenantDriver:
 
     def _churn(self) -> None:
         """Members in and out of the groups the server holds, among users assigned whatever the group."""
-        expected = self.console.expected_state().groups
-        groups = [group for group in self.directory.groups.values() if group.name in expected]
+        if self._held_groups is None:  # no step creates, deletes or renames a group: worked out once
+            self._held_groups = set(self.console.expected_state().groups)
+        groups = [group for group in self.directory.groups.values() if group.name in self._held_groups]
         if not groups:
             return
         directory = self.directory

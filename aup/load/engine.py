@@ -35,6 +35,7 @@ from locust.stats import PERCENTILES_TO_REPORT, StatsCSVFileWriter, stats_histor
 from locust.user.task import LOCUST_STATE_STOPPING
 
 from aup.load.driver import TenantDriver
+from aup.load.gevent_transport import GeventTransport
 from aup.load.plan import LoadPlan
 
 CLAIM_TIMEOUT_S = 30.0
@@ -77,6 +78,10 @@ def _state(environment: Environment) -> RunState:
     return state
 
 
+def _gevent_transport(verify: bool, timeout: float) -> GeventTransport:
+    return GeventTransport(verify=verify, timeout=timeout)
+
+
 class TenantUser(User):
     """One tenant's IdP: the initial provisioning burst, then scenario steps between think times."""
 
@@ -88,7 +93,7 @@ class TenantUser(User):
         index, plan = self._claim()
         if index is None or plan is None:
             raise StopUser()
-        self.driver = TenantDriver(plan, index, report=self._fire)
+        self.driver = TenantDriver(plan, index, report=self._fire, transport=_gevent_transport)
         try:
             self.driver.provision()
         except Exception as exc:  # judged now: the tenant could not be provisioned

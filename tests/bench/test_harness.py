@@ -37,6 +37,8 @@ TINY = [
     "--cursor-creates", "20",
     "--stores-users", "200",
     "--stores-seconds", "1",
+    "--load-tenants", "2",
+    "--load-seconds", "6",
 ]  # fmt: skip
 # the WAN figure runs the whole conformance suite three times through a 50 ms link: tests/bench/test_wan.py
 # runs it small instead

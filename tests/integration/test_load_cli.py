@@ -219,3 +219,24 @@ def test_a_run_started_from_the_web_ui_is_judged_when_stopped_by_sigterm(origin:
     output = "\n".join(process.output)
     assert not killed and code == 0, output
     assert "verdict: 2 of 2 tenant(s) converged" in output
+
+
+def test_a_server_that_goes_away_mid_run_leaves_the_run_unjudged_and_exits_2(server_db: str, tmp_path: Path) -> None:
+    server = start_server(server_db)
+    try:
+        base = wait_for(server, r"SCIM base URL \(default\): (\S+)").group(1)
+        wait_for(server, r"aup serving on")
+        process = aup_load(
+            "--target", base.removesuffix("/scim/v2"), "--local-tenants", "2", "--db", server_db, "--run-time", "6s",
+            "--quiet", "--think", "0.1:0.2", "--timeout", "5", "--report", str(tmp_path / "load.json"),
+        )  # fmt: skip
+        time.sleep(3)
+    finally:
+        assert stop_server(server) == 0
+    code = finished(process)
+    output = "\n".join(process.output)
+    assert code == 2, output
+    report = json.loads((tmp_path / "load.json").read_text(encoding="utf-8"))
+    assert report["verdict"]["unjudged"] == 2
+    assert all("ConnectError" in tenant["error"] for tenant in report["tenants"]), report["tenants"]
+    assert "Traceback" not in output
