@@ -62,7 +62,8 @@ def _steady(process: Process, seconds: float) -> tuple[float, float, float]:
 
 def _requests_between(history: Path, start: float, end: float) -> int:
     """Requests Locust counted between two instants, from its full stats history (the Aggregated rows)."""
-    rows = [row for row in csv.DictReader(history.open(encoding="utf-8")) if row["Name"] == "Aggregated"]
+    with history.open(encoding="utf-8") as lines:
+        rows = [row for row in csv.DictReader(lines) if row["Name"] == "Aggregated"]
     points = [(float(row["Timestamp"]), int(row["Total Request Count"])) for row in rows]
     if len(points) < 2:
         raise RuntimeError(f"{history} has too few rows to measure between two instants")
