@@ -130,6 +130,22 @@ class DeadlineChannel(HTTPChannel):
                 self.will_close = True  # closed without an answer: the client is not reading one
         return bool(super().readable())
 
+    def writable(self) -> bool:
+        # While a task runs, waitress reports the channel writable whenever its answer is buffered, yet sends
+        # nothing below send_bytes and contends for the task's output lock above it, so the loop spins through
+        # poll() until the task ends, taking the GIL from the very threads it waits for: under many concurrent
+        # clients that spin was most of the server's CPU (bench/RESULTS.md §13). The task flushes what it writes
+        # itself (write_soon); the loop sends the rest when ``service`` wakes it at the end, or at once when the
+        # buffer passes the high watermark (a task waits for that).
+        closing = self.will_close or self.close_when_flushed
+        if self.requests and not closing and self.total_outbufs_len <= self.adj.outbuf_high_watermark:
+            return False
+        return bool(super().writable())
+
+    def service(self) -> None:
+        super().service()
+        self.server.pull_trigger()  # the answer is complete: the loop sends it now (see ``writable``)
+
 
 def server_settings(app: Any, threads: int) -> dict[str, Any]:
     """The waitress adjustments ``aup serve`` runs with (module docstring); the body limit is the app's."""

@@ -51,13 +51,24 @@ def _finish(process: Process, what: str) -> int:
     return code
 
 
-def _steady(process: Process, seconds: float) -> tuple[float, float, float]:
-    """CPU seconds of ``process`` between WARMUP_S and the end of a ``seconds`` run, and those two instants."""
+def _steady(process: Process, seconds: float, *others: int) -> tuple[float, float, float, list[float]]:
+    """CPU seconds of ``process`` between WARMUP_S and the end of a ``seconds`` run, those two instants, and the
+    CPU seconds of the ``others`` (pids) in the same span."""
     time.sleep(WARMUP_S)
-    start, cpu0 = time.time(), _cpu_s(process.pid)
+    pids = [process.pid, *others]
+    start, before = time.time(), [_cpu_s(pid) for pid in pids]
     time.sleep(max(1.0, seconds - WARMUP_S - 1.0))
-    end, cpu1 = time.time(), _cpu_s(process.pid)
-    return cpu1 - cpu0, start, end
+    end, after = time.time(), [_cpu_s(pid) for pid in pids]
+    spent = [b - a for a, b in zip(before, after, strict=True)]
+    return spent[0], start, end, spent[1:]
+
+
+def _window_p99(history: Path, instant: float) -> float:
+    """Locust's current p99 (its last 10 s) at ``instant``, from the stats history."""
+    with history.open(encoding="utf-8") as lines:
+        rows = [row for row in csv.DictReader(lines) if row["Name"] == "Aggregated" and row["99%"] not in ("", "N/A")]
+    before = [row for row in rows if float(row["Timestamp"]) <= instant] or rows[:1]
+    return float(before[-1]["99%"])
 
 
 def _requests_between(history: Path, start: float, end: float) -> int:
@@ -102,7 +113,7 @@ def measure(workdir: Path, *, tenants: int, seconds: float, users: int) -> dict[
             "--target", origin, "--local-tenants", "4", "--db", str(workdir / "load-one.db"), "--think", "0:0",
             "--run-time", span, "--report", str(report), "--csv", str(workdir / "one"), *common,
         )  # fmt: skip
-        cpu, start, end = _steady(one, seconds)
+        cpu, start, end, _ = _steady(one, seconds)
         _finish(one, "aup load (one worker)")
         data = json.loads(report.read_text(encoding="utf-8"))
         steady = _requests_between(workdir / "one_stats_history.csv", start, end)
@@ -125,7 +136,7 @@ def measure(workdir: Path, *, tenants: int, seconds: float, users: int) -> dict[
             ],
             env=env,
         )  # fmt: skip
-        cpu, start, end = _steady(plain, seconds)
+        cpu, start, end, _ = _steady(plain, seconds)
         _finish(plain, "locust (plain FastHttpUser)")
         steady = _requests_between(workdir / "plain_stats_history.csv", start, end)
         result["plain"] = {"cpu_per_request_ms": round(cpu / steady * 1000, 3)}
@@ -138,8 +149,10 @@ def measure(workdir: Path, *, tenants: int, seconds: float, users: int) -> dict[
         report = workdir / "many.json"
         many = _load(
             "--target", origin, "--local-tenants", str(tenants), "--db", str(workdir / "load-many.db"),
-            "--run-time", span, "--spawn-rate", str(tenants), "--report", str(report), *common,
+            "--run-time", span, "--spawn-rate", str(tenants), "--report", str(report), "--csv", str(workdir / "many"),
+            *common,
         )  # fmt: skip
+        cpu, start, end, (server_cpu,) = _steady(many, seconds, server.pid)
         _finish(many, "aup load (tenants)")
         data = json.loads(report.read_text(encoding="utf-8"))
         total = next(row for row in data["requests"] if row["name"] == "Aggregated")
@@ -147,6 +160,9 @@ def measure(workdir: Path, *, tenants: int, seconds: float, users: int) -> dict[
             "rps": total["rps"],
             "p50_ms": total["p50_ms"],
             "p99_ms": total["p99_ms"],
+            "steady_p99_ms": _window_p99(workdir / "many_stats_history.csv", end),
+            "server_cpu_share": round(server_cpu / (end - start), 2),
+            "generator_cpu_share": round(cpu / (end - start), 2),
             "converged": data["verdict"]["converged"],
             "judged": data["verdict"]["tenants"],
         }
@@ -164,12 +180,18 @@ def measure(workdir: Path, *, tenants: int, seconds: float, users: int) -> dict[
             )  # fmt: skip
             port = master.wait_for(r"master listening on 127\.0\.0\.1:(\d+)", timeout=60).group(1)
             workers = [_load("--worker", "--master-host", "127.0.0.1", "--master-port", port) for _ in range(count)]
+            _, start, end, spent = _steady(master, seconds, server.pid, *(worker.pid for worker in workers))
             _finish(master, f"aup load --master ({count} workers)")
             for worker in workers:
                 _finish(worker, "aup load --worker")
             data = json.loads(report.read_text(encoding="utf-8"))
             total = next(row for row in data["requests"] if row["name"] == "Aggregated")
-            result["workers"][str(count)] = {"rps": total["rps"], "p99_ms": total["p99_ms"]}
+            result["workers"][str(count)] = {
+                "rps": total["rps"],
+                "p99_ms": total["p99_ms"],
+                "server_cpu_share": round(spent[0] / (end - start), 2),
+                "workers_cpu_share": round(sum(spent[1:]) / (end - start), 2),
+            }
     result["two_over_one_worker"] = round(result["workers"]["2"]["rps"] / result["workers"]["1"]["rps"], 2)
     return result
 
@@ -183,8 +205,12 @@ def describe(data: dict[str, Any]) -> str:
             f"{one['cpu_per_request_ms']} ms CPU per request; plain FastHttpUser, same mix: "
             f"{plain['cpu_per_request_ms']} ms ({data['cost_over_plain']}x)",
             f"  {data['tenants']} tenants at once, default think times: {many['rps']} req/s, "
-            f"p50 {many['p50_ms']:g} ms, p99 {many['p99_ms']:g} ms; {many['converged']} of {many['judged']} converged",
+            f"p50 {many['p50_ms']:g} ms, p99 {many['p99_ms']:g} ms (the last 10 s: {many['steady_p99_ms']:g} ms); "
+            f"CPU of one core: server {many['server_cpu_share']}, load generator {many['generator_cpu_share']}; "
+            f"{many['converged']} of {many['judged']} converged",
             f"  master + 1 worker {workers['1']['rps']} req/s, + 2 workers {workers['2']['rps']} req/s "
-            f"({data['two_over_one_worker']}x)",
+            f"({data['two_over_one_worker']}x); CPU of one core, server / workers: "
+            f"{workers['1']['server_cpu_share']} / {workers['1']['workers_cpu_share']} and "
+            f"{workers['2']['server_cpu_share']} / {workers['2']['workers_cpu_share']}",
         ]
     )
