@@ -37,7 +37,9 @@ def kind_rows(entries: Iterable[Any], errors: Mapping[Any, Any], seconds: float)
     """Rows from Locust ``StatsEntry`` objects; ``errors`` (Locust's ``StatsError`` by key) give the 429s."""
     limited: dict[tuple[str, str], int] = {}
     for error in errors.values():
-        if "RateLimited" in str(error.error):
+        # the exception locally; its repr() once a worker's stats reached the master
+        text = error.error if isinstance(error.error, str) else repr(error.error)
+        if text.startswith("RateLimited("):
             key = (error.method, error.name)
             limited[key] = limited.get(key, 0) + error.occurrences
     rows = []
