@@ -240,3 +240,24 @@ def test_a_server_that_goes_away_mid_run_leaves_the_run_unjudged_and_exits_2(ser
     assert report["verdict"]["unjudged"] == 2
     assert all("ConnectError" in tenant["error"] for tenant in report["tenants"]), report["tenants"]
     assert "Traceback" not in output
+
+
+def test_a_rate_limited_server_s_429s_are_waited_out_and_counted_apart(server_db: str, tmp_path: Path) -> None:
+    server = start_server(server_db, "--rate-limit", "1200", "--rate-burst", "10")
+    try:
+        base = wait_for(server, r"SCIM base URL \(default\): (\S+)").group(1)
+        wait_for(server, r"aup serving on")
+        process = aup_load(
+            "--target", base.removesuffix("/scim/v2"), "--local-tenants", "2", "--db", server_db, "--run-time", "5s",
+            "--quiet", "--think", "0:0.1", "--directory-users", "20", "--report", str(tmp_path / "load.json"),
+        )  # fmt: skip
+        code = finished(process)
+    finally:
+        assert stop_server(server) == 0
+    assert code == 0, "\n".join(process.output)
+    report = json.loads((tmp_path / "load.json").read_text(encoding="utf-8"))
+    total = next(row for row in report["requests"] if row["name"] == "Aggregated")
+    waited = sum(tenant["figures"]["rate_limited_429"] for tenant in report["tenants"])
+    assert waited > 0  # 20 requests a second per token, bursts of 10: less than either IdP sends unpaced
+    assert total["rate_limited"] == waited and total["failures"] == 0
+    assert report["verdict"]["converged"] == 2
