@@ -211,7 +211,7 @@ def _finish(plan: LoadPlan, result: Any, options: dict[str, Any]) -> None:
     from aup.load import report  # noqa: PLC0415
 
     stats = result.environment.stats
-    rows = report.kind_rows([*stats.entries.values(), stats.total], stats.errors, result.seconds)
+    rows = report.kind_rows([*stats.entries.values(), stats.total], stats.errors)
     built = report.build(
         plan=asdict(plan),
         seconds=result.seconds,

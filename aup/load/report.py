@@ -33,7 +33,7 @@ class KindFigures:
     p99_ms: float
 
 
-def kind_rows(entries: Iterable[Any], errors: Mapping[Any, Any], seconds: float) -> list[KindFigures]:
+def kind_rows(entries: Iterable[Any], errors: Mapping[Any, Any]) -> list[KindFigures]:
     """Rows from Locust ``StatsEntry`` objects; ``errors`` (Locust's ``StatsError`` by key) give the 429s."""
     limited: dict[tuple[str, str], int] = {}
     for error in errors.values():
@@ -57,7 +57,7 @@ def kind_rows(entries: Iterable[Any], errors: Mapping[Any, Any], seconds: float)
                 entry.num_requests,
                 entry.num_failures - rate,
                 rate,
-                round(entry.num_requests / seconds, 1) if seconds > 0 else 0.0,
+                round(float(entry.total_rps), 1),  # over the span from the first request to the last
                 *pct,
             )
         )

@@ -165,6 +165,7 @@ def _entry(name: str, method: str, requests: int, failures: int) -> SimpleNamesp
         method=method,
         num_requests=requests,
         num_failures=failures,
+        total_rps=requests / 10.0,
         get_response_time_percentile=lambda p: {0.5: 10, 0.95: 20, 0.99: 30}[p],
     )
 
@@ -177,7 +178,7 @@ def test_the_report_counts_429s_apart_from_failures_and_lists_every_divergence()
         ),  # worker
         2: SimpleNamespace(method="POST", name="/Users", error="Refused('HTTP 500')", occurrences=1),
     }
-    rows = report.kind_rows([_entry("/Users", "POST", 40, 4), _entry("Aggregated", "", 40, 4)], errors, 10.0)
+    rows = report.kind_rows([_entry("/Users", "POST", 40, 4), _entry("Aggregated", "", 40, 4)], errors)
     assert [(r.name, r.requests, r.failures, r.rate_limited, r.rps) for r in rows] == [
         ("/Users", 40, 1, 3, 4.0),
         ("Aggregated", 40, 1, 3, 4.0),
