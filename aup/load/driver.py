@@ -163,7 +163,8 @@ class TenantDriver:
         sender = TimedTransport(inner, base_path, exchange)
         self.target = Target(self.tenant.url, credentials, plan.timeout, verify, app=sender, label=self.tenant.url)
         self.http = self.target.http(headers=profile.headers)
-        self.reader = Target(self.tenant.url, credentials, plan.timeout, verify).http()  # not counted as load
+        reads = transport(verify, plan.timeout) if transport is not None else None  # not timed: not load
+        self.reader = Target(self.tenant.url, credentials, plan.timeout, verify, app=reads).http()
         setup = ConsoleSetup(self.directory, self.http, profile, SkippingClock(), settings=dict(spec.live_settings))
         self.console: AdminConsole = spec.console(setup)
         self._deactivated: list[str] = []
