@@ -221,6 +221,7 @@ def _finish(plan: LoadPlan, result: Any, options: dict[str, Any]) -> None:
         unplaced=result.state.unplaced,
         started=result.started,
         workers=result.workers,
+        errors=report.step_errors(result.environment.runner.exceptions),
     )
     if options["report_path"] is not None:
         options["report_path"].write_text(json.dumps(built, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")

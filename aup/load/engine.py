@@ -39,7 +39,6 @@ from aup.load.gevent_transport import GeventTransport
 from aup.load.plan import LoadPlan
 
 CLAIM_TIMEOUT_S = 30.0
-log = logging.getLogger("aup.load")
 
 
 class RateLimited(Exception):
@@ -228,6 +227,7 @@ def run(
 ) -> RunResult:
     """Run the load as ``options.role``; on the master and locally, until the run time ends or Ctrl-C."""
     sys.argv[1:] = []  # Locust's web UI parses the command line as its own: ours is parsed already
+    _one_line_logging()
     environment = Environment(user_classes=[TenantUser], stop_timeout=options.stop_timeout)
     environment.aup_state = RunState(plan, think)  # type: ignore[attr-defined]
     if options.role == "worker":
@@ -308,6 +308,22 @@ def _quit_workers(runner: MasterRunner, stop_timeout: float) -> None:
     while any(index not in state.verdicts for index in state.claimed) and time.monotonic() < deadline:
         gevent.sleep(0.2)
     gevent.sleep(1.0)  # the workers' last stats reports follow their verdicts
+
+
+class _OneLine(logging.Formatter):
+    """Locust's warnings and errors as one line each (a step's traceback goes to the report's step errors)."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        lines = record.getMessage().strip().splitlines()
+        return f"aup load: {record.levelname.lower()}: {lines[0] if lines else ''}"
+
+
+def _one_line_logging() -> None:
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(_OneLine())
+    root = logging.getLogger()
+    root.handlers[:] = [handler]
+    root.setLevel(logging.WARNING)
 
 
 def _stop_on_signals(action: Callable[[], None]) -> None:

@@ -64,14 +64,22 @@ def kind_rows(entries: Iterable[Any], errors: Mapping[Any, Any]) -> list[KindFig
     return rows
 
 
-def exit_code(started: bool, claimed: Sequence[int], verdicts: Mapping[int, Mapping[str, Any]]) -> int:
+def exit_code(
+    started: bool, claimed: Sequence[int], verdicts: Mapping[int, Mapping[str, Any]], step_errors: int = 0
+) -> int:
     if not started or not claimed:
         return USAGE
     if any(index not in verdicts or verdicts[index].get("error") for index in claimed):
         return USAGE
-    if any(v.get("divergences") or v.get("unresolved_count") for v in verdicts.values()):
+    if step_errors or any(v.get("divergences") or v.get("unresolved_count") for v in verdicts.values()):
         return TARGET_FAILED
     return OK
+
+
+def step_errors(exceptions: Mapping[Any, Mapping[str, Any]]) -> list[dict[str, Any]]:
+    """Locust's record of exceptions raised in the users' steps: each distinct one, first line, how often."""
+    found = [{"count": int(e["count"]), "message": str(e["msg"]).strip().splitlines()[0]} for e in exceptions.values()]
+    return sorted(found, key=lambda e: -e["count"])
 
 
 def build(
@@ -84,6 +92,7 @@ def build(
     unplaced: int,
     started: bool,
     workers: int | None,
+    errors: Sequence[Mapping[str, Any]] = (),
 ) -> dict[str, Any]:
     """The report as JSON-ready data (``--report FILE``)."""
     tenants = []
@@ -91,7 +100,7 @@ def build(
         verdict = dict(verdicts.get(index) or {"index": index, "error": "no verdict arrived (the user was killed)"})
         verdict.setdefault("tenant", plan["tenants"][index].get("name") or plan["tenants"][index]["url"])
         tenants.append(verdict)
-    code = exit_code(started, claimed, verdicts)
+    code = exit_code(started, claimed, verdicts, sum(int(e["count"]) for e in errors))
     diverged = [t for t in tenants if t.get("divergences") or t.get("unresolved_count")]
     unjudged = [t for t in tenants if t.get("error")]
     return {
@@ -104,6 +113,7 @@ def build(
         "requests": [row.__dict__ for row in rows],
         "tenants": tenants,
         "unplaced_users": unplaced,
+        "step_errors": list(errors),
         "verdict": {
             "tenants": len(tenants),
             "converged": len(tenants) - len(diverged) - len(unjudged),
@@ -144,6 +154,8 @@ def render(report: Mapping[str, Any]) -> list[str]:
         else:
             lines.append(shown + head + f"converged ({tenant['users']} users, {tenant['groups']} groups)")
     verdict = report["verdict"]
+    for error in report.get("step_errors", ()):
+        lines.append(f"step error ({error['count']}x): {error['message']}")
     if report["unplaced_users"]:
         lines.append(f"{report['unplaced_users']} Locust user(s) found no tenant left: give more tenants")
     if not report["started"]:

@@ -159,6 +159,17 @@ def test_the_exit_code_is_0_only_when_every_tenant_was_judged_and_converged(
     assert report.exit_code(started, claimed, verdicts) == code
 
 
+def test_a_step_that_raised_fails_a_run_whose_tenants_converged() -> None:
+    exceptions = {
+        1: {"count": 2, "msg": "ReadError('reset')\nmore", "traceback": "...", "nodes": {"local"}},
+        2: {"count": 5, "msg": "KeyError('x')", "traceback": "...", "nodes": {"w1"}},
+    }
+    errors = report.step_errors(exceptions)
+    assert errors == [{"count": 5, "message": "KeyError('x')"}, {"count": 2, "message": "ReadError('reset')"}]
+    assert report.exit_code(True, [0], {0: _verdict(0)}, step_errors=7) == TARGET_FAILED
+    assert report.exit_code(True, [0, 1], {0: _verdict(0)}, step_errors=7) == USAGE  # unjudged still wins
+
+
 def _entry(name: str, method: str, requests: int, failures: int) -> SimpleNamespace:
     return SimpleNamespace(
         name=name,
