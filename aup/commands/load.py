@@ -21,7 +21,7 @@ from aup.commands.exits import OK, UsageProblem
 from aup.load.plan import SCENARIOS, LoadPlan, TenantSpec, check_plan, idp_for, read_tenants
 from aup_server.auth import issue_token
 from aup_server.config import ServerConfig
-from aup_server.store import open_store
+from aup_server.store import open_store, shown_db
 from emulators.registry import idps
 from scimcore.target import Bearer, Target
 
@@ -59,10 +59,12 @@ def _local_tenants(target: str, db: str, count: int) -> list[tuple[str, str, str
     if parts.scheme not in ("http", "https") or not parts.netloc:
         raise UsageProblem(f"--target {target!r}: give the server's origin, e.g. http://127.0.0.1:8080")
     origin = f"{parts.scheme}://{parts.netloc}"
+    if "://" not in db and not Path(db).is_file():  # a new file would hold tokens no server reads
+        raise UsageProblem(f"--db {db}: no such database; give the --db the local aup serve runs with")
     try:
         store = open_store(ServerConfig(db=db))
     except Exception as exc:  # sqlite3.Error, a newer schema, a bad URL: one line
-        raise UsageProblem(f"cannot open database {db}: {exc}") from None
+        raise UsageProblem(f"cannot open database {shown_db(db)}: {exc}") from None
     try:
         made = []
         for number in range(1, count + 1):

@@ -183,6 +183,7 @@ def test_a_master_no_worker_joins_is_not_judged_and_exits_2(origin: tuple[str, s
         (("--run-time", "2s"), "give exactly one of --token"),
         (("--target", "http://127.0.0.1:9", "--token", "t", "--run-time", "nope"), "not a time span"),
         (("--target", "http://127.0.0.1:9", "--token", "t", "--idp", "pingone", "--run-time", "2s"), "--idp 'pingone'"),
+        (("--target", "http://127.0.0.1:9", "--local-tenants", "2", "--db", "nowhere.db"), "--db nowhere.db: no such"),
     ],
 )
 def test_bad_input_is_one_line_and_exit_2(args: tuple[str, ...], message: str) -> None:
