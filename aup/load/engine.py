@@ -96,7 +96,13 @@ class TenantUser(User):
         try:
             self.driver.provision()
         except Exception as exc:  # judged now: the tenant could not be provisioned
-            self._deliver({"index": index, "tenant": plan.tenants[index].label, "error": f"provisioning: {exc}"})
+            self._deliver(
+                {
+                    "index": index,
+                    "tenant": plan.tenants[index].label,
+                    "error": f"provisioning: {type(exc).__name__}: {exc}",
+                }
+            )
             raise StopUser() from None
 
     def _claim(self) -> tuple[int | None, LoadPlan | None]:

@@ -10,6 +10,7 @@ connection or a timeout exactly as they do over httpx's own transport.
 from __future__ import annotations
 
 import ssl
+from http.client import HTTPException
 
 import httpx
 from geventhttpclient import HTTPClient
@@ -55,6 +56,8 @@ class GeventTransport(httpx.BaseTransport):
                 answer.release()
         except TimeoutError as exc:
             raise httpx.ReadTimeout(f"{type(exc).__name__}: {exc}", request=request) from exc
+        except HTTPException as exc:  # geventhttpclient's: the connection closed before or inside an answer
+            raise httpx.RemoteProtocolError(f"{type(exc).__name__}: {exc}", request=request) from exc
         except ssl.SSLError as exc:
             raise httpx.ConnectError(f"TLS: {exc}", request=request) from exc
         except ConnectionRefusedError as exc:
