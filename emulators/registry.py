@@ -25,6 +25,7 @@ from emulators.core.profile import IdpProfile
 BUILT_IN = ("emulators.okta", "emulators.entra")  # packages exporting ``SPEC``, in the order they are listed
 ENTRY_POINT_GROUP = "aup.idps"
 _NAME = re.compile(r"[a-z][a-z0-9]*")  # it becomes part of check ids, file names and CLI values
+_CHECKS = re.compile(r"[A-Za-z_][\w.]*:[A-Za-z_]\w*")
 
 
 @dataclass(frozen=True)
@@ -39,7 +40,9 @@ class IdpSpec:
     ``docs`` is the page documenting its behaviour. ``console_checks``: the conformance ``sync`` suite
     runs the console-driven one-way checks for it (False where the IdP brings hand-written ones).
     ``live_settings``: console settings for a run against a live server under load (Entra sends its
-    concurrent requests on real threads there).
+    concurrent requests on real threads there). ``checks``: ``"module:attribute"`` naming the conformance
+    ``Suite`` the IdP brings of its own (what its wire needs of a server); conformance loads it when it builds
+    its registry, nothing else imports it (docs/architecture.md).
     """
 
     name: str
@@ -52,6 +55,7 @@ class IdpSpec:
     docs: str = ""
     console_checks: bool = True
     live_settings: Mapping[str, object] = field(default_factory=lambda: MappingProxyType({}))
+    checks: str = ""
 
     def __post_init__(self) -> None:
         if not _NAME.fullmatch(self.name):
@@ -61,6 +65,8 @@ class IdpSpec:
         unknown = [name for name in self.variants.values() if name not in self.profiles]
         if unknown:
             raise ValueError(f"IdP {self.name}: variant profile {unknown[0]!r} is not among its profiles")
+        if self.checks and not _CHECKS.fullmatch(self.checks):
+            raise ValueError(f"IdP {self.name}: checks {self.checks!r} must be 'package.module:ATTRIBUTE'")
 
     def profile(self, name: str | None = None) -> IdpProfile:
         """The named profile (the default when None); ConfigurationError names the choices."""

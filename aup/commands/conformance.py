@@ -133,7 +133,7 @@ def _with_prerequisites(chosen: list[Check], everything: list[Check]) -> list[Ch
     "suites",
     multiple=True,
     metavar="LIST",
-    help=f"Suites to run, comma-separated: {','.join(SUITES)} (default: all).",
+    help=f"Suites to run, comma-separated: {','.join(SUITES)}, or a registered IdP's own (see --list; default: all).",
 )
 @click.option("--include", multiple=True, metavar="TAGS", help="Only checks carrying one of these tags (see --list).")
 @click.option("--exclude", multiple=True, metavar="TAGS", help="No checks carrying one of these tags.")

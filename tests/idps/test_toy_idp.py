@@ -5,6 +5,7 @@ server that breaks it) and in a Gherkin run, without any other file naming it.""
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from importlib.metadata import EntryPoint
 from pathlib import Path
 
@@ -96,6 +97,32 @@ def test_the_toy_check_fails_against_a_server_that_ignores_deactivation(app: Fla
     result = outcome.results[0]
     assert result.status is Status.FAIL
     assert "should be inactive or gone, but the server has it active" in result.actual
+
+
+def test_an_idp_that_names_its_own_suite_adds_it_to_the_conformance_registry(app: Flask, token: str) -> None:
+    assert "toy-user-found-by-username" not in default_registry(), "the toy spec names no suite"
+    with registered(replace(TOY, name="toyx", checks="tests.idps.toy_checks:SUITE")):
+        registry = default_registry()
+        assert "toy" in registry.suites
+        assert registry.suites.index("entra") < registry.suites.index("toy") < registry.suites.index("sync")
+        outcome = run(registry.select(["toy"]), Target(IN_PROCESS_SCIM_URL, Bearer(token), app=app))  # type: ignore[arg-type]
+        assert [result.status for result in outcome.results] == [Status.PASS], outcome.results[0].reason
+
+
+@pytest.mark.parametrize(
+    ("checks", "error", "message"),
+    [
+        ("tests.idps.toy_checks", ValueError, "must be 'package.module:ATTRIBUTE'"),
+        ("tests.idps.no_such_module:SUITE", ConfigurationError, "cannot be loaded"),
+        ("tests.idps.toy_checks:NOPE", ConfigurationError, "cannot be loaded"),
+        ("tests.idps.toy:TOY", ConfigurationError, "is not a conformance Suite"),
+    ],
+)
+def test_a_suite_that_cannot_be_loaded_is_a_clear_error(checks: str, error: type[Exception], message: str) -> None:
+    with pytest.raises(error, match=message):
+        spec = replace(TOY, name="toyx", checks=checks)
+        with registered(spec):
+            default_registry()
 
 
 def test_aup_conformance_runs_the_toy_check_from_the_cli() -> None:

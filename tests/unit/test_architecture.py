@@ -70,6 +70,11 @@ RULES: dict[str, Rule] = {
     "conftest": Rule(None),
 }
 
+# An IdP's own conformance suite (``IdpSpec.checks``): ``emulators/<idp>/checks.py`` may import conformance as well,
+# since conformance alone loads it, when it builds its registry; nothing in the emulators imports it.
+IDP_CHECKS = "checks.py"
+IDP_CHECKS_MAY_IMPORT = frozenset({"conformance"})
+
 # Files that may call create_app: the CLI's two doors, and test code (any conftest, anything under tests/).
 APP_BUILDERS = frozenset({"aup/cli.py", "aup/embedded.py"})
 
@@ -126,6 +131,8 @@ def violations(package: str, path: Path, project: set[str]) -> list[str]:
     rule = RULES[package]
     if rule.may_import is None:
         return []
+    if package == "emulators" and path.name == IDP_CHECKS and path.parent.parent.name == "emulators":
+        rule = Rule(rule.may_import | IDP_CHECKS_MAY_IMPORT, rule.forbidden_third_party, rule.doors)
     modules = _imported_modules(path)
     tops = {module.split(".")[0] for module in modules}
     bad = sorted((tops & project) - rule.may_import - {package})
@@ -210,6 +217,20 @@ def test_rules_catch_a_forbidden_import(tmp_path: Path) -> None:
     assert violations("scimcore", sample, project) == ["aup", "aup_server", "emulators", "flask"]
     assert violations("bench", sample, project) == ["aup_server.scim.filter", "aup.cli"]
     assert violations("tests", sample, project) == []
+
+
+def test_only_an_idps_checks_module_may_import_conformance(tmp_path: Path) -> None:
+    idp = tmp_path / "emulators" / "someidp"
+    idp.mkdir(parents=True)
+    for name in ("checks.py", "console.py"):
+        (idp / name).write_text("from conformance.registry import Suite\n", encoding="utf-8")
+    project = {"conformance", "emulators", "scimcore"}
+    assert violations("emulators", idp / "checks.py", project) == []
+    assert violations("emulators", idp / "console.py", project) == ["conformance"]
+    nested = idp / "sub"
+    nested.mkdir()
+    (nested / "checks.py").write_text("import conformance\n", encoding="utf-8")
+    assert violations("emulators", nested / "checks.py", project) == ["conformance"]
 
 
 def test_app_builders_are_found(tmp_path: Path) -> None:
