@@ -22,7 +22,11 @@ from emulators.core.console import AdminConsole, ConsoleSetup
 from emulators.core.errors import ConfigurationError
 from emulators.core.profile import IdpProfile
 
-BUILT_IN = ("emulators.okta", "emulators.entra")  # packages exporting ``SPEC``, in the order they are listed
+# Packages exporting ``SPEC``, in the order they are listed: one line an IdP.
+BUILT_IN = (
+    "emulators.okta",
+    "emulators.entra",
+)
 ENTRY_POINT_GROUP = "aup.idps"
 _NAME = re.compile(r"[a-z][a-z0-9]*")  # it becomes part of check ids, file names and CLI values
 _CHECKS = re.compile(r"[A-Za-z_][\w.]*:[A-Za-z_]\w*")

@@ -11,10 +11,11 @@ from scimcore.wire import Exchange, Headers, decode_body_encoded
 OTHER = "other"
 Marks = tuple[tuple[str, tuple[str, ...]], ...]
 # IdP name -> lower-case words of its User-Agent. ``aup record`` passes the IdP registry's marks
-# (emulators/registry.py) as the ``aup_labels`` option; these are the built-in IdPs' ones, for the addon run
-# by hand, and a test keeps them equal to the registry's. Okta sends "Okta SCIM Client 1.0.0" and its test
-# suite "OKTA SCIM Integration" (docs/okta-idp.md §2, §11a); Entra's User-Agent is undocumented (docs/entra-idp.md
-# §12), these words are in Microsoft's services' ones (inferred).
+# (emulators/registry.py) as the ``aup_labels`` option, every registered IdP's; these defaults, for the addon
+# run by hand, are Okta's and Entra's, and a test keeps them equal to the registry's entries for those.
+# Okta sends "Okta SCIM Client 1.0.0" and its test suite "OKTA SCIM Integration" (docs/okta-idp.md §2,
+# §11a); Entra's User-Agent is undocumented (docs/entra-idp.md §12), these words are in Microsoft's services'
+# ones (inferred).
 DEFAULT_MARKS: Marks = (("okta", ("okta",)), ("entra", ("azure", "microsoft", "aad", "entra")))
 
 

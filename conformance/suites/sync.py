@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import copy
 import functools
-from collections.abc import Callable, Collection, Sequence
+from collections.abc import Collection, Sequence
 
 from conformance.context import CheckContext
 from conformance.idp import DOMAIN, Console, Entra, Okta, directory, run_resources
@@ -384,12 +384,25 @@ def console_suite(registry: IdpRegistry) -> Suite:
                 ref=f"{spec.docs or 'docs/architecture.md'}; one-way sync, the IdP is the source of truth: "
                 f"{COREWEAVE_AUP}; docs/domain.md §1.1",
                 tags={spec.name, "lifecycle", "long"},
-            )(_one_way_check(spec))
+            )(_OneWayCheck(spec))
     return suite
 
 
-def _one_way_check(spec: IdpSpec) -> Callable[[CheckContext], None]:
-    def one_way(ctx: CheckContext) -> None:
+class _OneWayCheck:
+    """The console-driven one-way check of one IdP: equal for equal specs, so registries built twice are equal."""
+
+    def __init__(self, spec: IdpSpec) -> None:
+        self.spec = spec
+        self.__name__ = self.__qualname__ = f"{spec.name}_one_way"
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, _OneWayCheck) and other.spec == self.spec
+
+    def __hash__(self) -> int:
+        return hash(self.spec.name)
+
+    def __call__(self, ctx: CheckContext) -> None:
+        spec = self.spec
         prefix, people = generated(ctx, spec.name[:4])
         run = Console(ctx, spec, people)
         console, label = run.console, spec.label
@@ -414,6 +427,3 @@ def _one_way_check(spec: IdpSpec) -> Callable[[CheckContext], None]:
         console.sync()
         run.expect_done("reactivate a user")
         expect_state(ctx, prefix, console.expected_state(), f"{label}'s reactivation")
-
-    one_way.__name__ = one_way.__qualname__ = f"{spec.name}_one_way"
-    return one_way

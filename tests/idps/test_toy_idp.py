@@ -25,7 +25,7 @@ from emulators import registry as registry_module
 from emulators.core.directory import AppAssignments, Directory, Group, User, load_directory, save_directory
 from emulators.core.directory import Status as UserStatus
 from emulators.core.errors import ConfigurationError
-from emulators.registry import ENTRY_POINT_GROUP, IdpRegistry, IdpSpec, idps, load_default, registered
+from emulators.registry import BUILT_IN, ENTRY_POINT_GROUP, IdpRegistry, IdpSpec, idps, load_default, registered
 from scimcore.client import IN_PROCESS_SCIM_URL
 from scimcore.target import Bearer
 from tests.conformance.faulty import Breaker, Faulty, State, body_of, matches
@@ -39,7 +39,7 @@ scenarios("toy.feature", features_base_dir=str(Path(__file__).parent))
 
 
 def test_the_toy_idp_is_registered_for_these_tests_only() -> None:
-    assert idps().names() == ["okta", "entra", "toy"]
+    assert idps().names() == [*load_default().names(), "toy"]
     assert "toy" not in load_default(), "a fresh registry holds only the built-in IdPs"
     assert idps().gherkin_names()["Toy"] == (TOY, TOY_PROFILE)
     assert idps().label_for_agent("Toy IdP/1.0") == "toy"
@@ -70,7 +70,10 @@ def test_a_spec_is_checked_when_it_is_made(name: str, default: str, message: str
 def test_the_sync_suite_holds_a_check_for_every_registered_idp_without_its_own() -> None:
     ids = [check.id for check in default_registry().checks() if check.suite == "sync"]
     assert "sync-toy-one-way" in ids
-    assert not any(check_id.endswith("-one-way") for check_id in ids if "toy" not in check_id)
+    built_in = {spec.name for spec in load_default() if spec.console_checks}
+    assert {check_id for check_id in ids if check_id.endswith("-one-way")} == {
+        f"sync-{name}-one-way" for name in built_in | {"toy"}
+    }
     assert "sync-toy-one-way" not in default_registry(IdpRegistry()), "an empty IdP registry adds no check"
 
 
@@ -197,7 +200,7 @@ def test_an_installed_package_registers_through_an_entry_point(monkeypatch: pyte
     """A distribution declaring ``[project.entry-points."aup.idps"] toy = "tests.idps.toy:TOY"`` is loaded."""
     point = EntryPoint(name="toy", value="tests.idps.toy:TOY", group=ENTRY_POINT_GROUP)
     monkeypatch.setattr(registry_module, "entry_points", lambda group: [point] if group == ENTRY_POINT_GROUP else [])
-    assert load_default().names() == ["okta", "entra", "toy"]
+    assert load_default().names() == [*(module.rsplit(".", 1)[1] for module in BUILT_IN), "toy"]
     wrong = EntryPoint(name="bad", value="tests.idps.toy:TOY_PROFILE", group=ENTRY_POINT_GROUP)
     monkeypatch.setattr(registry_module, "entry_points", lambda group: [wrong])
     with pytest.raises(ConfigurationError, match=r"entry point bad \(tests.idps.toy:TOY_PROFILE\) is not an IdpSpec"):

@@ -19,6 +19,7 @@ from aup.commands.exits import OK, TARGET_FAILED, USAGE
 from aup.load import report
 from aup.load.driver import percentiles, prefixed_directory, request_route
 from aup.load.plan import SCENARIOS, STEPS, LoadPlan, TenantSpec, check_plan, idp_for, read_tenants
+from emulators.registry import idps
 
 
 class RateLimited(Exception):
@@ -57,7 +58,8 @@ def test_a_plan_that_cannot_run_says_why(changes: dict[str, Any], message: str) 
 
 
 def test_mixed_alternates_the_registered_idps() -> None:
-    assert [idp_for(i, "mixed") for i in range(4)] == ["okta", "entra", "okta", "entra"]
+    names = idps().names()
+    assert [idp_for(i, "mixed") for i in range(2 * len(names))] == names + names
     assert idp_for(3, "entra") == "entra"
 
 
