@@ -29,6 +29,12 @@ def idp_provisions(world: World, idp: str) -> None:
     world.config.use(spec.name, profile.name)
 
 
+@given(parsers.parse('the IdP\'s setting "{name}" is "{value}"'))
+def idp_setting(world: World, name: str, value: str) -> None:
+    """One field of the IdP's settings object (its admin choices), before the first admin action."""
+    world.config.settings[name] = {"true": True, "false": False}.get(value, value)
+
+
 @given("the directory has users:")
 def directory_users(world: World, datatable: list[list[str]]) -> None:
     header, *rows = datatable
@@ -185,6 +191,12 @@ def sp_active(world: World, name: str) -> None:
     assert doc.get("active") is True, f"{name} is not active: {doc.get('active')!r}"
 
 
+@then(parsers.parse('"{name}" is inactive on the service provider'))
+def sp_inactive(world: World, name: str) -> None:
+    doc = world.existing_user(name)
+    assert doc.get("active") is False, f"{name} is not inactive: {doc.get('active')!r}"
+
+
 @then(parsers.parse('"{name}" is inactive on the service provider with the same id'))
 def sp_inactive_same_id(world: World, name: str) -> None:
     doc = world.existing_user(name)
@@ -225,4 +237,4 @@ def resync_unchanged(world: World) -> None:
 
 @then("the re-sync wrote nothing")
 def resync_wrote_nothing(world: World) -> None:
-    assert_no_writes(world.idp.methods_sent()[world.mark :])
+    assert_no_writes(world.methods_sent()[world.mark :])
