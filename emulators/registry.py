@@ -26,6 +26,7 @@ from emulators.core.profile import IdpProfile
 BUILT_IN = (
     "emulators.okta",
     "emulators.entra",
+    "emulators.pingfederate",
 )
 ENTRY_POINT_GROUP = "aup.idps"
 _NAME = re.compile(r"[a-z][a-z0-9]*")  # it becomes part of check ids, file names and CLI values

@@ -16,9 +16,16 @@ from tests.conformance.breakers_idp import NEEDS_THROTTLING
 from tests.conformance.breakers_posix import BREAKERS as POSIX_BREAKERS
 from tests.conformance.breakers_rfc import BREAKERS as RFC_BREAKERS
 from tests.conformance.faulty import Breaker, Faulty, State, body_of, clone, set_json
+from tests.pingfederate.breakers import BREAKERS as PINGFEDERATE_BREAKERS
 
 BASE = IN_PROCESS_SCIM_URL
-BREAKERS: dict[str, Breaker] = {**RFC_BREAKERS, **CURSOR_BULK_BREAKERS, **IDP_BREAKERS, **POSIX_BREAKERS}
+BREAKERS: dict[str, Breaker] = {
+    **RFC_BREAKERS,
+    **CURSOR_BULK_BREAKERS,
+    **IDP_BREAKERS,
+    **POSIX_BREAKERS,
+    **PINGFEDERATE_BREAKERS,
+}
 CHECKS = {item.id: item for item in all_checks()}
 
 
