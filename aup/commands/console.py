@@ -44,6 +44,17 @@ def parse_changes(assignments: tuple[str, ...], removals: tuple[str, ...]) -> di
     return changes
 
 
+def parse_settings(items: tuple[str, ...]) -> dict[str, Any]:
+    """``--setting KEY=VALUE`` as the console's settings; ``true``/``false`` are booleans, digits integers."""
+    settings: dict[str, Any] = {}
+    for item in items:
+        key, sep, value = item.partition("=")
+        if not sep or not key:
+            raise click.BadParameter(f"{item!r} is not KEY=VALUE", param_hint="--setting")
+        settings[key] = {"true": True, "false": False}.get(value, int(value) if value.isdigit() else value)
+    return settings
+
+
 @dataclass
 class ConsoleJob:
     spec: IdpSpec
@@ -74,27 +85,31 @@ def open_job(
     *,
     links_path: Path | None,
     cassette: Path | None,
+    profile: str | None = None,
+    settings: Mapping[str, Any] | None = None,
 ) -> ConsoleJob:
-    """The IdP's console on the directory file, its links and a client of the pre-flighted target."""
+    """The IdP's console on the directory file, its links and a client of the pre-flighted target, in the
+    IdP's ``profile`` (its default when None) with the admin's ``settings``."""
     spec = idps().get(idp)
     target = connection.resolve()
     try:
+        chosen = spec.profile(profile)
         directory = load_directory(directory_path)
         links = LinkStore(links_path or links_path_for(directory_path, spec.name), save_every=50)
     except ConfigurationError as exc:
         raise UsageProblem(str(exc)) from None
-    profile = spec.profile()
     sink = None
     if cassette is not None:
         writer = CassetteWriter(cassette)
         ctx.call_on_close(writer.close)
         sink = writer.write
-    tap = Wiretap(profile.source, sink=sink)
+    tap = Wiretap(chosen.source, sink=sink)
     preflight(target)
-    http = target.http(hooks=tap.hooks, headers=profile.headers)
+    http = target.http(hooks=tap.hooks, headers=chosen.headers)
     ctx.call_on_close(http.close)
     try:
-        console = spec.console(ConsoleSetup(directory, http, profile, SkippingClock(), links=links))
+        setup = ConsoleSetup(directory, http, chosen, SkippingClock(), links=links, settings=dict(settings or {}))
+        console = spec.console(setup)
     except ConfigurationError as exc:
         raise UsageProblem(str(exc)) from None
     return ConsoleJob(spec, console, tap, directory, directory_path, links)

@@ -19,7 +19,7 @@ from typing import Any
 import click
 
 from aup.commands.connection import ConnectionOptions, connection_options, preflight
-from aup.commands.console import ConsoleJob, open_job, parse_changes, perform, send
+from aup.commands.console import ConsoleJob, open_job, parse_changes, parse_settings, perform, send
 from aup.commands.entra import (
     app_option,
     entra_command_options,
@@ -61,8 +61,9 @@ _DONE = {
 # through its admin console (aup/commands/console.py), which reads neither these nor _OKTA_AND_ENTRA.
 _OKTA_AND_ENTRA = ("mapping", "app", "log_path", "verbose")
 _OKTA_ONLY = ("profile", "tasks_path", "import_groups", "rename_groups", "sync_password", "save")
+_NOT_OKTA = ("dialect",)  # Entra's dialect, or another IdP's profile; Okta's is --profile
+_CONSOLE_ONLY = ("settings",)  # the console IdPs' settings (emulators/core/console.py)
 _ENTRA_ONLY = (
-    "dialect",
     "cycles",
     "flags",
     "job_path",
@@ -151,13 +152,28 @@ class IdpChoice(click.ParamType):  # type: ignore[type-arg]  # generic from clic
 
 def _refuse_other_idps_options(ctx: click.Context, idp: str) -> None:
     """Options only Okta or only Entra reads are refused for any other IdP, never ignored."""
-    foreign = {"okta": _ENTRA_ONLY, "entra": _OKTA_ONLY}.get(idp, _OKTA_ONLY + _ENTRA_ONLY + _OKTA_AND_ENTRA)
+    foreign = {
+        "okta": _ENTRA_ONLY + _NOT_OKTA + _CONSOLE_ONLY,
+        "entra": _OKTA_ONLY + _CONSOLE_ONLY,
+    }.get(idp, _OKTA_ONLY + _ENTRA_ONLY + _OKTA_AND_ENTRA)
     for name in foreign:
         if _given(ctx, name):
             param = next(p for p in ctx.command.params if p.name == name)
             flag = param.opts[0] if param.opts else name
-            owner = "Okta's" if name in _OKTA_ONLY else "Entra's" if name in _ENTRA_ONLY else "Okta's and Entra's"
+            owner = (
+                "Okta's"
+                if name in _OKTA_ONLY
+                else "Entra's"
+                if name in _ENTRA_ONLY
+                else "for the other IdPs"
+                if name in _NOT_OKTA
+                else "for IdPs driven by their admin console"
+                if name in _CONSOLE_ONLY
+                else "Okta's and Entra's"
+            )
             raise UsageProblem(f"{flag} is {owner}; it does nothing with --idp {idp}")
+    if idp == "entra" and ctx.params.get("dialect") not in (None, *ENTRA_PROFILES):
+        raise UsageProblem(f"--dialect {ctx.params['dialect']!r}: Entra's are {', '.join(sorted(ENTRA_PROFILES))}")
 
 
 @click.group(invoke_without_command=True)
@@ -170,7 +186,18 @@ def _refuse_other_idps_options(ctx: click.Context, idp: str) -> None:
     help="Okta app flavour: OIN, AIW, or OIN listing members in the group POST.",
 )
 @click.option(
-    "--dialect", type=click.Choice(sorted(ENTRA_PROFILES)), help="Entra wire dialect [default: from the URL]."
+    "--dialect",
+    metavar="NAME",
+    help=f"Wire dialect: Entra's ({'|'.join(sorted(ENTRA_PROFILES))}) [default: from the URL], or another "
+    "registered IdP's profile (PingFederate: patch|put) [default: its own].",
+)
+@click.option(
+    "--setting",
+    "settings",
+    multiple=True,
+    metavar="KEY=VALUE",
+    help="A setting of an IdP driven by its admin console, e.g. remove_user_action=delete for PingFederate "
+    "(repeatable; true and false are booleans).",
 )
 @click.option(
     "--directory",
@@ -267,6 +294,8 @@ def _console_job(setup: _Setup) -> ConsoleJob:
         setup.connection,
         links_path=opts["links"],
         cassette=opts["cassette"],
+        profile=opts["dialect"],
+        settings=parse_settings(opts["settings"]),
     )
 
 

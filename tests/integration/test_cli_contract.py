@@ -216,6 +216,9 @@ def test_okta_test_connection_fails_on_an_answer_that_is_not_a_list(people: Path
         (["--idp", "entra", "--auth", "header"], "--auth header is not available here"),
         (["--idp", "entra", "--no-save"], "--save is Okta's"),
         (["--idp", "entra", "--tasks", "t.json"], "--tasks is Okta's"),
+        (["--dialect", "put"], "--dialect is for the other IdPs; it does nothing with --idp okta"),
+        (["--idp", "entra", "--dialect", "put"], "--dialect 'put': Entra's are aadOptscim062020, scim"),
+        (["--idp", "entra", "--setting", "a=b"], "--setting is for IdPs driven by their admin console"),
     ],
 )
 def test_an_option_the_idp_does_not_read_is_refused_not_ignored(people: Path, args: list[str], message: str) -> None:
