@@ -59,8 +59,13 @@ class SyncState:
 
     @classmethod
     def beside(cls, links: LinkStore) -> SyncState:
-        path = links.path.with_name(links.path.name.removesuffix(".json") + ".state.json") if links.path else None
-        return cls(path)
+        """Saved beside saved links (``people.pingfederate-links.json`` -> ``people.pingfederate-state.json``);
+        in memory with in-memory links."""
+        if links.path is None:
+            return cls(None)
+        name = links.path.name
+        stem = name.removesuffix("-links.json") if name.endswith("-links.json") else name.removesuffix(".json")
+        return cls(links.path.with_name(f"{stem}-state.json"))
 
     def save(self) -> None:
         if self.path is None:
