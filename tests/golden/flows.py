@@ -19,9 +19,11 @@ from aup_server.auth import issue_token
 from aup_server.config import ServerConfig
 from aup_server.store import open_store
 from emulators.core.clock import FakeClock
+from emulators.core.console import AdminConsole, ConsoleSetup
 from emulators.core.directory import AppAssignments, Directory, Group, User
 from emulators.entra import ENTRA_DEFAULT, EntraDirectory, EntraEmulator
 from emulators.okta import OKTA_OIN, OktaEmulator
+from emulators.pingfederate import SPEC as PINGFEDERATE_SPEC
 from scimcore.client import IN_PROCESS_SCIM_URL, BearerAuth, Wiretap, make_http
 from scimcore.wire import Exchange
 
@@ -118,6 +120,35 @@ def entra(actions: Callable[[EntraEmulator], object]) -> list[Exchange]:
         return list(tap.exchanges)
 
 
+def pingfederate_people() -> Directory:
+    users = {
+        uid: User(uid, {"login": f"{uid}@ping.test", "email": f"{uid}@ping.test", "firstName": first, "lastName": last,
+                        "displayName": f"{first} {last}"})
+        for uid, first, last in (("ann", "Ann", "Lee"), ("ben", "Ben", "Ng"))
+    }  # fmt: skip
+    team = Group("team", "Team Red", members=["ann", "ben"])
+    return Directory(
+        users=users, groups={"team": team}, app=AppAssignments(users=["ann", "ben"], push_groups={"team": True})
+    )
+
+
+def pingfederate(profile: str, actions: Callable[[AdminConsole], object]) -> list[Exchange]:
+    chosen = PINGFEDERATE_SPEC.profile(profile)
+    with recorded(chosen.source, chosen.headers) as (http, tap):
+        actions(PINGFEDERATE_SPEC.console(ConsoleSetup(pingfederate_people(), http, chosen, FakeClock())))
+        return list(tap.exchanges)
+
+
+def _pingfederate_changes(console: AdminConsole) -> None:
+    console.sync()
+    console.update_user("ann", {"lastName": "Lee-Smith"})
+    console.deactivate("ben")
+    console.rename_group("team", "Team Crimson")
+    console.sync()
+    console.reactivate("ben")
+    console.sync()
+
+
 def _okta_deactivate(emulator: OktaEmulator) -> None:
     emulator.assign_user(ANN)
     emulator.deactivate_user(ANN)
@@ -171,5 +202,20 @@ FLOWS = (
         "entra-soft-delete",
         "Entra: initial cycle, then a soft-deleted user disabled in the next cycle",
         lambda: entra(_entra_soft_delete),
+    ),
+    Flow(
+        "pingfederate-first-cycle",
+        "PingFederate: the first cycle (lookup and POST per user, /Groups read by pages, POST of the group)",
+        lambda: pingfederate("patch", lambda console: console.sync()),
+    ),
+    Flow(
+        "pingfederate-changes",
+        "PingFederate: a changed user PUT, a disabled user PUT with active false and its group PATCH, then enabled",
+        lambda: pingfederate("patch", _pingfederate_changes),
+    ),
+    Flow(
+        "pingfederate-put-changes",
+        "PingFederate without PATCH: the same changes, the group replaced with PUT",
+        lambda: pingfederate("put", _pingfederate_changes),
     ),
 )
