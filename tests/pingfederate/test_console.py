@@ -165,13 +165,15 @@ def test_the_lookup_follows_the_unique_identifier_and_the_filter_expression(
 
 
 def test_a_group_is_found_on_a_later_page_and_its_members_overwritten(server: Server) -> None:
+    group_schema, user_schema = (
+        "urn:ietf:params:scim:schemas:core:2.0:Group",
+        "urn:ietf:params:scim:schemas:core:2.0:User",
+    )
     for i in range(230):
-        server.admin.post("/Groups", json={"schemas": ["urn:ietf:params:scim:schemas:core:2.0:Group"],
-                                           "displayName": f"other {i:03}"})  # fmt: skip
-    stray = server.admin.post("/Users", json={"schemas": ["urn:ietf:params:scim:schemas:core:2.0:User"],
-                                              "userName": "stray@example.test"}).json()  # fmt: skip
-    existing = server.admin.post("/Groups", json={"schemas": ["urn:ietf:params:scim:schemas:core:2.0:Group"],
-                                                  "displayName": "Team 0", "members": [{"value": stray["id"]}]}).json()  # fmt: skip
+        server.admin.post("/Groups", json={"schemas": [group_schema], "displayName": f"other {i:03}"})
+    stray = server.admin.post("/Users", json={"schemas": [user_schema], "userName": "stray@example.test"}).json()
+    body = {"schemas": [group_schema], "displayName": "Team 0", "members": [{"value": stray["id"]}]}
+    existing = server.admin.post("/Groups", json=body).json()
     pf, tap = console(server, people())
     pf.sync()
     pages = [line for line in wire(tap) if line.startswith("GET /Groups")]

@@ -10,8 +10,8 @@ from hypothesis import strategies as st
 from hypothesis.stateful import rule
 
 from emulators.core.console import AdminConsole
-from scimcore.client import Wiretap
 from features.steps.world import Config, open_console
+from scimcore.client import Wiretap
 from tests.stateful.test_sync_machines import SETTINGS, TIMEOUT_S, SyncMachine
 
 
@@ -21,7 +21,7 @@ class PingFederateSync(SyncMachine):
     lasts until the user is written again (RFC 7644 §3.5.1, a PUT replaces), so only mapped drift is made here."""
 
     dialect = "patch"
-    settings: dict[str, object] = {}  # noqa: RUF012 - read only, replaced by the subclass
+    settings: dict[str, object] = {}
     tap: Wiretap
 
     def make_idp(self) -> AdminConsole:
