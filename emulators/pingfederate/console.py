@@ -358,7 +358,8 @@ class PingFederateConsole(AdminConsole):
             sent = self._send(lambda: self.scim.put(f"/Groups/{scim_id}", doc), what)
         else:
             operations: list[dict[str, Any]] = []
-            if last is None:
+            if last is None:  # nothing known of what was written: the name and the whole member list
+                operations.append({"op": "replace", "path": "displayName", "value": name})
                 operations.append({"op": "replace", "path": "members", "value": [{"value": m} for m in members]})
             else:
                 if last["name"] != name:
