@@ -14,6 +14,7 @@ from click.testing import CliRunner
 from aup.cli import main
 from emulators.core.directory import AppAssignments, Directory, Group, Status, User, save_directory
 from tests.integration.conftest import Served, served, server_db  # noqa: F401 - the real `aup serve` fixture
+from tests.integration.test_load_cli import aup_load, finished, serving
 
 
 def _people(path: Path, *, ben: Status = Status.ACTIVE, cat_last: str = "Zoë", big: bool = False) -> None:
@@ -110,3 +111,23 @@ def test_a_refused_change_exits_1_and_the_next_run_sends_it_again(tmp_path: Path
     _people(people)  # the admin fixes the datastore: big leaves it; the next cycle is clean
     code, output = _sync(people, served)
     assert code == 0, output
+
+
+def test_aup_load_runs_pingfederate_tenants_to_convergence(tmp_path: Path, server_db: str) -> None:  # noqa: F811
+    """``aup load --idp pingfederate``: each Locust user is one tenant's PingFederate, built through the registry."""
+    with serving(server_db) as (url, _):
+        report_path = tmp_path / "load.json"
+        process = aup_load(
+            "--target", url, "--local-tenants", "2", "--db", server_db, "--idp", "pingfederate", "--run-time", "6s",
+            "--quiet", "--think", "0.1:0.3", "--directory-users", "20", "--directory-groups", "3",
+            "--report", str(report_path),
+        )  # fmt: skip
+        code = finished(process)
+    output = "\n".join(process.output)
+    assert code == 0, output
+    report = json.loads(report_path.read_text(encoding="utf-8"))
+    assert report["verdict"] == {"tenants": 2, "converged": 2, "diverged": 0, "unjudged": 0, "exit_code": 0}
+    assert {tenant["idp"] for tenant in report["tenants"]} == {"pingfederate"}
+    kinds = {f"{row['method']} {row['name']}" for row in report["requests"]}
+    assert {"GET /Users?filter", "POST /Users", "GET /Groups?list", "POST /Groups", "PUT /Users/{id}"} <= kinds, kinds
+    assert not any(kind.startswith("PATCH /Users") for kind in kinds), "PingFederate never PATCHes a user"
