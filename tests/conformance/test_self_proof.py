@@ -3,11 +3,14 @@ against a server that breaks exactly the requirement it enforces."""
 
 from __future__ import annotations
 
+import importlib
+
 import pytest
 from werkzeug.wrappers import Request, Response
 
 from conformance import Status, Target, all_checks, run
 from conformance.model import Check
+from emulators.registry import idps
 from scimcore.client import IN_PROCESS_SCIM_URL
 from scimcore.target import Bearer
 from tests.conformance.breakers_cursor_bulk import BREAKERS as CURSOR_BULK_BREAKERS
@@ -16,15 +19,25 @@ from tests.conformance.breakers_idp import NEEDS_THROTTLING
 from tests.conformance.breakers_posix import BREAKERS as POSIX_BREAKERS
 from tests.conformance.breakers_rfc import BREAKERS as RFC_BREAKERS
 from tests.conformance.faulty import Breaker, Faulty, State, body_of, clone, set_json
-from tests.pingfederate.breakers import BREAKERS as PINGFEDERATE_BREAKERS
 
 BASE = IN_PROCESS_SCIM_URL
+
+
+def _idp_breakers() -> dict[str, Breaker]:
+    """The breakers of every registered IdP that brings a suite of its own: ``tests/<idp>/breakers.py``."""
+    out: dict[str, Breaker] = {}
+    for spec in idps():
+        if spec.checks:
+            out.update(importlib.import_module(f"tests.{spec.name}.breakers").BREAKERS)
+    return out
+
+
 BREAKERS: dict[str, Breaker] = {
     **RFC_BREAKERS,
     **CURSOR_BULK_BREAKERS,
     **IDP_BREAKERS,
     **POSIX_BREAKERS,
-    **PINGFEDERATE_BREAKERS,
+    **_idp_breakers(),
 }
 CHECKS = {item.id: item for item in all_checks()}
 
