@@ -19,7 +19,8 @@ from __future__ import annotations
 
 import json
 import os
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -29,7 +30,7 @@ from emulators.core.console import AdminConsole, ConsoleSetup
 from emulators.core.directory import Status, User
 from emulators.core.errors import ConfigurationError
 from emulators.core.expected import ExpectedGroup, ExpectedState, ExpectedUser
-from emulators.core.linkstore import LinkStore
+from emulators.core.linkstore import Kind, LinkStore
 from emulators.core.mapping import TargetPath, is_empty, set_value
 from emulators.core.payloads import patch_request
 from emulators.core.retry import RateLimitExhaustedError, send_with_rate_limit
@@ -260,8 +261,15 @@ class PingFederateConsole(AdminConsole):
 
     def _replace_user(self, user_id: str, scim_id: str, doc: dict[str, Any], what: str) -> None:
         body = {**doc, "id": scim_id}
-        if self._send(lambda: self.scim.put(f"/Users/{scim_id}", body), what) is not None:
+        gone = partial(self._gone, "user", user_id)
+        if self._send(lambda: self.scim.put(f"/Users/{scim_id}", body), what, on_gone=gone) is not None:
             self.state.users[user_id] = doc
+
+    def _gone(self, kind: Kind, idp_id: str) -> None:
+        """The server no longer has what was linked (deleted there): the link and state are dropped, so the next
+        cycle looks it up and creates it again (inferred: docs/pingfederate-idp.md §6)."""
+        self.links.unlink(kind, idp_id)
+        (self.state.users if kind == "user" else self.state.groups).pop(idp_id, None)
 
     def _remove_user(self, user_id: str, what: str) -> None:
         scim_id = self.links.scim_id("user", user_id)
@@ -300,7 +308,9 @@ class PingFederateConsole(AdminConsole):
         members = self._members(group_id)
         scim_id = self.links.scim_id("group", group_id)
         if scim_id is None:
-            scim_id, held = self._find_group(group.name)
+            listed, scim_id, held = self._find_group(group.name)
+            if not listed:  # /Groups could not be read: creating now could duplicate a group (next cycle)
+                return
             if scim_id is None:
                 doc = {"schemas": [urns.GROUP], "displayName": group.name, "members": [{"value": m} for m in members]}
                 created = self._send(lambda: self.scim.post("/Groups", doc), f"create group {group.name}")
@@ -319,23 +329,29 @@ class PingFederateConsole(AdminConsole):
         elif last["name"] != group.name or last["members"] != members:
             self._write_group(group_id, scim_id, group.name, members, last)
 
-    def _find_group(self, name: str) -> tuple[str | None, list[str]]:
-        """Every page of /Groups read until a group of that name turns up (its id and members), as the provisioner
-        filters groups by listing them."""
+    def _find_group(self, name: str) -> tuple[bool, str | None, list[str]]:
+        """Every page of /Groups read until a group of that name turns up, as the provisioner filters groups by
+        listing them: whether the list could be read, and the group's id and members when found."""
         for page in self._group_pages():
+            if page is None:
+                return False, None, []
             for doc in page:
                 if doc.get("displayName") == name:
                     held = [str(m.get("value")) for m in doc.get("members") or () if isinstance(m, dict)]
-                    return str(doc.get("id")), held
-        return None, []
+                    return True, str(doc.get("id")), held
+        return True, None, []
 
-    def _group_pages(self) -> Iterator[list[dict[str, Any]]]:
+    def _group_pages(self) -> Iterator[list[dict[str, Any]] | None]:
+        """The pages of /Groups by index (RFC 7644 §3.4.2.4); None, and the end, when one cannot be read."""
         start, size = 1, self.profile.group_page_size
         while True:
             query: list[tuple[str, str | int]] = [("startIndex", start), ("count", size)]
             response = self._send(lambda page=query: self.scim.get("/Groups", page), "list groups")
             body = response_json(response) if response is not None else None
             if not isinstance(body, dict):
+                if response is not None:
+                    self.failures.append("list groups: the answer is not a ListResponse")
+                yield None
                 return
             page = [doc for doc in body.get("Resources") or () if isinstance(doc, dict)]
             yield page
@@ -348,6 +364,7 @@ class PingFederateConsole(AdminConsole):
         self, group_id: str, scim_id: str, name: str, members: list[str], last: dict[str, Any] | None
     ) -> None:
         what = f"update group {name}"
+        gone = partial(self._gone, "group", group_id)
         if not self.profile.patch_groups:
             doc = {
                 "schemas": [urns.GROUP],
@@ -355,7 +372,7 @@ class PingFederateConsole(AdminConsole):
                 "displayName": name,
                 "members": [{"value": m} for m in members],
             }
-            sent = self._send(lambda: self.scim.put(f"/Groups/{scim_id}", doc), what)
+            sent = self._send(lambda: self.scim.put(f"/Groups/{scim_id}", doc), what, on_gone=gone)
         else:
             operations: list[dict[str, Any]] = []
             if last is None:  # nothing known of what was written: the name and the whole member list
@@ -369,7 +386,8 @@ class PingFederateConsole(AdminConsole):
                 if added:
                     operations.append({"op": "add", "path": "members", "value": [{"value": m} for m in added]})
                 operations += [{"op": "remove", "path": f"members[value eq {json.dumps(m)}]"} for m in removed]
-            sent = self._send(lambda: self.scim.patch(f"/Groups/{scim_id}", patch_request(operations)), what)
+            request = patch_request(operations)
+            sent = self._send(lambda: self.scim.patch(f"/Groups/{scim_id}", request), what, on_gone=gone)
         if sent is not None:
             self.state.groups[group_id] = {"name": name, "members": members}
 
@@ -385,9 +403,12 @@ class PingFederateConsole(AdminConsole):
 
     # the wire
 
-    def _send(self, request: Any, what: str, *, gone_ok: bool = False) -> httpx.Response | None:
+    def _send(
+        self, request: Any, what: str, *, gone_ok: bool = False, on_gone: Callable[[], None] | None = None
+    ) -> httpx.Response | None:
         """The answer when the server took the request; otherwise None and the failure noted (the next cycle
-        tries again, as the state did not move). A 404 to a DELETE means it is gone already."""
+        tries again, as the state did not move). A 404 to a DELETE means it is gone already (``gone_ok``); a
+        404 to a write of a linked resource calls ``on_gone``."""
         try:
             response = send_with_rate_limit(request, self.profile.rate_limit, self.clock)
         except RateLimitExhaustedError as exc:
@@ -395,6 +416,10 @@ class PingFederateConsole(AdminConsole):
             return None
         if response.is_success or (gone_ok and response.status_code == 404):
             return response
+        if on_gone is not None and response.status_code == 404:
+            on_gone()
+            self.failures.append(f"{what}: HTTP 404, gone from the server; the next cycle creates it again")
+            return None
         self.failures.append(f"{what}: HTTP {response.status_code} {response.text[:200]}")
         return None
 

@@ -14,6 +14,7 @@ import pytest
 from click.testing import CliRunner
 
 from bench.harness import FIGURES, main
+from emulators.registry import idps
 
 SCHEMA = json.loads((Path(__file__).resolve().parents[2] / "bench" / "result.schema.json").read_text())
 TINY = [
@@ -56,7 +57,7 @@ def test_tiny_run_writes_every_figure_in_the_documented_shape(tmp_path: Path) ->
     data = json.loads(out.read_text())
     jsonschema.validate(data, SCHEMA)
     assert data["mode"] == "custom"
-    assert {row["idp"] for row in data["sync"]} == {"okta", "entra"}
+    assert {row["idp"] for row in data["sync"]} == set(idps().names())  # every registered IdP
     assert all(row["failures"] == 0 for row in data["sync"])
     assert data["scale"]["sizes"] == [40, 120]
     assert set(data["large_groups"]["median_ms"]) == {"10", "30"}

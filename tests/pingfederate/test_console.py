@@ -324,3 +324,28 @@ def test_mapping_rules_replace_defaults_and_bad_ones_are_refused(server: Server)
     assert ann["externalId"] == "E1" and ann["displayName"] == "Ann"
     with pytest.raises(ConfigurationError, match="is a \\(SCIM path, attribute\\) pair"):
         PingFederateConsole(ConsoleSetup(people(), http, profile, FakeClock(), rules=["userName"]))
+
+
+def test_a_user_deleted_on_the_server_is_created_again_at_the_next_cycle(server: Server) -> None:
+    pf, _ = console(server, people())
+    pf.sync()
+    first = pf.links.scim_id("user", "ann")
+    assert server.admin.delete(f"/Users/{first}").status_code == 204  # the service provider's admin deletes ann
+    pf.update_user("ann", {"lastName": "Changed"})
+    pf.sync()
+    assert pf.unresolved_failures() == [
+        "update ann@example.test: HTTP 404, gone from the server; the next cycle creates it again"
+    ]
+    pf.sync()
+    holds(server, pf)
+    assert pf.links.scim_id("user", "ann") not in (None, first)
+
+
+def test_groups_that_cannot_be_listed_are_not_created_blind(server: Server) -> None:
+    plan = Script([Rule(Fault.server_error(503), Match("GET", r"/Groups\?"))])
+    pf, tap = console(server, people(), transport=FaultTransport(httpx.WSGITransport(app=server.app), plan))
+    pf.sync()
+    assert [f.split(":")[0] for f in pf.unresolved_failures()] == ["list groups"]
+    assert "POST /Groups" not in wire(tap), "a group it could not look for is not created (it might exist)"
+    pf.sync()
+    holds(server, pf)
