@@ -1,25 +1,27 @@
-"""The subset of Entra's attribute-mapping expression language the emulator evaluates (docs/entra-idp.md §9).
+"""Entra's attribute-mapping expression language, as the emulator evaluates it (docs/entra-idp.md §9a).
 
 Grammar (a tokenizer and a recursive-descent parser; no regular expressions read the text)::
 
-    expression := operand [ "=" operand ]
-    operand    := STRING | NUMBER | "[" attribute "]" | NAME "(" [ argument { "," argument } ] ")"
+    expression := operand [ OPERATOR operand ]     OPERATOR: = <> < <= > >= (Microsoft: IIF's conditions)
+    operand    := STRING | NUMBER | "[" attribute "]" | NAME "(" [ argument { "," argument } ] ")" | CONSTANT
     argument   := [ expression ]          (an empty argument is null, e.g. Switch([x], , ...))
 
-Strings are double-quoted; ``\\"`` and ``\\\\`` escape a quote and a backslash. Function names are
-case-insensitive; the functions and their null handling are in ``functions.py``.
-Unknown functions, wrong arity and unknown attributes are ``ExpressionError`` at compile time.
+Strings are double-quoted; ``\\"`` and ``\\\\`` escape a quote and a backslash. Numbers are decimal (``7``,
+``-10``, ``1.5``) or VBA hexadecimal (``&HF7``, as BitAnd's example writes them). A bare name is one of VBA's
+constants (``vbTextCompare``, ``vbBinaryCompare``). Function names are case-insensitive; the functions and their
+null handling are in ``functions.py``. Unknown functions, wrong arity, functions Microsoft refuses for SCIM apps
+and unknown attributes are ``ExpressionError`` at compile time, with their position.
 """
 
 from __future__ import annotations
 
 import difflib
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from emulators.core.errors import ConfigurationError
-from emulators.entra.functions import FUNCTIONS, as_text
+from emulators.entra.functions import CONSTANTS, FUNCTIONS, EvaluationError, as_text
 
 MAX_LENGTH = 10_000  # docs/entra-idp.md §9: expressions are at most 10,000 characters
 
@@ -30,37 +32,42 @@ class ExpressionError(ConfigurationError):
 
 @dataclass(frozen=True)
 class Literal:
-    value: str | int | None
+    value: str | int | float | None
 
 
 @dataclass(frozen=True)
 class Attribute:
     name: str
+    position: int = field(default=0, compare=False)
 
 
 @dataclass(frozen=True)
 class Call:
     function: str
     args: tuple[Node, ...]
+    position: int = field(default=0, compare=False)
 
 
 @dataclass(frozen=True)
-class Equals:
+class Compare:
+    operator: str  # = <> < <= > >=
     left: Node
     right: Node
 
 
-Node = Literal | Attribute | Call | Equals
+Node = Literal | Attribute | Call | Compare
+OPERATORS = ("<>", "<=", ">=", "=", "<", ">")
 
 
 @dataclass(frozen=True)
 class Token:
-    kind: str  # STRING NUMBER ATTR NAME ( ) , = END
+    kind: str  # STRING NUMBER ATTR NAME ( ) , OP END
     text: str
     position: int
 
 
 _DIGITS = frozenset("0123456789")
+_HEX = frozenset("0123456789abcdefABCDEF")
 
 
 def tokenize(text: str) -> list[Token]:
@@ -70,9 +77,18 @@ def tokenize(text: str) -> list[Token]:
         ch = text[i]
         if ch.isspace():
             i += 1
-        elif ch in "(),=":
+        elif ch in "(),":
             tokens.append(Token(ch, ch, i))
             i += 1
+        elif ch in "=<>":
+            operator = next(op for op in OPERATORS if text.startswith(op, i))
+            tokens.append(Token("OP", operator, i))
+            i += len(operator)
+        elif ch == "&" and text[i + 1 : i + 2] in ("H", "h") and text[i + 2 : i + 3] in _HEX:
+            start, i = i, i + 2
+            while i < n and text[i] in _HEX:
+                i += 1
+            tokens.append(Token("NUMBER", str(int(text[start + 2 : i], 16)), start))
         elif ch == '"':
             value, i = _read_string(text, i)
             tokens.append(Token("STRING", value, i))
@@ -86,7 +102,7 @@ def tokenize(text: str) -> list[Token]:
         elif ch in _DIGITS or (ch == "-" and i + 1 < n and text[i + 1] in _DIGITS):
             start = i
             i += 1
-            while i < n and text[i] in _DIGITS:
+            while i < n and (text[i] in _DIGITS or (text[i] == "." and text[i + 1 : i + 2] in _DIGITS)):
                 i += 1
             tokens.append(Token("NUMBER", text[start:i], start))
         elif ch.isalpha() or ch == "_":
@@ -140,9 +156,10 @@ class _Parser:
 
     def expression(self) -> Node:
         left = self.operand()
-        if self.token.kind == "=":
+        if self.token.kind == "OP":
+            operator = self.token.text
             self.index += 1
-            return Equals(left, self.operand())
+            return Compare(operator, left, self.operand())
         return left
 
     def operand(self) -> Node:
@@ -152,14 +169,16 @@ class _Parser:
             return Literal(token.text)
         if token.kind == "NUMBER":
             self.index += 1
-            return Literal(int(token.text))
+            return Literal(float(token.text) if "." in token.text else int(token.text))
         if token.kind == "ATTR":
             self.index += 1
-            return Attribute(token.text)
+            return Attribute(token.text, token.position)
         if token.kind == "NAME":
             self.index += 1
+            if self.token.kind != "(" and token.text.lower() in CONSTANTS:
+                return Literal(CONSTANTS[token.text.lower()])
             self.take("(")
-            return Call(token.text, self.arguments(token))
+            return Call(token.text, self.arguments(token), token.position)
         found = "the end" if token.kind == "END" else repr(token.text)
         raise ExpressionError(
             f"position {token.position}: expected a string, an [attribute] or a function, found {found}"
@@ -198,23 +217,49 @@ def _check(node: Node, known: frozenset[str]) -> None:
         if known and node.name not in known:
             close = difflib.get_close_matches(node.name, sorted(known), n=1)
             hint = f"; did you mean [{close[0]}]?" if close else ""
-            raise ExpressionError(f"unknown attribute [{node.name}]{hint}")
-    elif isinstance(node, Equals):
+            raise ExpressionError(f"position {node.position}: unknown attribute [{node.name}]{hint}")
+    elif isinstance(node, Compare):
         _check(node.left, known)
         _check(node.right, known)
     elif isinstance(node, Call):
+        where = f"position {node.position}"
         function = FUNCTIONS.get(node.function.lower())
         if function is None:
             close = difflib.get_close_matches(node.function, [f.name for f in FUNCTIONS.values()], n=1)
             hint = f"; did you mean {close[0]}?" if close else ""
-            raise ExpressionError(f"unknown function {node.function}{hint}")
+            raise ExpressionError(f"{where}: unknown function {node.function}{hint}")
+        if function.refused:
+            raise ExpressionError(f"{where}: {function.name} cannot map to a SCIM app: {function.refused}")
         count = len(node.args)
         too_many = function.max_args is not None and count > function.max_args
         odd = function.even_tail and (count - 2) % 2 != 0
         if count < function.min_args or too_many or odd:
-            raise ExpressionError(f"{function.name} takes {function.signature}; got {count} argument(s)")
+            raise ExpressionError(f"{where}: {function.name} takes {function.signature}; got {count} argument(s)")
         for arg in node.args:
             _check(arg, known)
+
+
+def _compare(operator: str, left: Any, right: Any) -> bool:
+    """``=`` and ``<>`` compare text (``True`` equals "True"); the ordering operators compare numbers when both
+    sides are numbers (DateDiff(...) > 5), else text (inferred: Microsoft documents the operators only)."""
+    if operator in ("=", "<>"):
+        same = as_text(left) == as_text(right)
+        return same if operator == "=" else not same
+    a, b = _numeric(left), _numeric(right)
+    pair: tuple[Any, Any] = (a, b) if a is not None and b is not None else (as_text(left), as_text(right))
+    if pair[0] is None or pair[1] is None:
+        raise EvaluationError(f"the condition compares a null value with {operator}")
+    low, high = pair
+    return bool({"<": low < high, "<=": low <= high, ">": low > high, ">=": low >= high}[operator])
+
+
+def _numeric(value: Any) -> float | None:
+    if isinstance(value, bool) or value is None:
+        return None
+    try:
+        return float(value)
+    except (TypeError, ValueError):
+        return None
 
 
 def evaluate(node: Node, attributes: Mapping[str, Any]) -> Any:
@@ -222,8 +267,8 @@ def evaluate(node: Node, attributes: Mapping[str, Any]) -> Any:
         return node.value
     if isinstance(node, Attribute):
         return attributes.get(node.name)
-    if isinstance(node, Equals):
-        return as_text(evaluate(node.left, attributes)) == as_text(evaluate(node.right, attributes))
+    if isinstance(node, Compare):
+        return _compare(node.operator, evaluate(node.left, attributes), evaluate(node.right, attributes))
     return FUNCTIONS[node.function.lower()].apply([evaluate(arg, attributes) for arg in node.args])
 
 
