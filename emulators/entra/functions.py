@@ -170,6 +170,26 @@ def _single_app_role(args: list[Any]) -> Any:
     return roles[0]
 
 
+class RoleList(list[dict[str, Any]]):
+    """The roles AppRoleAssignmentsComplex (``assertive`` False) or AssertiveAppRoleAssignmentsComplex (True)
+    gives: the user's app role assignments, each ``{"id", "value", "displayName"}``; the payloads send them as
+    Microsoft's examples show (docs/entra-idp.md §4 Roles)."""
+
+    def __init__(self, roles: list[dict[str, Any]], *, assertive: bool) -> None:
+        super().__init__(roles)
+        self.assertive = assertive
+
+
+def _role_list(assertive: bool) -> Callable[[list[Any]], Any]:
+    def apply(args: list[Any]) -> Any:
+        roles = args[0]
+        if not isinstance(roles, list) or not roles:
+            return None
+        return RoleList([role for role in roles if isinstance(role, dict)], assertive=assertive)
+
+    return apply
+
+
 def _strip_diacritics(text: str) -> str:
     decomposed = unicodedata.normalize("NFKD", text)
     return "".join(ch for ch in decomposed if not unicodedata.combining(ch))
@@ -438,6 +458,16 @@ FUNCTIONS: Mapping[str, Function] = {
         Function("StripSpaces", 1, 1, _text_fn(lambda t: "".join(t.split(" "))), "StripSpaces(source)"),
         Function("NormalizeDiacritics", 1, 1, _text_fn(_strip_diacritics), "NormalizeDiacritics(source)"),
         Function("SingleAppRoleAssignment", 1, 1, _single_app_role, "SingleAppRoleAssignment([appRoleAssignments])"),
+        Function(
+            "AppRoleAssignmentsComplex", 1, 1, _role_list(False), "AppRoleAssignmentsComplex([appRoleAssignments])"
+        ),
+        Function(
+            "AssertiveAppRoleAssignmentsComplex",
+            1,
+            1,
+            _role_list(True),
+            "AssertiveAppRoleAssignmentsComplex([appRoleAssignments])",
+        ),
         Function("BitAnd", 2, 2, _bit_and, "BitAnd(value1, value2)"),
         Function("CBool", 1, 1, _cbool, "CBool(expression)"),
         Function("CDate", 1, 1, _cdate, "CDate(expression)"),

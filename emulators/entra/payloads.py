@@ -8,6 +8,7 @@ from typing import Any
 
 from emulators.core.mapping import TargetPath, folded, get_value, set_value
 from emulators.core.payloads import ordered, patch_request
+from emulators.entra.functions import RoleList
 from emulators.entra.profile import BooleanEncoding, EntraProfile
 from scimcore import urns
 from scimcore.schemas import core_registry
@@ -47,6 +48,11 @@ def same(current: Any, wanted: Any, path: TargetPath, resource_type: str = "User
     """Whether the target already holds the value; booleans compare by truth, the rest exactly (§6 fidelity)."""
     if is_boolean(path, resource_type):
         return str(current).lower() == str(wanted).lower()
+    if path.attribute.lower() == "roles" and isinstance(wanted, RoleList):
+        held = {folded(item, "value") for item in current} if isinstance(current, list) else set()
+        values = {role.get("value") for role in wanted}
+        # AppRoleAssignmentsComplex only adds; the assertive one replaces until the lists agree (§4 Roles)
+        return held == values if wanted.assertive else values <= held
     if path.attribute.lower() == "roles" and isinstance(wanted, dict):
         return isinstance(current, list) and any(folded(item, "value") == wanted.get("value") for item in current)
     return bool(current == wanted)
@@ -57,6 +63,27 @@ def _role_element(role: dict[str, Any]) -> dict[str, Any]:
     return {"primary": True, "type": ROLE_TYPE, "value": role.get("value")}
 
 
+def _role_elements(roles: RoleList) -> list[dict[str, Any]]:
+    """Several roles, ``primary`` false: AppRoleAssignmentsComplex names each ``displayName``, the assertive one
+    ``display``, as Microsoft's example bodies do (docs/entra-idp.md §4 Roles)."""
+    name = "display" if roles.assertive else "displayName"
+    return [
+        {
+            "primary": False,
+            "type": ROLE_TYPE,
+            name: role.get("displayName") or role.get("value"),
+            "value": role.get("value"),
+        }
+        for role in roles
+    ]
+
+
+def _stringified(role: dict[str, Any]) -> dict[str, Any]:
+    """A role in a PATCH without the flag: its ``{"id", "value", "displayName"}`` as JSON text (§4 Roles)."""
+    keys = ("id", "value", "displayName")
+    return {"value": json.dumps({key: role.get(key) for key in keys if key in role}, separators=(",", ":"))}
+
+
 def user_create_body(values: Sequence[tuple[TargetPath, Any]], profile: EntraProfile) -> dict[str, Any]:
     """POST /Users (docs/entra-idp.md §4): core and enterprise URNs in ``schemas`` (custom extension URNs
     are nested but not listed), ``meta.resourceType``, ``roles: []`` unless roles are mapped, no nulls,
@@ -64,6 +91,9 @@ def user_create_body(values: Sequence[tuple[TargetPath, Any]], profile: EntraPro
     """
     body: dict[str, Any] = {"schemas": [urns.USER, urns.ENTERPRISE_USER]}
     for path, value in values:
+        if path.attribute.lower() == "roles" and isinstance(value, RoleList):
+            body["roles"] = _role_elements(value)
+            continue
         if path.attribute.lower() == "roles" and isinstance(value, dict):
             body["roles"] = [_role_element(value)]
             continue
@@ -103,6 +133,9 @@ def update_operations(
         present = get_value(current, path)
         if present is not None and same(present, wanted, path, resource_type):
             continue
+        if isinstance(wanted, RoleList):
+            singles.append(_roles_operation(present, wanted, profile))
+            continue
         op = profile.op("add" if present is None else "replace")
         singles.append({"op": op, "path": path_text(path), "value": _patch_value(path, wanted, profile, resource_type)})
         if profile.pathless_replace and present is not None and path.selector is None:
@@ -113,6 +146,17 @@ def update_operations(
     return [op for op in singles if all(op is not p for p in pathless)] + [
         {"op": profile.op("replace"), "value": grouped}
     ]
+
+
+def _roles_operation(present: Any, wanted: RoleList, profile: EntraProfile) -> dict[str, Any]:
+    """The assertive function replaces the whole list; AppRoleAssignmentsComplex adds the roles the target lacks,
+    stringified without the flag, as the POST has them with it (docs/entra-idp.md §4 Roles)."""
+    if wanted.assertive:
+        return {"op": profile.op("replace"), "path": "roles", "value": _role_elements(wanted)}
+    held = {folded(item, "value") for item in present} if isinstance(present, list) else set()
+    missing = RoleList([role for role in wanted if role.get("value") not in held], assertive=False)
+    value = _role_elements(missing) if profile.pathless_replace else [_stringified(role) for role in missing]
+    return {"op": profile.op("add"), "path": "roles", "value": value}
 
 
 def _patch_value(path: TargetPath, value: Any, profile: EntraProfile, resource_type: str) -> Any:

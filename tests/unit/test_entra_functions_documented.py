@@ -186,8 +186,8 @@ def test_every_function_of_the_reference_is_known() -> None:
         "Word",
     ]
     missing = [name for name in listed if name.lower() not in FUNCTIONS]
-    assert missing == ["AppRoleAssignmentsComplex"], missing  # roles: docs/entra-idp.md §9a says what is left
-    assert "trim" in FUNCTIONS and CLOUD_SYNC_URL
+    assert missing == [], missing
+    assert {"trim", "assertiveapproleassignmentscomplex"} <= set(FUNCTIONS) and CLOUD_SYNC_URL
 
 
 def test_select_unique_value_is_refused_for_a_scim_app_at_compile_time() -> None:
