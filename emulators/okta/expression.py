@@ -1,8 +1,10 @@
-"""The subset of the Okta Expression Language used in attribute mappings (docs/okta-idp.md §9).
+"""The Okta Expression Language of attribute mappings (docs/okta-idp.md §9a; Okta's reference, OKTA_EL_URL).
 
-Supported: ``user.<attribute>``, string literals (``'…'`` or ``"…"``, a quote doubled inside),
-``null``/``true``/``false``, ``+``, ``==``, ``!=``, ``&&``, ``||``, ``test ? a : b``, parentheses, and
-``String.toLowerCase``, ``toUpperCase``, ``substringBefore``, ``substringAfter``, ``join``.
+Supported: ``user.<attribute>``, string literals (``'…'`` or ``"…"``, a quote doubled inside), numbers
+(``1234``, ``3.141``), array literals (``{10, 20}``), ``null``/``true``/``false``, ``+`` and ``-``, ``==``,
+``!=``, ``<``, ``<=``, ``>``, ``>=``, ``!``, ``&&``/``AND``, ``||``/``OR``, ``test ? a : b``, parentheses;
+every ``String.*`` function of the reference and its deprecated forms (``toUpperCase``, ``toLowerCase``,
+``substringBefore``, ``substringAfter``, ``substring``), ``Arrays.*`` and ``Convert.*``.
 
 Okta's language is built on Spring's SpEL, so null handling follows SpEL and Java: ``+`` writes a
 null operand as ``"null"``, and ``substringBefore``/``substringAfter`` behave like Apache Commons
@@ -14,6 +16,7 @@ conditions that are plainly strings) is checked by ``compile_expression``.
 from __future__ import annotations
 
 import difflib
+import math
 import re
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
@@ -30,9 +33,22 @@ class EvaluationError(ValueError):
     """An expression that failed on a user's data (e.g. a condition that is not a boolean)."""
 
 
+OKTA_EL_URL = "https://developer.okta.com/docs/reference/okta-expression-language/"
+
+
 @dataclass(frozen=True)
 class Literal:
-    value: str | bool | None
+    value: str | bool | int | float | None
+
+
+@dataclass(frozen=True)
+class Array:
+    items: tuple[Node, ...]
+
+
+@dataclass(frozen=True)
+class Not:
+    operand: Node
 
 
 @dataclass(frozen=True)
@@ -60,7 +76,7 @@ class Conditional:
     otherwise: Node
 
 
-Node = Literal | Attribute | Call | Binary | Conditional
+Node = Literal | Attribute | Call | Binary | Conditional | Array | Not
 
 
 def _text(value: Any) -> str:
@@ -108,19 +124,163 @@ def _join(separator: Any, *items: Any) -> str:
     return _text(separator).join(_text(item) for item in flat)
 
 
-# name -> (fewest arguments, most arguments or None for any, implementation)
-FUNCTIONS: dict[str, tuple[int, int | None, Callable[..., Any]]] = {
-    "String.toLowerCase": (1, 1, _lower),
-    "String.toUpperCase": (1, 1, _upper),
-    "String.substringBefore": (2, 2, _before),
-    "String.substringAfter": (2, 2, _after),
-    "String.join": (1, None, _join),
+def _each(fn: Callable[..., Any]) -> Callable[..., Any]:
+    """Applied to every element when the input is an array (Okta applies String.replace to a list of group
+    names; support.okta.com's "flattening filtered groups" article), else to the value."""
+
+    def apply(value: Any, *args: Any) -> Any:
+        if isinstance(value, list):
+            return [fn(item, *args) for item in value]
+        return fn(value, *args)
+
+    return apply
+
+
+def _append(value: Any, suffix: Any) -> Any:
+    return None if value is None else _text(value) + _text(suffix)
+
+
+def _len(value: Any) -> int:
+    return 0 if value is None else len(_text(value))  # inferred: an absent value has no characters
+
+
+def _replace(value: Any, match: Any, replacement: Any, count: int = -1) -> Any:
+    """Every occurrence of ``match`` (``count`` -1), or the first; the documented examples read as literal text
+    (inferred: Okta does not say whether ``match`` is a regular expression)."""
+    if value is None:
+        return None
+    return _text(value).replace(_text(match), _text(replacement), count)
+
+
+def _contains(value: Any, search: Any) -> bool:
+    return value is not None and search is not None and _text(search) in _text(value)
+
+
+def _string_switch(value: Any, default: Any, *pairs: Any) -> Any:
+    """The value of the first key (in the given order) that occurs in the input; keys match as substrings."""
+    text = "" if value is None else _text(value)
+    for key, result in zip(pairs[::2], pairs[1::2], strict=True):
+        if key is not None and _text(key) in text:
+            return result
+    return default
+
+
+def _substring(value: Any, start: Any, end: Any) -> Any:
+    """Java's substring(begin, end): the characters from ``start`` up to, not including, ``end``; indexes outside
+    the text fail as Java's do."""
+    if value is None:
+        return None
+    text, begin, stop = _text(value), _whole(start), _whole(end)
+    if not 0 <= begin <= stop <= len(text):
+        raise EvaluationError(f"substring({text!r}, {begin}, {stop}): the indexes are outside the text")
+    return text[begin:stop]
+
+
+def _whole(value: Any) -> int:
+    if isinstance(value, bool) or not isinstance(value, (int, float, str)):
+        raise EvaluationError(f"{_text(value)!r} is not a number")
+    try:
+        return int(float(value))
+    except ValueError:
+        raise EvaluationError(f"{value!r} is not a number") from None
+
+
+def _array(value: Any) -> list[Any]:
+    if value is None:
+        return []
+    return list(value) if isinstance(value, list) else [value]
+
+
+def _flatten(*values: Any) -> list[Any]:
+    out: list[Any] = []
+    for value in values:
+        if isinstance(value, list):
+            out.extend(_flatten(*value))
+        else:
+            out.append(value)
+    return out
+
+
+def _remove(values: Any, value: Any) -> list[Any]:
+    out = _array(values)
+    if value in out:
+        out.remove(value)  # Java's List.remove(Object): the first occurrence
+    return out
+
+
+def _get(values: Any, position: Any) -> Any:
+    items, index = _array(values), _whole(position)
+    return items[index] if 0 <= index < len(items) else None
+
+
+def _to_int(value: Any) -> Any:
+    """Convert.toInt: a whole number from text, a double rounded to the nearest (Java's Math.round: halves up)."""
+    if value is None:
+        return None
+    if isinstance(value, float):
+        return math.floor(value + 0.5)
+    try:
+        return int(_text(value).strip())
+    except ValueError:
+        raise EvaluationError(f"Convert.toInt: {_text(value)!r} is not a whole number") from None
+
+
+def _to_num(value: Any) -> Any:
+    if value is None:
+        return None
+    try:
+        return float(_text(value).strip())
+    except ValueError:
+        raise EvaluationError(f"Convert.toNum: {_text(value)!r} is not a number") from None
+
+
+@dataclass(frozen=True)
+class Function:
+    fewest: int
+    most: int | None  # None: any number
+    apply: Callable[..., Any]
+    kind: str = "string"  # what it returns, for the compile-time condition check: string, boolean, number, array
+    even_tail: bool = False  # String.stringSwitch: key/value pairs after the first two arguments
+
+
+FUNCTIONS: dict[str, Function] = {
+    "String.append": Function(2, 2, _append),
+    "String.join": Function(1, None, _join),
+    "String.len": Function(1, 1, _len, "number"),
+    "String.removeSpaces": Function(1, 1, _each(lambda v: None if v is None else _text(v).replace(" ", ""))),
+    "String.replace": Function(3, 3, _each(_replace)),
+    "String.replaceFirst": Function(3, 3, _each(lambda v, m, r: _replace(v, m, r, 1))),
+    "String.stringContains": Function(2, 2, _contains, "boolean"),
+    "String.stringSwitch": Function(2, None, _string_switch, "any", even_tail=True),
+    "String.substring": Function(3, 3, _substring),
+    "String.substringAfter": Function(2, 2, _after),
+    "String.substringBefore": Function(2, 2, _before),
+    "String.toLowerCase": Function(1, 1, _lower),
+    "String.toUpperCase": Function(1, 1, _upper),
+    # deprecated forms, still accepted (OKTA_EL_URL, String Functions)
+    "toUpperCase": Function(1, 1, _upper),
+    "toLowerCase": Function(1, 1, _lower),
+    "substringBefore": Function(2, 2, _before),
+    "substringAfter": Function(2, 2, _after),
+    "substring": Function(3, 3, _substring),
+    "Arrays.add": Function(2, 2, lambda a, v: [*_array(a), v], "array"),
+    "Arrays.remove": Function(2, 2, _remove, "array"),
+    "Arrays.clear": Function(1, 1, lambda a: [], "array"),
+    "Arrays.get": Function(2, 2, _get, "any"),
+    "Arrays.flatten": Function(1, None, _flatten, "array"),
+    "Arrays.contains": Function(2, 2, lambda a, v: v in _array(a), "boolean"),
+    "Arrays.size": Function(1, 1, lambda a: len(_array(a)), "number"),
+    "Arrays.isEmpty": Function(1, 1, lambda a: not _array(a), "boolean"),
+    "Arrays.toCsvString": Function(1, 1, lambda a: ",".join(_text(v) for v in _array(a))),
+    "Convert.toInt": Function(1, 1, _to_int, "number"),
+    "Convert.toNum": Function(1, 1, _to_num, "number"),
 }
 
 _TOKEN = re.compile(
     r"""(?P<ws>\s+)
       |(?P<string>'(?:[^']|'')*'|"(?:[^"]|"")*")
-      |(?P<op>==|!=|&&|\|\||[+?:(),.])
+      |(?P<number>\d+(?:\.\d+)?)
+      |(?P<op>==|!=|<=|>=|&&|\|\||[-+?:(),.{}<>!])
       |(?P<name>[A-Za-z_$][A-Za-z0-9_$]*)""",
     re.VERBOSE,
 )
@@ -147,7 +307,8 @@ def _tokens(source: str) -> Iterator[_Token]:
 
 
 class _Parser:
-    """Recursive descent, lowest precedence first: ?:, ||, &&, == !=, +, primary."""
+    """Recursive descent, lowest precedence first: ?:, || (OR), && (AND), == !=, < <= > >=, + -, ! (NOT),
+    primary."""
 
     def __init__(self, source: str, known: frozenset[str]) -> None:
         self.tokens = list(_tokens(source))
@@ -181,22 +342,49 @@ class _Parser:
         self.take(":")
         return Conditional(test, then, self.conditional())
 
-    _LEVELS: tuple[tuple[str, ...], ...] = (("||",), ("&&",), ("==", "!="), ("+",))
+    _LEVELS: tuple[tuple[str, ...], ...] = (("||",), ("&&",), ("==", "!="), ("<", "<=", ">", ">="), ("+", "-"))
+    _WORDS = {"or": "||", "and": "&&"}  # SpEL's textual operators, as Okta's samples write them (AND, OR)
+
+    def _operator(self, level: int) -> str | None:
+        token = self.token
+        text = self._WORDS.get(token.text.lower(), "") if token.kind == "name" else token.text
+        return text if token.kind in ("op", "name") and text in self._LEVELS[level] else None
 
     def binary(self, level: int) -> Node:
         if level == len(self._LEVELS):
-            return self.primary()
+            return self.unary()
         node = self.binary(level + 1)
-        while self.token.kind == "op" and self.token.text in self._LEVELS[level]:
-            op = self.take().text
+        while (op := self._operator(level)) is not None:
+            self.take()
             node = Binary(op, node, self.binary(level + 1))
         return node
+
+    def unary(self) -> Node:
+        if self.token.text == "!" or (self.token.kind == "name" and self.token.text.lower() == "not"):
+            self.take()
+            return Not(self.unary())
+        if self.token.text == "-" and self.tokens[self.index + 1].kind == "number":
+            self.take()
+            number = self.take().text
+            return Literal(-(float(number) if "." in number else int(number)))
+        return self.primary()
 
     def primary(self) -> Node:
         token = self.take()
         if token.kind == "string":
             quote = token.text[0]
             return Literal(token.text[1:-1].replace(quote * 2, quote))
+        if token.kind == "number":
+            return Literal(float(token.text) if "." in token.text else int(token.text))
+        if token.text == "{":
+            items: list[Node] = []
+            if self.token.text != "}":
+                items.append(self.conditional())
+                while self.token.text == ",":
+                    self.take(",")
+                    items.append(self.conditional())
+            self.take("}")
+            return Array(tuple(items))
         if token.text == "(":
             node = self.conditional()
             self.take(")")
@@ -233,9 +421,13 @@ class _Parser:
                 self.take(",")
                 args.append(self.conditional())
         self.take(")")
-        fewest, most, _ = FUNCTIONS[name]
-        if len(args) < fewest or (most is not None and len(args) > most):
+        function = FUNCTIONS[name]
+        fewest, most = function.fewest, function.most
+        odd = function.even_tail and (len(args) - fewest) % 2 != 0
+        if len(args) < fewest or (most is not None and len(args) > most) or odd:
             wanted = f"{fewest}" if fewest == most else f"at least {fewest}"
+            if function.even_tail:
+                wanted += " and then key/value pairs"
             raise ExpressionError(f"{name} takes {wanted} argument(s), not {len(args)} (column {pos + 1})")
         return Call(name, tuple(args))
 
@@ -251,19 +443,31 @@ class _Parser:
 
 def _suggest(name: str, choices: Mapping[str, Any] | frozenset[str], prefix: str = "") -> str:
     bare = name.rsplit(".", 1)[-1].lower()
-    by_bare = {choice.rsplit(".", 1)[-1].lower(): choice for choice in choices}
+    namespace = name.rsplit(".", 1)[0] if "." in name else ""
+    # the same namespace first ("String.toLowercase" -> String.toLowerCase, "toLowercase" -> toLowerCase)
+    ranked = sorted(choices, key=lambda choice: (choice.rsplit(".", 1)[0] if "." in choice else "") == namespace)
+    by_bare = {choice.rsplit(".", 1)[-1].lower(): choice for choice in ranked}
     close = difflib.get_close_matches(bare, list(by_bare), n=1)
     return f" (did you mean {prefix}{by_bare[close[0]]}?)" if close else ""
 
 
 def _kind(node: Node) -> str:
-    """The static type of a node: string, boolean, null or any (an attribute or a ?: of mixed kinds)."""
+    """The static type of a node: string, boolean, number, array, null or any (an attribute, or a ?: of mixed
+    kinds)."""
     if isinstance(node, Literal):
-        return "null" if node.value is None else "boolean" if isinstance(node.value, bool) else "string"
+        if node.value is None:
+            return "null"
+        if isinstance(node.value, bool):
+            return "boolean"
+        return "number" if isinstance(node.value, (int, float)) else "string"
+    if isinstance(node, Array):
+        return "array"
+    if isinstance(node, Not):
+        return "boolean"
     if isinstance(node, Binary):
-        return "string" if node.op == "+" else "boolean"
+        return "any" if node.op in ("+", "-") else "boolean"
     if isinstance(node, Call):
-        return "string"
+        return FUNCTIONS[node.function].kind
     if isinstance(node, Conditional):
         kinds = {_kind(node.then), _kind(node.otherwise)}
         return kinds.pop() if len(kinds) == 1 else "any"
@@ -276,8 +480,10 @@ def _check_conditions(node: Node) -> None:
         tests.append(node.test)
     elif isinstance(node, Binary) and node.op in ("&&", "||"):
         tests.extend((node.left, node.right))
+    elif isinstance(node, Not):
+        tests.append(node.operand)
     for test in tests:
-        if _kind(test) in ("string", "null"):
+        if _kind(test) in ("string", "null", "number", "array"):
             raise ExpressionError(
                 f"{render(test)} is used as a condition but is not a boolean; compare it, e.g. x != null"
             )
@@ -288,6 +494,10 @@ def _check_conditions(node: Node) -> None:
 def _children(node: Node) -> tuple[Node, ...]:
     if isinstance(node, Call):
         return node.args
+    if isinstance(node, Array):
+        return node.items
+    if isinstance(node, Not):
+        return (node.operand,)
     if isinstance(node, Binary):
         return (node.left, node.right)
     if isinstance(node, Conditional):
@@ -307,7 +517,11 @@ def evaluate(node: Node, attributes: Mapping[str, Any]) -> Any:
     if isinstance(node, Attribute):
         return attributes.get(node.name)
     if isinstance(node, Call):
-        return FUNCTIONS[node.function][2](*(evaluate(arg, attributes) for arg in node.args))
+        return FUNCTIONS[node.function].apply(*(evaluate(arg, attributes) for arg in node.args))
+    if isinstance(node, Array):
+        return [evaluate(item, attributes) for item in node.items]
+    if isinstance(node, Not):
+        return not _boolean(evaluate(node.operand, attributes), node.operand)
     if isinstance(node, Conditional):
         chosen = node.then if _boolean(evaluate(node.test, attributes), node.test) else node.otherwise
         return evaluate(chosen, attributes)
@@ -321,18 +535,50 @@ def evaluate(node: Node, attributes: Mapping[str, Any]) -> Any:
         )
     left, right = evaluate(node.left, attributes), evaluate(node.right, attributes)
     if node.op == "==":
-        return left == right
+        return _equal(left, right)
     if node.op == "!=":
-        return left != right
+        return not _equal(left, right)
+    if node.op in ("<", "<=", ">", ">="):
+        return _order(node.op, left, right, node)
+    if node.op == "-":
+        if not (_is_number(left) and _is_number(right)):
+            raise EvaluationError(f"{render(node)}: '-' takes two numbers, not {_text(left)!r} and {_text(right)!r}")
+        return left - right
+    if _is_number(left) and _is_number(right):
+        return left + right  # SpEL adds numbers; anything else concatenates as text
     return None if left is None and right is None else _text(left) + _text(right)
+
+
+def _is_number(value: Any) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool)
+
+
+def _equal(left: Any, right: Any) -> bool:
+    if _is_number(left) and _is_number(right):
+        return bool(left == right)
+    if _is_number(left) != _is_number(right):
+        return False  # SpEL: a number never equals a string (Integer.equals)
+    return bool(left == right)
+
+
+def _order(op: str, left: Any, right: Any, node: Node) -> bool:
+    """SpEL's relational operators: numbers by value, strings in code-point order; null fails (inferred)."""
+    comparable = (_is_number(left) and _is_number(right)) or (isinstance(left, str) and isinstance(right, str))
+    if not comparable:
+        raise EvaluationError(f"{render(node)}: {_text(left)!r} and {_text(right)!r} cannot be compared")
+    return bool({"<": left < right, "<=": left <= right, ">": left > right, ">=": left >= right}[op])
 
 
 def render(node: Node) -> str:
     """Source text for a node, fully parenthesised, so that parsing it gives the same node back."""
     if isinstance(node, Literal):
-        if node.value is None or isinstance(node.value, bool):
-            return _text(node.value)
+        if node.value is None or isinstance(node.value, (bool, int, float)):
+            return _text(node.value) if not isinstance(node.value, float) else repr(node.value)
         return "'" + node.value.replace("'", "''") + "'"
+    if isinstance(node, Array):
+        return "{" + ", ".join(render(item) for item in node.items) + "}"
+    if isinstance(node, Not):
+        return f"(!{render(node.operand)})"
     if isinstance(node, Attribute):
         return f"user.{node.name}"
     if isinstance(node, Call):

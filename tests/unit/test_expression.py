@@ -7,6 +7,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from emulators.okta.expression import (
+    Array,
     Attribute,
     Binary,
     Call,
@@ -15,6 +16,7 @@ from emulators.okta.expression import (
     ExpressionError,
     Literal,
     Node,
+    Not,
     compile_expression,
     parse,
     render,
@@ -71,8 +73,10 @@ def test_join_flattens_list_attributes() -> None:
     [
         ("user.emial", r"unknown attribute user.emial at column 1 \(did you mean user.email\?\)"),
         ("String.toLowercase(user.email)", r"unknown function String.toLowercase.*did you mean String.toLowerCase"),
-        ("toLowerCase(user.email)", r"did you mean String.toLowerCase"),
-        ("String.replace(user.email, 'a', 'b')", "unknown function String.replace"),
+        ("toLowercase(user.email)", r"did you mean toLowerCase"),
+        ("String.reverse(user.email)", "unknown function String.reverse"),
+        ("String.stringSwitch(user.email, 'd', 'k')", "takes at least 2 and then key/value pairs"),
+        ("!String.len(user.email) ? 'a' : 'b'", "is used as a condition but is not a boolean"),
         ("appuser.firstName", r"attributes are written user.<name>"),
         ("user.email +", "expected a value at column 13, found the end"),
         ("(user.email", r"expected '\)'"),
@@ -100,7 +104,9 @@ def test_a_non_boolean_condition_from_data_fails_evaluation() -> None:
 names = st.sampled_from(sorted(KNOWN))
 texts = st.text(alphabet=st.characters(blacklist_categories=("Cs",)), max_size=8)
 leaves: st.SearchStrategy[Node] = st.one_of(
-    st.builds(Literal, st.one_of(st.none(), st.booleans(), texts)),
+    st.builds(
+        Literal, st.one_of(st.none(), st.booleans(), texts, st.integers(-1000, 1000), st.sampled_from([0.5, 3.141]))
+    ),
     st.builds(Attribute, names),
 )
 
@@ -119,6 +125,10 @@ def _extend(children: st.SearchStrategy[Node]) -> st.SearchStrategy[Node]:
             Call, st.sampled_from(["String.substringBefore", "String.substringAfter"]), st.tuples(children, children)
         ),
         st.builds(Call, st.just("String.join"), st.lists(children, min_size=1, max_size=3).map(tuple)),
+        st.builds(Binary, st.sampled_from(["<", "<=", ">", ">=", "-"]), children, children),
+        st.builds(Not, comparisons(children)),
+        st.builds(Array, st.lists(children, max_size=3).map(tuple)),
+        st.builds(Call, st.sampled_from(["Arrays.size", "Arrays.isEmpty", "String.len"]), st.tuples(children)),
     )
 
 

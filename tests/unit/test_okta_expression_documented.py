@@ -1,0 +1,143 @@
+"""The Okta Expression Language against the examples of Okta's reference (OKTA_EL_URL): each expression with
+the output the reference gives, section by section, and its samples of conditions and popular expressions."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from emulators.okta.expression import OKTA_EL_URL, EvaluationError, ExpressionError, compile_expression
+
+KNOWN = frozenset(
+    {"firstName", "lastName", "email", "login", "middleInitial", "city", "salary", "isContractor", "groupCode"}
+)
+WINSTON = {  # the reference's "Popular Expressions" sample user
+    "firstName": "Winston",
+    "lastName": "Churchill",
+    "email": "winston.churchill@gmail.com",
+    "login": "winston.churchill@gmail.com",
+}
+
+
+def ev(source: str, attributes: dict[str, Any] | None = None) -> Any:
+    return compile_expression(source, KNOWN).evaluate(attributes or {})
+
+
+DOCUMENTED = [
+    # String Functions
+    ('String.append("This is", " a test")', "This is a test"),
+    ('String.join(",", "This", "is", "a", "test")', "This,is,a,test"),
+    ('String.join("", "This", "is", "a", "test")', "Thisisatest"),
+    ('String.len("This")', 4),
+    ('String.removeSpaces("This is a test")', "Thisisatest"),
+    ('String.replace("This is a test", "is", "at")', "That at a test"),
+    ('String.replaceFirst("This is a test", "is", "at")', "That is a test"),
+    ('String.stringContains("This is a test", "test")', True),
+    ('String.stringContains("This is a test", "doesn\'tExist")', False),
+    ('String.stringSwitch("This is a test", "default", "key1", "value1")', "default"),
+    ('String.stringSwitch("This is a test", "default", "test", "value1")', "value1"),
+    ('String.stringSwitch("First match wins", "default", "absent", "value1", "wins", "value2", "match", "value3")',
+     "value2"),
+    ('String.stringSwitch("Substrings count", "default", "ring", "value1")', "value1"),
+    ('String.substring("This is a test", 2, 9)', "is is a"),
+    ('String.substringAfter("abc@okta.com", "@")', "okta.com"),
+    ('String.substringBefore("abc@okta.com", "@")', "abc"),
+    ('String.toUpperCase("This")', "THIS"),
+    ('String.toLowerCase("ThiS")', "this"),
+    # the deprecated forms
+    ("toUpperCase(user.firstName)", "ALEXANDER", {"firstName": "Alexander"}),
+    ("toLowerCase(user.firstName)", "alexander", {"firstName": "AlexANDER"}),
+    ("substringBefore(user.email, '@')", "alex", {"email": "alex@okta.com"}),
+    ("substringAfter(user.email, '@')", "okta.com", {"email": "alex@okta.com"}),
+    ("substring(user.firstName, 1, 4)", "lex", {"firstName": "Alexander"}),
+    # Array Functions
+    ("Arrays.add({10, 20, 30}, 40)", [10, 20, 30, 40]),
+    ("Arrays.remove({10, 20, 30}, 20)", [10, 30]),
+    ("Arrays.clear({10, 20, 30})", []),
+    ("Arrays.get({0, 1, 2}, 0)", 0),
+    ("Arrays.flatten(10, {20, 30}, 40)", [10, 20, 30, 40]),
+    ("Arrays.contains({10, 20, 30}, 10)", True),
+    ("Arrays.contains({10, 20, 30}, 50)", False),
+    ("Arrays.size({10, 20, 30})", 3),
+    ("Arrays.size(NULL)", 0),
+    ("Arrays.isEmpty({10, 20})", False),
+    ("Arrays.isEmpty(NULL)", True),
+    ('Arrays.toCsvString({"This", "is", " a ", "test"})', "This,is, a ,test"),
+    # Data Conversion Functions
+    ("Convert.toInt('1234')", 1234),
+    ("Convert.toInt(123.4)", 123),
+    ("Convert.toInt(123.6)", 124),
+    ("Convert.toNum('3.141')", 3.141),
+    # Constants and Operators
+    ("'Hello world'", "Hello world"),
+    ("1234", 1234),
+    ("3.141", 3.141),
+    ("true", True),
+    ("user.groupCode == 123 ? 'Sales' : 'Other'", "Sales", {"groupCode": 123}),
+    ("user.groupCode == 123 ? 'Sales' : 'Other'", "Other", {"groupCode": 7}),
+    # Conditional Expressions: the group-rule samples
+    ('String.stringContains(user.firstName, "dummy")', True, {"firstName": "a dummy user"}),
+    ('user.city == "San Francisco"', True, {"city": "San Francisco"}),
+    ("user.salary >= 1000000", True, {"salary": 1000000}),
+    ("!user.isContractor", True, {"isContractor": False}),
+    ("user.salary > 1000000 AND !user.isContractor", False, {"salary": 1000000, "isContractor": False}),
+    ("user.salary > 1000000 AND !user.isContractor", True, {"salary": 1000001, "isContractor": False}),
+    # Popular Expressions (Winston Churchill)
+    ("user.firstName + user.lastName", "WinstonChurchill", WINSTON),
+    ('user.firstName + "." + user.lastName', "Winston.Churchill", WINSTON),
+    ("substring(user.firstName, 0, 1) + user.lastName", "WChurchill", WINSTON),
+    ("substring(user.firstName, 0, 1) + substring(user.lastName, 0, 6)", "WChurch", WINSTON),
+    ('toUpperCase(substringBefore( substringAfter(user.email, "@"), ".")) + "\\" + substringBefore( user.email, "@")',
+     "GMAIL\\winston.churchill", WINSTON),
+    ('toUpperCase(substringBefore( substringAfter(user.email, "@"), ".")) + "\\" + '
+     'toLowerCase(substring( user.firstName, 0, 1)) + toLowerCase(user.lastName)', "GMAIL\\wchurchill", WINSTON),
+    ('"XDOMAIN\\" + toLowerCase(substring( user.firstName, 0, 1)) + toLowerCase(user.lastName)',
+     "XDOMAIN\\wchurchill", WINSTON),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize("case", DOCUMENTED, ids=[case[0][:60] for case in DOCUMENTED])
+def test_the_documented_example_gives_the_documented_output(case: tuple[Any, ...]) -> None:
+    source, expected, *attributes = case
+    assert ev(source, attributes[0] if attributes else None) == expected, OKTA_EL_URL
+
+
+def test_the_profile_mapping_samples_of_conditional_expressions() -> None:
+    """Okta's samples: the middle initial with a period when there is one (OKTA_EL_URL, Samples)."""
+    source = (
+        'user.firstName + " " + (String.len(user.middleInitial) == 0 ? "" : '
+        '(String.substring(user.middleInitial, 0, 1) + ". ")) + user.lastName'
+    )
+    assert ev(source, {"firstName": "Ann", "middleInitial": "Beth", "lastName": "Lee"}) == "Ann B. Lee"
+    assert ev(source, {"firstName": "Ann", "middleInitial": "", "lastName": "Lee"}) == "Ann Lee"
+    assert ev(source, {"firstName": "Ann", "lastName": "Lee"}) == "Ann Lee", "an absent initial has length 0"
+
+
+def test_arithmetic_as_okta_help_writes_it() -> None:
+    """help.okta.com's smart-card examples take the last 20 characters with String.len(x)-20."""
+    source = "String.substring(user.login, String.len(user.login)-20, String.len(user.login))"
+    assert ev(source, WINSTON) == "n.churchill@gmail.com"[-20:] == WINSTON["login"][-20:]
+    assert ev("1 + 2 - 4") == -1 and ev("'a' + 1") == "a1"
+
+
+def test_string_functions_map_over_an_array() -> None:
+    """support.okta.com applies String.replace to a list of group names."""
+    assert ev('String.replace({"SSO-a", "SSO-b"}, "SSO-", "")') == ["a", "b"]
+
+
+@pytest.mark.parametrize(
+    ("source", "error", "message"),
+    [
+        ("String.substring('abc', 2, 9)", EvaluationError, "outside the text"),
+        ("Convert.toInt('12x')", EvaluationError, "is not a whole number"),
+        ("user.salary > 5", EvaluationError, "cannot be compared"),
+        ("'a' - 1", EvaluationError, "'-' takes two numbers"),
+        ("user.salary > ", ExpressionError, "expected a value at column 15"),
+        ("{1, 2", ExpressionError, "expected '}'"),
+        ("Arrays.size({1}) ? 'a' : 'b'", ExpressionError, "is used as a condition but is not a boolean"),
+    ],
+)
+def test_what_okta_refuses(source: str, error: type[Exception], message: str) -> None:
+    with pytest.raises(error, match=message):
+        ev(source)
