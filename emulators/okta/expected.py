@@ -12,6 +12,7 @@ from __future__ import annotations
 from emulators.core.directory import Directory, Status
 from emulators.core.expected import EXTERNAL_ID, ExpectedGroup, ExpectedState, ExpectedUser
 from emulators.core.mapping import CompiledMapping, is_empty
+from emulators.okta.users import user_attributes
 
 
 def expected_state(directory: Directory, mapping: CompiledMapping) -> ExpectedState:
@@ -20,7 +21,10 @@ def expected_state(directory: Directory, mapping: CompiledMapping) -> ExpectedSt
     names: dict[str, str] = {}
     in_scope: set[str] = set()
     for user in directory.users.values():
-        values = [(path, None if is_empty(value) else value) for path, value in mapping.values(user.profile)]
+        values = [
+            (path, None if is_empty(value) else value)
+            for path, value in mapping.values(user_attributes(directory, user))
+        ]
         user_name = str({str(p): v for p, v in values}.get("userName") or user.login)
         names[user.id] = user_name
         if directory.is_assigned(user.id) and user.status is not Status.DEPROVISIONED:

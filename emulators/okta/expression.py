@@ -4,7 +4,9 @@ Supported: ``user.<attribute>``, string literals (``'…'`` or ``"…"``, a quot
 (``1234``, ``3.141``), array literals (``{10, 20}``), ``null``/``true``/``false``, ``+`` and ``-``, ``==``,
 ``!=``, ``<``, ``<=``, ``>``, ``>=``, ``!``, ``&&``/``AND``, ``||``/``OR``, ``test ? a : b``, parentheses;
 every ``String.*`` function of the reference and its deprecated forms (``toUpperCase``, ``toLowerCase``,
-``substringBefore``, ``substringAfter``, ``substring``), ``Arrays.*`` and ``Convert.*``.
+``substringBefore``, ``substringAfter``, ``substring``), ``Arrays.*``, ``Convert.*`` and the group functions
+(``isMemberOfGroupName`` and the others, ``getFilteredGroups``), which read the groups the engine binds beside
+the profile (``with_groups``).
 
 Okta's language is built on Spring's SpEL, so null handling follows SpEL and Java: ``+`` writes a
 null operand as ``"null"``, and ``substringBefore``/``substringAfter`` behave like Apache Commons
@@ -234,6 +236,42 @@ def _to_num(value: Any) -> Any:
         raise EvaluationError(f"Convert.toNum: {_text(value)!r} is not a number") from None
 
 
+# The user's groups, as the engine binds them beside the profile attributes: (group id, group name) pairs.
+GROUPS = "$groups"
+
+
+def with_groups(profile: Mapping[str, Any], groups: Callable[[], list[tuple[str, str]]]) -> dict[str, Any]:
+    """The attributes an expression sees: the user's profile, and (read only when a group function asks, since
+    finding them walks the directory's groups) the user's groups as (id, name) pairs."""
+    return {**profile, GROUPS: groups}
+
+
+def _groups(context: Mapping[str, Any]) -> tuple[tuple[str, str], ...]:
+    found = context.get(GROUPS)
+    return tuple(found() if callable(found) else found or ())
+
+
+def _name_regex(context: Mapping[str, Any], pattern: Any) -> bool:
+    """isMemberOfGroupNameRegex: a group name matching the whole pattern; the reference's example writes a
+    leading "/" (``"/.*admin.*"``), read here as a delimiter (inferred)."""
+    text = _text(pattern).removeprefix("/")
+    try:
+        compiled = re.compile(text)
+    except re.error as exc:
+        raise EvaluationError(f"isMemberOfGroupNameRegex: {text!r} is not a regular expression: {exc}") from None
+    return any(compiled.fullmatch(name) for _, name in _groups(context))
+
+
+def _filtered_groups(context: Mapping[str, Any], ids: Any, expression: Any, limit: Any) -> list[Any]:
+    """getFilteredGroups(group ids, "group.name" or "group.id", limit): the user's groups among ``ids``."""
+    wanted = {_text(i) for i in _array(ids)}
+    field = _text(expression)
+    if field not in ("group.name", "group.id"):
+        raise EvaluationError(f"getFilteredGroups: {field!r}; the emulator reads group.name or group.id")
+    found = [gid if field == "group.id" else name for gid, name in _groups(context) if gid in wanted]
+    return found[: _whole(limit)]
+
+
 @dataclass(frozen=True)
 class Function:
     fewest: int
@@ -241,6 +279,8 @@ class Function:
     apply: Callable[..., Any]
     kind: str = "string"  # what it returns, for the compile-time condition check: string, boolean, number, array
     even_tail: bool = False  # String.stringSwitch: key/value pairs after the first two arguments
+    context: bool = False  # takes the evaluation's attributes first (the group functions read the user's groups)
+    refused: str = ""  # why an attribute mapping cannot use it (Okta's words), checked at compile time
 
 
 FUNCTIONS: dict[str, Function] = {
@@ -274,6 +314,35 @@ FUNCTIONS: dict[str, Function] = {
     "Arrays.toCsvString": Function(1, 1, lambda a: ",".join(_text(v) for v in _array(a))),
     "Convert.toInt": Function(1, 1, _to_int, "number"),
     "Convert.toNum": Function(1, 1, _to_num, "number"),
+    # Group Functions
+    "isMemberOfGroupName": Function(
+        1, 1, lambda c, n: any(name == _text(n) for _, name in _groups(c)), "boolean", context=True
+    ),
+    "isMemberOfGroup": Function(
+        1, 1, lambda c, i: any(gid == _text(i) for gid, _ in _groups(c)), "boolean", context=True
+    ),
+    "isMemberOfAnyGroup": Function(
+        1, None, lambda c, *ids: any(gid in {_text(i) for i in ids} for gid, _ in _groups(c)), "boolean", context=True
+    ),
+    "isMemberOfGroupNameStartsWith": Function(
+        1, 1, lambda c, p: any(name.startswith(_text(p)) for _, name in _groups(c)), "boolean", context=True
+    ),
+    "isMemberOfGroupNameContains": Function(
+        1, 1, lambda c, p: any(_text(p) in name for _, name in _groups(c)), "boolean", context=True
+    ),
+    "isMemberOfGroupNameRegex": Function(1, 1, _name_regex, "boolean", context=True),
+    "getFilteredGroups": Function(3, 3, _filtered_groups, "array", context=True),
+    **{
+        f"Groups.{name}": Function(
+            3,
+            3,
+            lambda *a: None,
+            "array",
+            refused="Okta: designed to work only with group claims; "
+            "you can't use these functions with property mappings",
+        )
+        for name in ("contains", "startsWith", "endsWith")
+    },
 }
 
 _TOKEN = re.compile(
@@ -413,6 +482,8 @@ class _Parser:
         if name not in FUNCTIONS:
             hint = _suggest(name, FUNCTIONS) or f"; supported: {', '.join(FUNCTIONS)}"
             raise ExpressionError(f"unknown function {name} at column {pos + 1}{hint}")
+        if FUNCTIONS[name].refused:
+            raise ExpressionError(f"{name} at column {pos + 1} cannot be used in a mapping: {FUNCTIONS[name].refused}")
         self.take("(")
         args: list[Node] = []
         if self.token.text != ")":
@@ -517,7 +588,9 @@ def evaluate(node: Node, attributes: Mapping[str, Any]) -> Any:
     if isinstance(node, Attribute):
         return attributes.get(node.name)
     if isinstance(node, Call):
-        return FUNCTIONS[node.function].apply(*(evaluate(arg, attributes) for arg in node.args))
+        function = FUNCTIONS[node.function]
+        args = [evaluate(arg, attributes) for arg in node.args]
+        return function.apply(attributes, *args) if function.context else function.apply(*args)
     if isinstance(node, Array):
         return [evaluate(item, attributes) for item in node.items]
     if isinstance(node, Not):

@@ -12,6 +12,7 @@ from emulators.core.directory import Directory, User
 from emulators.core.linkstore import LinkStore
 from emulators.core.mapping import CompiledMapping
 from emulators.okta import payloads
+from emulators.okta.expression import with_groups
 from emulators.okta.profile import OktaProfile, OktaSettings
 from emulators.okta.session import OktaSession
 from emulators.okta.tasks import TaskError
@@ -41,13 +42,17 @@ class UserFlows:
         self.profile = profile
         self.settings = settings
 
+    def attributes(self, user: User) -> dict[str, Any]:
+        """What the mapping's expressions see: the profile, and the user's groups for the group functions."""
+        return user_attributes(self.directory, user)
+
     def mapped(self, user: User) -> dict[str, Any]:
         """The user's app profile: the mapping evaluated on the directory profile."""
-        return self.mapping.build(user.profile)
+        return self.mapping.build(self.attributes(user))
 
     def user_name(self, user: User) -> Any:
         """The user's mapped userName alone (what a group member reference shows as ``display``)."""
-        return self.mapping.value("userName", user.profile)
+        return self.mapping.value("userName", self.attributes(user))
 
     def scim_id(self, user_id: str) -> str:
         scim_id = self.links.scim_id("user", user_id)
@@ -121,7 +126,7 @@ class UserFlows:
         body = payloads.user_put_body(
             _as_dict(doc),
             self.mapping,
-            user.profile,
+            self.attributes(user),
             external_id=user.id,
             profile=self.profile,
             active=active,
@@ -134,3 +139,10 @@ def _as_dict(doc: Any) -> dict[str, Any]:
     if not isinstance(doc, dict):
         raise TaskError("the server answered GET with no resource")
     return doc
+
+
+def user_attributes(directory: Directory, user: User) -> dict[str, Any]:
+    """A user's profile with the groups it belongs to in the directory, for the group functions."""
+    return with_groups(
+        user.profile, lambda: [(g.id, g.name) for g in directory.groups.values() if user.id in g.members]
+    )

@@ -7,7 +7,18 @@ from typing import Any
 
 import pytest
 
-from emulators.okta.expression import OKTA_EL_URL, EvaluationError, ExpressionError, compile_expression
+from aup_server.app import create_app
+from aup_server.auth import issue_token
+from aup_server.config import ServerConfig
+from aup_server.store import open_store
+from emulators.core.clock import FakeClock
+from emulators.core.directory import AppAssignments, Directory, Group, User
+from emulators.core.expected import differences
+from emulators.core.mapping import MappingRule
+from emulators.okta import OKTA_DEFAULT_MAPPING, OKTA_OIN, OktaEmulator
+from emulators.okta.expected import expected_state
+from emulators.okta.expression import OKTA_EL_URL, EvaluationError, ExpressionError, compile_expression, with_groups
+from scimcore.client import IN_PROCESS_SCIM_URL, BearerAuth, make_http
 
 KNOWN = frozenset(
     {"firstName", "lastName", "email", "login", "middleInitial", "city", "salary", "isContractor", "groupCode"}
@@ -141,3 +152,48 @@ def test_string_functions_map_over_an_array() -> None:
 def test_what_okta_refuses(source: str, error: type[Exception], message: str) -> None:
     with pytest.raises(error, match=message):
         ev(source)
+
+
+def test_the_group_functions_read_the_users_groups() -> None:
+    """The reference's Group Functions, on a user in "San Francisco admins" (id 00g1) and "Engineering" (00g2)."""
+    groups = [("00g1", "San Francisco admins"), ("00g2", "Engineering")]
+    context = with_groups({}, lambda: groups)
+    cases = {
+        'isMemberOfGroupName("Engineering")': True,
+        'isMemberOfGroupName("engineering")': False,
+        'isMemberOfGroup("00g2")': True,
+        'isMemberOfAnyGroup("00g9", "00g1")': True,
+        'isMemberOfAnyGroup("00g9")': False,
+        'isMemberOfGroupNameStartsWith("San Fr")': True,
+        'isMemberOfGroupNameContains("admin")': True,
+        'isMemberOfGroupNameRegex("/.*admin.*")': True,
+        'isMemberOfGroupNameRegex("/^admin$")': False,
+        'getFilteredGroups({"00g2", "00g9"}, "group.name", 40)': ["Engineering"],
+        'isMemberOfGroupName("Engineering") ? "eng" : "other"': "eng",
+    }
+    for source, expected in cases.items():
+        assert compile_expression(source, KNOWN).evaluate(context) == expected, source
+    with pytest.raises(ExpressionError, match="only with group claims"):
+        compile_expression('Groups.startsWith("active_directory", "admin", 10)', KNOWN)
+
+
+def test_a_mapping_with_a_group_function_provisions_what_the_groups_say() -> None:
+    """End to end: Okta pushes title from isMemberOfGroupName, and the expected state agrees."""
+    store = open_store(ServerConfig())
+    http = make_http(create_app(store=store), BearerAuth(issue_token(store, "g")), base_url=IN_PROCESS_SCIM_URL)
+    users = {
+        uid: User(uid, {"login": f"{uid}@x.test", "email": f"{uid}@x.test", "firstName": uid, "lastName": "L"})
+        for uid in ("ann", "ben")
+    }
+    directory = Directory(users, {"adm": Group("adm", "Admins", members=["ann"])}, AppAssignments(users=["ann", "ben"]))
+    rule = MappingRule("title", 'isMemberOfGroupName("Admins") ? "Administrator" : "Member"')
+    mapping = OKTA_DEFAULT_MAPPING.merged([rule])
+    okta = OktaEmulator(directory, http, OKTA_OIN, mapping=mapping, clock=FakeClock())
+    for uid in users:
+        okta.assign_user(uid)
+    titles = {u["userName"]: u.get("title") for u in http.get("/Users").json()["Resources"]}
+    assert titles == {"ann@x.test": "Administrator", "ben@x.test": "Member"}
+    found = http.get("/Users").json()["Resources"]
+    assert differences(expected_state(directory, okta.users.mapping), found, []) == []
+    http.close()
+    store.close()
