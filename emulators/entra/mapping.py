@@ -277,13 +277,71 @@ def rule_from_data(item: Any, source: str) -> EntraRule:
 _KEYS: dict[str, str] = {"direct": "source", "constant": "constant", "expression": "expression"}
 
 
+# Microsoft Graph's synchronizationSchema (what GET .../synchronization/jobs/{id}/schema returns):
+# https://learn.microsoft.com/en-us/graph/api/resources/synchronization-synchronizationschema and its
+# attributeMapping (https://learn.microsoft.com/en-us/graph/api/resources/synchronization-attributemapping).
+_FLOW_TYPES = {"Always": "always", "ObjectAddOnly": "on_create"}
+
+
+def schema_to_mapping_data(schema: Any, source: str) -> dict[str, Any]:
+    """An exported Entra provisioning schema as this project's mapping file data (``user:`` and ``group:`` rows,
+    replacing the defaults): each attributeMapping's targetAttributeName, its source (Attribute as a Direct row,
+    Constant and Function as expressions), matchingPriority, defaultValue and flowType (Always, or ObjectAddOnly
+    as "only during object creation"). A flowType the emulator does not model is refused, not dropped."""
+    rules = schema.get("synchronizationRules") if isinstance(schema, dict) else None
+    if not isinstance(rules, list) or not rules:
+        raise ConfigurationError(f"{source}: not a Graph synchronizationSchema (no synchronizationRules)")
+    out: dict[str, Any] = {"replace": True, "user": [], "group": []}
+    for rule in rules:
+        for mapping in (rule or {}).get("objectMappings") or ():
+            kind = str(mapping.get("sourceObjectName", "")).lower()
+            if kind not in ("user", "group") or mapping.get("enabled") is False:
+                continue
+            for attribute in mapping.get("attributeMappings") or ():
+                out[kind].append(_schema_row(attribute, f"{source}: {mapping.get('sourceObjectName')}"))
+    if not out["user"] and not out["group"]:
+        raise ConfigurationError(f"{source}: the schema maps no User or Group objects")
+    return out
+
+
+def _schema_row(attribute: dict[str, Any], where: str) -> dict[str, Any]:
+    target = attribute.get("targetAttributeName")
+    origin = attribute.get("source") or {}
+    if not target or not isinstance(origin, dict):
+        raise ConfigurationError(f"{where}: an attributeMapping needs a targetAttributeName and a source")
+    flow = str(attribute.get("flowType") or "Always")
+    if flow not in _FLOW_TYPES:
+        raise ConfigurationError(
+            f"{where}: {target}: flowType {flow} is not emulated (Always and ObjectAddOnly are); "
+            "change it in the schema or the mapping file"
+        )
+    kind, expression, name = str(origin.get("type", "")), origin.get("expression"), origin.get("name")
+    row: dict[str, Any] = {"target": str(target), "apply": _FLOW_TYPES[flow]}
+    if kind == "Attribute" and name:
+        row["source"] = str(name)
+    elif expression:
+        row["expression"] = str(expression)
+    elif kind == "Constant" and name is not None:
+        row["constant"] = str(name)
+    else:
+        raise ConfigurationError(f"{where}: {target}: the source has no expression to read ({origin!r})")
+    if int(attribute.get("matchingPriority") or 0) > 0:
+        row["matching"] = int(attribute["matchingPriority"])
+    if attribute.get("defaultValue") not in (None, ""):
+        row["default"] = str(attribute["defaultValue"])
+    return row
+
+
 def mappings_from_data(
     data: Any, source: str, user: EntraMapping = DEFAULT_USER_MAPPING, group: EntraMapping = DEFAULT_GROUP_MAPPING
 ) -> tuple[EntraMapping, EntraMapping]:
     """User and group mappings from a mapping file's data: rows extend the defaults unless ``replace: true``.
 
-    A row with ``matching: N`` takes precedence N from the default row that had it.
+    A row with ``matching: N`` takes precedence N from the default row that had it. An exported Graph
+    synchronizationSchema (JSON) is read as its rows (``schema_to_mapping_data``).
     """
+    if isinstance(data, dict) and "synchronizationRules" in data:
+        data = schema_to_mapping_data(data, source)
     if not isinstance(data, dict) or not ({"user", "group"} & set(data)):
         raise ConfigurationError(f"{source}: a mapping file needs 'user:' and/or 'group:' lists of rows")
     out = []
