@@ -358,7 +358,7 @@ def _perform(run: _Run, action: Callable[[], list[Task]], *, changes_directory: 
         # Saved whatever happened, Ctrl-C included: links and failed tasks are what a later run resumes from.
         try:
             run.emulator.links.save()
-            TaskLog(run.emulator.tasks.failed()).save(run.tasks_path)
+            TaskLog(run.emulator.tasks.failed(), run.emulator.tasks.app_groups).save(run.tasks_path)
             if run.log_path is not None:
                 with run.log_path.open("a", encoding="utf-8") as log:
                     for task in run.emulator.tasks.tasks[first:]:

@@ -141,6 +141,9 @@ class OktaEmulator:
         self.imported.users = [user for user in read if user.get("active") is not False]
         if self.settings.import_groups:
             self.imported.groups = self.session.read_all("/Groups")
+            self.tasks.app_groups = {
+                str(group.get("id")): str(group.get("displayName")) for group in self.imported.groups if group.get("id")
+            }
 
     # -- assignments and lifecycle (§4-§6) ------------------------------------------------------
 
@@ -333,6 +336,12 @@ class OktaEmulator:
         group = self.directory.group(group_id)
         if group_id in self.directory.app.groups:
             raise DirectoryError(f"group {group.name!r} is assigned to the app; Okta cannot also push it (§7)")
+        if link_to is not None and link_to not in self.tasks.app_groups:
+            # Okta offers to link only the app groups it imported (docs/okta-idp.md §7, QA plan C9315/C9330)
+            raise DirectoryError(
+                f"Link Group {group.name!r}: {link_to} is not an app group Okta has imported; "
+                "run an import with group import on first (aup sync --import-groups import)"
+            )
         self.directory.app.push_groups[group_id] = True
         if link_to is not None:
             return [self._run("link_push_group", f"Link group {group.name}", group_id, link_to)]

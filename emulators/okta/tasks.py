@@ -72,8 +72,11 @@ class Task:
 class TaskLog:
     """Every task run, in order; failed ones are what an admin sees in Tasks and may retry."""
 
-    def __init__(self, tasks: list[Task] | None = None) -> None:
+    def __init__(self, tasks: list[Task] | None = None, app_groups: dict[str, str] | None = None) -> None:
         self.tasks: list[Task] = list(tasks or [])
+        # The app's groups as the last import with group import on read them (SCIM id -> displayName): what Okta
+        # offers to Link Group (docs/okta-idp.md §7). Kept with the tasks, so a later run can link.
+        self.app_groups: dict[str, str] = dict(app_groups or {})
         # The highest id so far, kept rather than recomputed: a sync of 10k users adds 10k tasks.
         self._last_id = max((t.id for t in self.tasks), default=0)
 
@@ -93,13 +96,22 @@ class TaskLog:
         return [task for task in self.tasks if task.status is TaskStatus.FAILED]
 
     def to_data(self) -> dict[str, Any]:
-        return {"version": TASKS_VERSION, "tasks": [task.to_data() for task in self.tasks]}
+        return {
+            "version": TASKS_VERSION,
+            "tasks": [task.to_data() for task in self.tasks],
+            "app_groups": dict(self.app_groups),
+        }
 
     @classmethod
     def from_data(cls, data: Any) -> TaskLog:
         if not isinstance(data, dict) or data.get("version") != TASKS_VERSION:
             raise ConfigurationError(f"not a version {TASKS_VERSION} task file")
-        return cls([Task.from_data(item) for item in data.get("tasks", ())])
+        groups = data.get("app_groups") or {}
+        if not isinstance(groups, dict):
+            raise ConfigurationError("app_groups in a task file is a map of SCIM id to group name")
+        return cls(
+            [Task.from_data(item) for item in data.get("tasks", ())], {str(k): str(v) for k, v in groups.items()}
+        )
 
     def save(self, path: str | Path) -> None:
         path = Path(path)

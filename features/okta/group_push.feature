@@ -23,7 +23,9 @@ Feature: Okta Group Push
 
   Scenario: Linking adopts an existing app group and adds Okta's members
     Given the service provider already has a group "eng"
-    When Okta links the group "eng" to the existing app group
+    Then Okta cannot link the group "eng" before an import
+    When Okta imports the app's groups
+    And Okta links the group "eng" to the existing app group
     Then the group "eng" on the service provider keeps the id it had
     And the group "eng" on the service provider has members "ann, ben"
 

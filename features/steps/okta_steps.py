@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
+import pytest
 from pytest_bdd import given, parsers, then, when
 
+from emulators.core.errors import DirectoryError
 from emulators.core.mapping import MappingRule
 from emulators.okta import OKTA_AIW, OKTA_OIN, TaskStatus
 from features.steps.checks import assert_lookup_before_create
@@ -74,10 +78,26 @@ def linked_existing(world: World, name: str) -> None:
     assert len(world.sp.users(world.login(name))) == 1, "Okta created a second user"
 
 
+@given("Okta has imported the app's groups")
+@when("Okta imports the app's groups")
+def import_app_groups(world: World) -> None:
+    """Import with group import on (docs/okta-idp.md §3): the app groups Okta may link to afterwards."""
+    emulator = world.okta.emulator
+    emulator.settings = replace(emulator.settings, import_groups=True)
+    result = emulator.import_users()
+    assert result.task is not None and result.task.status is TaskStatus.DONE, result.task
+
+
 @when(parsers.parse('Okta links the group "{group}" to the existing app group'))
 def link_group(world: World, group: str) -> None:
     tasks = world.okta.emulator.push_group(world.group_id(group), link_to=world.ids[f"group:{group}"])
     world.okta.tasks.extend(tasks)
+
+
+@then(parsers.parse('Okta cannot link the group "{group}" before an import'))
+def link_group_refused(world: World, group: str) -> None:
+    with pytest.raises(DirectoryError, match="is not an app group Okta has imported"):
+        world.okta.emulator.push_group(world.group_id(group), link_to=world.ids[f"group:{group}"])
 
 
 @when(parsers.parse('Okta runs Push Now for the group "{group}"'))

@@ -12,6 +12,7 @@ from click.testing import CliRunner
 from aup.cli import main
 from aup_server.auth import authenticate
 from aup_server.store import Store
+from emulators.core.directory import AppAssignments, Directory, Group, User, save_directory
 
 from .conftest import Served
 
@@ -119,3 +120,28 @@ def test_sync_directory_with_both_idps_against_a_served_process(served: Served, 
     )
     assert code == 0, out
     assert "test connection succeeded" in out
+
+
+def test_okta_link_group_needs_an_import_from_an_earlier_run(served: Served, tmp_path: Path) -> None:
+    """Link Group offers only the app groups Okta imported (docs/okta-idp.md §7); the import is kept with the
+    tasks, so a later run links; without it the link is a one-line refusal (exit 2) and nothing is sent."""
+    directory = tmp_path / "people.yaml"
+    ann = User("ann", {"login": "ann@example.test", "email": "ann@example.test", "firstName": "Ann", "lastName": "Lee"})
+    team = Group("team", "Team", members=["ann"])
+    save_directory(Directory({"ann": ann}, {"team": team}, AppAssignments(users=["ann"])), directory)
+    target = ("--directory", str(directory), "--target", served.base_url, "--token", served.token)
+    headers = {"Authorization": f"Bearer {served.token}"}
+    with httpx.Client(base_url=served.base_url, headers=headers) as c:
+        existing = c.post(
+            "/Groups", json={"schemas": ["urn:ietf:params:scim:schemas:core:2.0:Group"], "displayName": "App team"}
+        ).json()
+    group_id = "team"
+    code, out = run("sync", *target, "push-group", group_id, "--link-to", existing["id"])
+    assert code == 2 and "is not an app group Okta has imported" in out, out
+    code, out = run("sync", "--import-groups", *target, "import")
+    assert code == 0 and "1 groups" in out, out
+    code, out = run("sync", *target, "push-group", group_id, "--link-to", existing["id"])
+    assert code == 0, out
+    with httpx.Client(base_url=served.base_url, headers=headers) as c:
+        groups = c.get("/Groups").json()["Resources"]
+    assert [g["id"] for g in groups] == [existing["id"]], "linked, not created again"

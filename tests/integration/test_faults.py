@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 import httpx
@@ -237,6 +237,8 @@ def test_okta_lost_group_create_reply_is_found_on_retry_and_linked_not_duplicate
     okta.retry(task.id)
     assert task.status is TaskStatus.FAILED and "link it instead" in task.error
     [group_id] = task.args
+    okta.settings = replace(okta.settings, import_groups=True)
+    okta.import_users()  # Link Group offers the app groups Okta imported (docs/okta-idp.md §7)
     assert okta.push_group(group_id, link_to=server.groups()[0]["id"])[0].status is TaskStatus.DONE
     assert server.duplicates() == {} and len(server.groups()) == 1
     record(transport, 0, len(server.duplicates()))

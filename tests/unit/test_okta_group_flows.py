@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import fields
+from dataclasses import fields, replace
 from typing import Any
 
 import pytest
@@ -302,6 +302,11 @@ def test_an_existing_app_group_fails_the_push_until_linked() -> None:
     [task] = okta.push_group(GROUP_ID)
     assert task.status.value == "FAILED" and "link it instead" in task.error
     assert okta.links.scim_id("group", GROUP_ID) is None
+    with pytest.raises(DirectoryError, match="is not an app group Okta has imported"):
+        okta.push_group(GROUP_ID, link_to=existing["id"])  # Link Group offers only imported app groups (§7)
+    okta.settings = replace(okta.settings, import_groups=True)
+    okta.import_users()
+    assert okta.tasks.app_groups == {existing["id"]: "Test SCIMv2"}
     okta.push_group(GROUP_ID, link_to=existing["id"])
     members = [m["value"] for m in fake.resources["Groups"][existing["id"]]["members"]]
     assert members == [stranger["id"], okta.links.scim_id("user", TEST_USER_ID)]
