@@ -496,12 +496,40 @@ def force_sync(run: _Run) -> None:
 
 
 @sync.command("import")
+@click.option(
+    "--match",
+    type=click.Choice(["username", "email"]),
+    default="username",
+    show_default=True,
+    help="User Creation & Matching: an exact match is the same username, or the same primary email.",
+)
+@click.option("--partial-matches", is_flag=True, help="Also match on first and last name alone (a partial match).")
+@click.option(
+    "--confirm",
+    type=click.Choice(["none", "exact", "all"]),
+    default="none",
+    show_default=True,
+    help="Confirm (link) the exact matches, or exact and partial ones; unconfirmed users stay unlinked.",
+)
 @_pass_run()
-def import_users(run: _Run) -> None:
-    """Import users (and groups with --import-groups) from the app; prints what was read."""
-    result = run.emulator.import_users()
-    click.echo(f"{result.scanned} users scanned, {len(result.users)} active imported, {len(result.groups)} groups")
-    _perform(run, lambda: [task for task in (result.task,) if task is not None], changes_directory=False)
+def import_users(run: _Run, match: str, partial_matches: bool, confirm: str) -> None:
+    """Import users (and groups with --import-groups) from the app, match them to Okta users and confirm."""
+    emulator = run.emulator
+    emulator.settings = replace(emulator.settings, import_match=match, allow_partial_matches=partial_matches)
+
+    def step() -> list[Task]:
+        result = emulator.import_users()
+        if confirm != "none":
+            emulator.confirm_import(partial=confirm == "all")
+        counts = result.counts()
+        click.echo(
+            f"{result.scanned} users scanned, {len(result.users)} active imported, {len(result.groups)} groups; "
+            f"{counts['exact']} exact, {counts['partial']} partial, {counts['none']} unmatched; "
+            f"{counts['confirmed']} confirmed"
+        )
+        return [task for task in (result.task,) if task is not None]
+
+    _perform(run, step, changes_directory=False)
 
 
 @sync.command("update-user")

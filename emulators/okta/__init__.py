@@ -2,7 +2,7 @@
 
 from emulators.okta.console import OktaConsole
 from emulators.okta.default_mapping import OKTA_DEFAULT_MAPPING
-from emulators.okta.engine import ImportResult, OktaEmulator
+from emulators.okta.engine import ImportMatch, ImportResult, OktaEmulator
 from emulators.okta.profile import OKTA_AIW, OKTA_OIN, PROFILES, OktaProfile, OktaSettings
 from emulators.okta.tasks import Task, TaskLog, TaskStatus
 from emulators.registry import IdpSpec
@@ -27,6 +27,7 @@ __all__ = [
     "OKTA_OIN",
     "PROFILES",
     "SPEC",
+    "ImportMatch",
     "ImportResult",
     "OktaConsole",
     "OktaEmulator",

@@ -35,13 +35,34 @@ TASK_FAILURES = (ScimCallError, RateLimitExhaustedError, TaskError, EvaluationEr
 
 
 @dataclass
+class ImportMatch:
+    """One imported app user and the Okta user it matches: ``exact`` by the matching rule, ``partial`` by first and
+    last name only, ``none``; ``confirmed`` once linked (docs/okta-idp.md §3)."""
+
+    scim_id: str
+    user_name: str
+    okta_user: str | None
+    kind: str
+    confirmed: bool = False
+
+
+@dataclass
 class ImportResult:
-    """What an import read (docs/okta-idp.md §3): active users only, and groups when group import is on."""
+    """What an import read (docs/okta-idp.md §3): active users only, and groups when group import is on; and how
+    each imported user matches an Okta user."""
 
     task: Task | None = None
     users: list[dict[str, Any]] = field(default_factory=list)
     groups: list[dict[str, Any]] = field(default_factory=list)
     scanned: int = 0
+    matches: list[ImportMatch] = field(default_factory=list)
+
+    def counts(self) -> dict[str, int]:
+        out = {"exact": 0, "partial": 0, "none": 0, "confirmed": 0}
+        for match in self.matches:
+            out[match.kind] += 1
+            out["confirmed"] += match.confirmed
+        return out
 
 
 class OktaEmulator:
@@ -135,10 +156,49 @@ class OktaEmulator:
         self.imported.task = self._run("import", "Import users")
         return self.imported
 
+    def confirm_import(self, *, partial: bool = False) -> list[ImportMatch]:
+        """Confirm the last import's exact matches (and partial ones when ``partial``): each app user is linked to
+        its Okta user, so later pushes update it instead of creating another (docs/okta-idp.md §3)."""
+        confirmed = []
+        for match in self.imported.matches:
+            wanted = match.kind == "exact" or (partial and match.kind == "partial")
+            if wanted and match.okta_user is not None and not match.confirmed:
+                self.links.link("user", match.okta_user, match.scim_id)
+                match.confirmed = True
+                confirmed.append(match)
+        return confirmed
+
+    def _match(self, app_user: dict[str, Any]) -> ImportMatch:
+        """Okta's User Creation & Matching: the exact rule (case sensitive, as Okta says of attribute matches), else
+        a partial match on first and last name when allowed."""
+        user_name = str(app_user.get("userName") or "")
+        emails = [e for e in app_user.get("emails") or () if isinstance(e, dict)]
+        email = next((e.get("value") for e in emails if e.get("primary")), emails[0].get("value") if emails else None)
+        raw_name = app_user.get("name")
+        name: dict[str, Any] = raw_name if isinstance(raw_name, dict) else {}
+        for user in self.directory.users.values():
+            if self.settings.import_match == "email":
+                exact = email is not None and user.profile.get("email") == email
+            else:
+                exact = user.login == user_name
+            if exact:
+                return ImportMatch(str(app_user.get("id")), user_name, user.id, "exact")
+        if self.settings.allow_partial_matches and name.get("givenName") and name.get("familyName"):
+            for user in self.directory.users.values():
+                if (user.profile.get("firstName"), user.profile.get("lastName")) == (
+                    name.get("givenName"),
+                    name.get("familyName"),
+                ):
+                    return ImportMatch(str(app_user.get("id")), user_name, user.id, "partial")
+        return ImportMatch(str(app_user.get("id")), user_name, None, "none")
+
     def _import(self) -> None:
         read = self.session.read_all("/Users")
         self.imported.scanned = len(read)
         self.imported.users = [user for user in read if user.get("active") is not False]
+        self.imported.matches = [self._match(user) for user in self.imported.users if user.get("id")]
+        if self.settings.confirm_matched:
+            self.confirm_import()
         if self.settings.import_groups:
             self.imported.groups = self.session.read_all("/Groups")
             self.tasks.app_groups = {

@@ -12,6 +12,7 @@ from dataclasses import dataclass, replace
 from types import MappingProxyType
 from typing import Literal
 
+from emulators.core.errors import ConfigurationError
 from emulators.core.profile import IdpProfile
 from emulators.core.retry import RateLimitPolicy
 from scimcore import urns
@@ -170,3 +171,14 @@ class OktaSettings:
     import_groups: bool = False
     rename_groups: bool = True
     unique_identifier: str = "userName"
+    # User Creation & Matching (docs/okta-idp.md §3): what makes an imported app user an exact match of an Okta user
+    # ("username": the app userName equals the Okta username; "email": the app's primary email equals the Okta
+    # user's), whether first and last name alone make a partial match, and whether exact matches are confirmed
+    # (linked) without the admin.
+    import_match: str = "username"
+    allow_partial_matches: bool = False
+    confirm_matched: bool = False
+
+    def __post_init__(self) -> None:
+        if self.import_match not in ("username", "email"):
+            raise ConfigurationError(f"import_match {self.import_match!r}: choose username or email")

@@ -145,3 +145,24 @@ def test_okta_link_group_needs_an_import_from_an_earlier_run(served: Served, tmp
     with httpx.Client(base_url=served.base_url, headers=headers) as c:
         groups = c.get("/Groups").json()["Resources"]
     assert [g["id"] for g in groups] == [existing["id"]], "linked, not created again"
+
+
+def test_okta_import_confirms_matches_so_the_next_run_updates(served: Served, tmp_path: Path) -> None:
+    """`aup sync import --confirm exact` links the app users that match Okta users; a later sync of the directory
+    updates them (GET and PUT) instead of creating them again."""
+    headers = {"Authorization": f"Bearer {served.token}"}
+    with httpx.Client(base_url=served.base_url, headers=headers) as c:
+        body = {"schemas": ["urn:ietf:params:scim:schemas:core:2.0:User"], "userName": "ann@example.test",
+                "name": {"givenName": "Old", "familyName": "Name"}, "active": True}  # fmt: skip
+        existing = c.post("/Users", json=body).json()
+    directory = tmp_path / "people.yaml"
+    ann = User("ann", {"login": "ann@example.test", "email": "ann@example.test", "firstName": "Ann", "lastName": "Lee"})
+    save_directory(Directory({"ann": ann}, {}, AppAssignments(users=["ann"])), directory)
+    target = ("--directory", str(directory), "--target", served.base_url, "--token", served.token)
+    code, out = run("sync", *target, "import", "--confirm", "exact")
+    assert code == 0 and "1 exact, 0 partial, 0 unmatched; 1 confirmed" in out, out
+    code, out = run("sync", *target, "update-user", "ann", "--set", "lastName=Lee-Smith")
+    assert code == 0, out
+    with httpx.Client(base_url=served.base_url, headers=headers) as c:
+        users = c.get("/Users").json()["Resources"]
+    assert [(u["id"], u["name"]["familyName"]) for u in users] == [(existing["id"], "Lee-Smith")]
