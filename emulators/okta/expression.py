@@ -22,9 +22,11 @@ import math
 import re
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 from emulators.core.errors import ConfigurationError
+from emulators.okta import times
 
 
 class ExpressionError(ConfigurationError):
@@ -236,6 +238,28 @@ def _to_num(value: Any) -> Any:
         raise EvaluationError(f"Convert.toNum: {_text(value)!r} is not a number") from None
 
 
+def _time(fn: Callable[..., str]) -> Callable[..., Any]:
+    """A Time function: null in, null out; a value Okta would not read fails the user (inferred)."""
+
+    def apply(*args: Any) -> Any:
+        if any(arg is None for arg in args):
+            return None
+        try:
+            return fn(*(_text(arg) for arg in args))
+        except times.TimeError as exc:
+            raise EvaluationError(str(exc)) from None
+
+    return apply
+
+
+def _now(zone_id: Any = None, pattern: Any = None) -> str:
+    try:
+        moment = datetime.now(times.zone(None if zone_id is None else _text(zone_id)))
+    except times.TimeError as exc:
+        raise EvaluationError(str(exc)) from None
+    return times.iso(moment) if pattern is None else times.format_joda(moment, _text(pattern))
+
+
 # The user's groups, as the engine binds them beside the profile attributes: (group id, group name) pairs.
 GROUPS = "$groups"
 
@@ -314,6 +338,14 @@ FUNCTIONS: dict[str, Function] = {
     "Arrays.toCsvString": Function(1, 1, lambda a: ",".join(_text(v) for v in _array(a))),
     "Convert.toInt": Function(1, 1, _to_int, "number"),
     "Convert.toNum": Function(1, 1, _to_num, "number"),
+    # Time Functions
+    "Time.now": Function(0, 2, _now),
+    "Time.fromWindowsToIso8601": Function(1, 1, _time(times.from_windows)),
+    "Time.fromUnixToIso8601": Function(1, 1, _time(times.from_unix)),
+    "Time.fromStringToIso8601": Function(2, 2, _time(lambda t, p: times.iso(times.parse_joda(t, p)))),
+    "Time.fromIso8601ToWindows": Function(1, 1, _time(times.to_windows)),
+    "Time.fromIso8601ToUnix": Function(1, 1, _time(times.to_unix)),
+    "Time.fromIso8601ToString": Function(2, 2, _time(lambda t, p: times.format_joda(times.parse_iso(t), p))),
     # Group Functions
     "isMemberOfGroupName": Function(
         1, 1, lambda c, n: any(name == _text(n) for _, name in _groups(c)), "boolean", context=True

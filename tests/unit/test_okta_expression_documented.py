@@ -3,9 +3,13 @@ the output the reference gives, section by section, and its samples of condition
 
 from __future__ import annotations
 
+import re
+from datetime import UTC, datetime
 from typing import Any
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from aup_server.app import create_app
 from aup_server.auth import issue_token
@@ -15,7 +19,7 @@ from emulators.core.clock import FakeClock
 from emulators.core.directory import AppAssignments, Directory, Group, User
 from emulators.core.expected import differences
 from emulators.core.mapping import MappingRule
-from emulators.okta import OKTA_DEFAULT_MAPPING, OKTA_OIN, OktaEmulator
+from emulators.okta import OKTA_DEFAULT_MAPPING, OKTA_OIN, OktaEmulator, times
 from emulators.okta.expected import expected_state
 from emulators.okta.expression import OKTA_EL_URL, EvaluationError, ExpressionError, compile_expression, with_groups
 from scimcore.client import IN_PROCESS_SCIM_URL, BearerAuth, make_http
@@ -197,3 +201,34 @@ def test_a_mapping_with_a_group_function_provisions_what_the_groups_say() -> Non
     assert differences(expected_state(directory, okta.users.mapping), found, []) == []
     http.close()
     store.close()
+
+
+def test_the_time_functions() -> None:
+    """The reference's Time Functions: Time.now's three documented forms have the documented shapes (UTC with Z, a
+    zone's offset, a Joda pattern), and the conversions agree with each other and with known instants."""
+    assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z", ev("Time.now()"))
+    assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}-0[45]:00", ev('Time.now("EST")'))
+    assert re.fullmatch(r"\d{4}-\d\d-\d\d \d\d:\d\d:\d\d", ev('Time.now("EST", "YYYY-MM-dd HH:mm:ss")'))
+    assert ev('Time.fromUnixToIso8601("0")') == "1970-01-01T00:00:00.000Z"
+    assert ev('Time.fromIso8601ToUnix("2015-07-31T17:18:37.979Z")') == "1438363117"
+    assert ev('Time.fromWindowsToIso8601("129699324000000000")') == "2012-01-01T23:00:00.000Z"
+    assert ev('Time.fromIso8601ToWindows("2012-01-01T23:00:00.000Z")') == "129699324000000000"
+    assert ev('Time.fromStringToIso8601("31/07/2015 17:18", "dd/MM/YYYY HH:mm")') == "2015-07-31T17:18:00.000Z"
+    assert ev('Time.fromIso8601ToString("2015-07-31T17:18:37.979-04:00", "YYYY-MM-dd HH:mm ZZ")') == (
+        "2015-07-31 17:18 -04:00"
+    )
+    with pytest.raises(EvaluationError, match="unknown time zone"):
+        ev('Time.now("Mars/Olympus")')
+    with pytest.raises(EvaluationError, match="does not have the pattern"):
+        ev('Time.fromStringToIso8601("2015", "dd/MM/YYYY")')
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    st.datetimes(min_value=datetime(1970, 1, 1), max_value=datetime(2200, 1, 1), timezones=st.just(UTC)),
+    st.sampled_from(["YYYY-MM-dd HH:mm:ss.SSS ZZ", "dd/MM/yyyy hh:mm:ss a Z", "yyyyMMdd'T'HHmmss.SSS"]),
+)
+def test_a_joda_pattern_reads_back_what_it_writes(moment: datetime, pattern: str) -> None:
+    moment = moment.replace(microsecond=moment.microsecond // 1000 * 1000 if "SSS" in pattern else 0)
+    assert times.parse_joda(times.format_joda(moment, pattern), pattern) == moment
+    assert times.parse_iso(times.iso(moment)) == moment
