@@ -56,6 +56,14 @@ class Not:
 
 
 @dataclass(frozen=True)
+class Member:
+    """An attribute of a user a function returns: ``getManagerUser("active_directory").firstName``."""
+
+    target: Node
+    name: str
+
+
+@dataclass(frozen=True)
 class Attribute:
     name: str
 
@@ -80,7 +88,7 @@ class Conditional:
     otherwise: Node
 
 
-Node = Literal | Attribute | Call | Binary | Conditional | Array | Not
+Node = Literal | Attribute | Call | Binary | Conditional | Array | Not | Member
 
 
 def _text(value: Any) -> str:
@@ -260,14 +268,28 @@ def _now(zone_id: Any = None, pattern: Any = None) -> str:
     return times.iso(moment) if pattern is None else times.format_joda(moment, _text(pattern))
 
 
-# The user's groups, as the engine binds them beside the profile attributes: (group id, group name) pairs.
+# The user's groups, as the engine binds them beside the profile attributes: (group id, group name) pairs; and the
+# user's manager's profile (getManagerUser).
 GROUPS = "$groups"
+MANAGER = "$manager"
+MANAGER_SOURCES = ("active_directory",)  # Okta: "active_directory is the only supported value for managerSource"
 
 
-def with_groups(profile: Mapping[str, Any], groups: Callable[[], list[tuple[str, str]]]) -> dict[str, Any]:
-    """The attributes an expression sees: the user's profile, and (read only when a group function asks, since
-    finding them walks the directory's groups) the user's groups as (id, name) pairs."""
-    return {**profile, GROUPS: groups}
+def with_groups(
+    profile: Mapping[str, Any],
+    groups: Callable[[], list[tuple[str, str]]],
+    manager: Callable[[], Mapping[str, Any] | None] | None = None,
+) -> dict[str, Any]:
+    """The attributes an expression sees: the user's profile, and (read only when a function asks, since finding
+    them walks the directory) the user's groups as (id, name) pairs and the manager's profile."""
+    return {**profile, GROUPS: groups, MANAGER: manager or (lambda: None)}
+
+
+def _manager(context: Mapping[str, Any], source: Any) -> Any:
+    if _text(source) not in MANAGER_SOURCES:
+        raise EvaluationError(f"getManagerUser: Okta reads managers from {', '.join(MANAGER_SOURCES)} only")
+    found = context.get(MANAGER)
+    return found() if callable(found) else None
 
 
 def _groups(context: Mapping[str, Any]) -> tuple[tuple[str, str], ...]:
@@ -338,6 +360,8 @@ FUNCTIONS: dict[str, Function] = {
     "Arrays.toCsvString": Function(1, 1, lambda a: ",".join(_text(v) for v in _array(a))),
     "Convert.toInt": Function(1, 1, _to_int, "number"),
     "Convert.toNum": Function(1, 1, _to_num, "number"),
+    # Manager function: the manager's Okta user, whose attributes follow a "." (Manager/Assistant Functions)
+    "getManagerUser": Function(1, 1, _manager, "user", context=True),
     # Time Functions
     "Time.now": Function(0, 2, _now),
     "Time.fromWindowsToIso8601": Function(1, 1, _time(times.from_windows)),
@@ -501,7 +525,20 @@ class _Parser:
             self.take(".")
             name += "." + self.take_name()
         if self.token.text == "(":
-            return self.call(name, token.pos)
+            call = self.call(name, token.pos)
+            if FUNCTIONS[call.function].kind != "user":
+                return call
+            source = call.args[0]
+            if isinstance(source, Literal) and source.value not in MANAGER_SOURCES:
+                raise ExpressionError(
+                    f"{call.function} at column {token.pos + 1}: Okta reads managers from "
+                    f"{', '.join(MANAGER_SOURCES)} only, not {_text(source.value)!r}"
+                )
+            self.take(".")
+            attr = self.take_name()
+            if attr not in self.known:
+                raise ExpressionError(f"unknown attribute {attr} of {call.function} at column {token.pos + 1}")
+            return Member(call, attr)
         return self.attribute(name, token.pos)
 
     def take_name(self) -> str:
@@ -567,6 +604,8 @@ def _kind(node: Node) -> str:
         return "array"
     if isinstance(node, Not):
         return "boolean"
+    if isinstance(node, Member):
+        return "any"
     if isinstance(node, Binary):
         return "any" if node.op in ("+", "-") else "boolean"
     if isinstance(node, Call):
@@ -601,6 +640,8 @@ def _children(node: Node) -> tuple[Node, ...]:
         return node.items
     if isinstance(node, Not):
         return (node.operand,)
+    if isinstance(node, Member):
+        return (node.target,)
     if isinstance(node, Binary):
         return (node.left, node.right)
     if isinstance(node, Conditional):
@@ -627,6 +668,9 @@ def evaluate(node: Node, attributes: Mapping[str, Any]) -> Any:
         return [evaluate(item, attributes) for item in node.items]
     if isinstance(node, Not):
         return not _boolean(evaluate(node.operand, attributes), node.operand)
+    if isinstance(node, Member):
+        holder = evaluate(node.target, attributes)
+        return holder.get(node.name) if isinstance(holder, Mapping) else None
     if isinstance(node, Conditional):
         chosen = node.then if _boolean(evaluate(node.test, attributes), node.test) else node.otherwise
         return evaluate(chosen, attributes)
@@ -684,6 +728,8 @@ def render(node: Node) -> str:
         return "{" + ", ".join(render(item) for item in node.items) + "}"
     if isinstance(node, Not):
         return f"(!{render(node.operand)})"
+    if isinstance(node, Member):
+        return f"{render(node.target)}.{node.name}"
     if isinstance(node, Attribute):
         return f"user.{node.name}"
     if isinstance(node, Call):

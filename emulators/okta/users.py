@@ -9,6 +9,7 @@ from __future__ import annotations
 from typing import Any
 
 from emulators.core.directory import Directory, User
+from emulators.core.errors import ConfigurationError
 from emulators.core.linkstore import LinkStore
 from emulators.core.mapping import CompiledMapping
 from emulators.okta import payloads
@@ -143,6 +144,16 @@ def _as_dict(doc: Any) -> dict[str, Any]:
 
 def user_attributes(directory: Directory, user: User) -> dict[str, Any]:
     """A user's profile with the groups it belongs to in the directory, for the group functions."""
+
+    def manager() -> dict[str, Any] | None:
+        reference = user.profile.get("managerId") or user.profile.get("manager")
+        if not reference:
+            return None
+        try:
+            return directory.find_user(str(reference)).profile
+        except ConfigurationError:
+            return None  # a manager outside the directory: null, as for a user without one (inferred)
+
     return with_groups(
-        user.profile, lambda: [(g.id, g.name) for g in directory.groups.values() if user.id in g.members]
+        user.profile, lambda: [(g.id, g.name) for g in directory.groups.values() if user.id in g.members], manager
     )

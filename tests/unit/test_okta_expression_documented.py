@@ -232,3 +232,36 @@ def test_a_joda_pattern_reads_back_what_it_writes(moment: datetime, pattern: str
     moment = moment.replace(microsecond=moment.microsecond // 1000 * 1000 if "SSS" in pattern else 0)
     assert times.parse_joda(times.format_joda(moment, pattern), pattern) == moment
     assert times.parse_iso(times.iso(moment)) == moment
+
+
+def test_get_manager_user_reads_the_managers_okta_attributes() -> None:
+    """The reference's getManagerUser("active_directory").firstName, on the directory's manager relation."""
+    source = 'getManagerUser("active_directory").firstName'
+    manager = {"firstName": "Grace", "lastName": "Hopper"}
+    assert compile_expression(source, KNOWN).evaluate(with_groups({}, list, lambda: manager)) == "Grace"
+    assert compile_expression(source, KNOWN).evaluate(with_groups({}, list)) is None, "no manager: null"
+    cases = {
+        'getManagerUser("google").firstName': "Okta reads managers from active_directory only",
+        'getManagerUser("active_directory").shoeSize': "unknown attribute shoeSize of getManagerUser",
+        'getManagerUser("active_directory")': "expected '.'",
+    }
+    for bad, message in cases.items():
+        with pytest.raises(ExpressionError, match=message):
+            compile_expression(bad, KNOWN)
+
+
+def test_a_mapping_with_the_manager_function_pushes_the_managers_name() -> None:
+    store = open_store(ServerConfig())
+    http = make_http(create_app(store=store), BearerAuth(issue_token(store, "m")), base_url=IN_PROCESS_SCIM_URL)
+    boss = User("boss", {"login": "boss@x.test", "email": "boss@x.test", "firstName": "Grace", "lastName": "H"})
+    ann = User("ann", {"login": "ann@x.test", "email": "ann@x.test", "firstName": "Ann", "lastName": "L",
+                       "managerId": "boss@x.test"})  # fmt: skip
+    directory = Directory({"boss": boss, "ann": ann}, {}, AppAssignments(users=["ann"]))
+    rule = MappingRule("nickName", 'getManagerUser("active_directory").firstName + "\'s report"')
+    okta = OktaEmulator(directory, http, OKTA_OIN, mapping=OKTA_DEFAULT_MAPPING.merged([rule]), clock=FakeClock())
+    okta.assign_user("ann")
+    [found] = http.get("/Users").json()["Resources"]
+    assert found["nickName"] == "Grace's report"
+    assert differences(expected_state(directory, okta.users.mapping), [found], []) == []
+    http.close()
+    store.close()
