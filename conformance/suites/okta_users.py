@@ -382,3 +382,65 @@ def user_active_boolean(ctx: CheckContext) -> None:
     okta = Okta(ctx, directory([known], assigned=[known]), OKTA_AIW)
     okta.expect_done(okta.emulator.provision_user(known.id), "look the user up and link it")
     okta.expect_done(okta.emulator.deactivate_user(known.id), "deactivate the user (GET, then PUT)")
+
+
+@SUITE.check(
+    "okta-password-sync",
+    "With Sync password on, Okta's password PATCH {op: replace, value: {password}} is taken and never echoed",
+    level=Level.MUST,
+    ref=(
+        f"OIN apps sync the user password by PATCH: {OKTA_SCIM}; RFC 7643 §4.1.1 (password is returned never); "
+        "docs/okta-idp.md §6"
+    ),
+    tags={"users", "patch", "password"},
+    hint='accept a path-less PATCH replace whose value is {"password": ...}, and never return the password',
+)
+def password_sync(ctx: CheckContext) -> None:
+    user = person(ctx, "pw")
+    okta = Okta(ctx, directory([user], assigned=[user]), settings=OktaSettings(sync_password=True))
+    okta.emulator.credentials[user.id] = "Correct-Horse-1"
+    okta.expect_done(okta.emulator.provision_user(user.id), "create the user with its password")
+    okta.expect_done(okta.emulator.set_password(user.id, "Battery-Staple-2"), "sync the changed password")
+    doc = _user(ctx, okta.user_id(user))
+    ctx.expect("password" not in doc, "the server returns the password", expected="no password", actual="password")
+    ctx.expect(
+        doc.get("active") is True, "the password sync changed active", expected="true", actual=str(doc.get("active"))
+    )
+
+
+OKTA_IMPORT_MATCHING = (
+    "https://help.okta.com/en-us/Content/Topics/users-groups-profiles/usgp-matching-imported-users.htm"
+)
+
+
+@SUITE.check(
+    "okta-import-confirm-links",
+    "An app user Okta imports (GET /Users by pages) and confirms as an exact match is then updated, not created again",
+    level=Level.MUST,
+    ref=(
+        f"Okta imports page by page with startIndex and count: {OKTA_SCIM}; a confirmed match links the app user "
+        f"to the Okta user: {OKTA_IMPORT_MATCHING}; "
+        "RFC 7644 §3.4.2.4; docs/okta-idp.md §3"
+    ),
+    tags={"users", "import", "long"},
+    hint="list every user on GET /Users?startIndex=1&count=100 and the next pages, with ids",
+)
+def import_confirm(ctx: CheckContext) -> None:
+    user = person(ctx, "imp")
+    existing = ctx.create_user(user.login, name={"givenName": "Old", "familyName": "Name"})
+    okta = Okta(ctx, directory([user], assigned=[user]))
+    result = okta.emulator.import_users()
+    okta.expect_done([result.task] if result.task is not None else [], "import the app's users")
+    confirmed = okta.emulator.confirm_import()
+    ctx.expect(
+        [match.scim_id for match in confirmed if match.okta_user == user.id] == [existing["id"]],
+        "the import did not find the existing app user by its userName",
+        expected=existing["id"],
+        actual=json.dumps([match.scim_id for match in confirmed]),
+    )
+    okta.expect_done(okta.emulator.update_profile(user.id, {"lastName": "Imported"}), "push the profile")
+    ctx.expect(_count_named(ctx, user.login) == 1, "the user exists twice", expected="1")
+    family = (_user(ctx, existing["id"]).get("name") or {}).get("familyName")
+    ctx.expect(
+        family == "Imported", "the push did not reach the imported user", expected="Imported", actual=str(family)
+    )

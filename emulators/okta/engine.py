@@ -96,6 +96,11 @@ class OktaEmulator:
         self.users = UserFlows(self.session, directory, self.links, mapping, profile, self.settings)
         self.groups = GroupFlows(self.session, directory, self.links, self.users, profile, self.settings)
         self._passwords: dict[str, str] = {}
+        # Okta passwords set through set_password: in memory only, never saved with the tasks or links
+        self.credentials: dict[str, str] = {}
+        self.users.create_password = lambda user_id: (
+            self.credentials.get(user_id) if self.settings.sync_password else None
+        )
         self.imported = ImportResult()
         handlers: dict[str, Callable[..., None]] = {
             "test_connection": self._test_connection,
@@ -373,6 +378,18 @@ class OktaEmulator:
             group.members.remove(user_id)
         del self.directory.users[user_id]
         return done
+
+    def set_password(self, user_id: str, password: str) -> list[Task]:
+        """The user's Okta password changes. With password sync on, a provisioned user's app password follows at
+        once and a later create sends it; with it off nothing is sent, and a create sends Okta's random placeholder
+        (docs/okta-idp.md §4.3, §6)."""
+        user = self.directory.user(user_id)
+        if not password:
+            raise DirectoryError("a password cannot be empty")
+        self.credentials[user_id] = password
+        if self.settings.sync_password and self._linked(user_id) and user.status is not Status.DEPROVISIONED:
+            return self.sync_password(user_id, password)
+        return []
 
     def sync_password(self, user_id: str, password: str | None = None) -> list[Task]:
         """Push a password (Okta's, or a random one when None); needs the password sync setting (§6)."""

@@ -21,16 +21,19 @@ def placeholder_password() -> str:
     return "".join(secrets.choice(_PASSWORD_CHARS) for _ in range(8))
 
 
-def user_create_body(mapped: dict[str, Any], *, external_id: str, profile: OktaProfile) -> dict[str, Any]:
+def user_create_body(
+    mapped: dict[str, Any], *, external_id: str, profile: OktaProfile, password: str | None = None
+) -> dict[str, Any]:
     """POST /Users (docs/okta-idp.md §4.3): only the core URN in ``schemas``, ``groups: []``,
-    a placeholder password and ``active: true`` always, ``externalId`` = the Okta user id.
+    a password (the user's, with password sync on and one known, else Okta's random placeholder) and
+    ``active: true`` always, ``externalId`` = the Okta user id.
     """
     body = {
         "schemas": [urns.USER],
         **mapped,
         "externalId": external_id,
         "groups": [],
-        "password": placeholder_password(),
+        "password": password or placeholder_password(),
         "active": True,
     }
     return ordered(body, profile.user_keys_first, profile.user_keys_last)

@@ -6,6 +6,7 @@ the calls as docs/okta-idp.md §4-§6 describe.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from emulators.core.directory import Directory, User
@@ -40,6 +41,8 @@ class UserFlows:
         self.directory = directory
         self.links = links
         self.mapping = mapping
+        # The password a create sends (the engine's: the user's Okta password with password sync on), else None
+        self.create_password: Callable[[str], str | None] = lambda user_id: None
         self.profile = profile
         self.settings = settings
 
@@ -75,7 +78,9 @@ class UserFlows:
             self.links.link("user", user.id, resource_id(found, "Lookup of user returned a user without id"))
             self.push_profile(user.id, activate=found.get("active") is False)
             return
-        body = payloads.user_create_body(mapped, external_id=user.id, profile=self.profile)
+        body = payloads.user_create_body(
+            mapped, external_id=user.id, profile=self.profile, password=self.create_password(user.id)
+        )
         created = self.session.call("POST", "/Users", body=body)
         self.links.link("user", user.id, resource_id(created, "Create new user returned empty user"))
 

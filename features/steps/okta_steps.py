@@ -150,3 +150,50 @@ def last_task_failed(world: World) -> None:
 @when("Okta retries the failed tasks")
 def retry_failed(world: World) -> None:
     world.okta.tasks.extend(world.okta.emulator.retry_failed())
+
+
+# -- password sync and import (docs/okta-idp.md §3, §6) ----------------------------------------------------
+
+
+@given(parsers.parse('"{name}" has the Okta password "{password}"'))
+@when(parsers.parse('"{name}" changes the Okta password to "{password}"'))
+def set_password(world: World, name: str, password: str) -> None:
+    world.mark = len(world.exchanges)
+    world.okta.tasks.extend(world.okta.emulator.set_password(world.user_id(name), password))
+
+
+def _passwords_sent(world: World, since: int = 0) -> list[str]:
+    """Every password Okta put on the wire: in a create or PUT body, or in a PATCH operation's value."""
+    found = []
+    for exchange in world.exchanges[since:]:
+        body = exchange.request_body if isinstance(exchange.request_body, dict) else {}
+        if "password" in body:
+            found.append(body["password"])
+        for operation in body.get("Operations") or ():
+            value = operation.get("value") if isinstance(operation, dict) else None
+            if isinstance(value, dict) and "password" in value:
+                found.append(value["password"])
+    return found
+
+
+@then(parsers.parse('Okta sent the password "{password}"'))
+def sent_password(world: World, password: str) -> None:
+    assert password in _passwords_sent(world), _passwords_sent(world)
+
+
+@then(parsers.parse('Okta created the user with a random password, not "{password}"'))
+def random_password(world: World, password: str) -> None:
+    creates = [e.request_body["password"] for e in world.exchanges if e.method == "POST" and e.url.endswith("/Users")]
+    assert creates and all(sent != password and len(sent) == 8 for sent in creates), creates
+
+
+@then("Okta sent nothing for the password change")
+def nothing_for_password(world: World) -> None:
+    assert world.exchanges[world.mark :] == [], [e.method for e in world.exchanges[world.mark :]]
+
+
+@when("Okta imports the app's users and confirms the exact matches")
+def import_and_confirm(world: World) -> None:
+    result = world.okta.emulator.import_users()
+    assert result.task is not None and result.task.status is TaskStatus.DONE, result.task
+    world.okta.emulator.confirm_import()

@@ -270,6 +270,13 @@ BREAKERS: dict[str, Breaker] = {
     ),
     "okta-push-now-clears": ignore_ops(lambda op: _op("replace")(op) and op.get("value") == [], GROUP),
     "okta-429-retry-after": throttle(5, lambda req: Response(status=429)),
+    "okta-password-sync": answer(
+        "PATCH",
+        USER,
+        _refuse(400, "the password cannot be set by PATCH", "mutability"),
+        when=lambda req: "password" in json.dumps(body_of(req)),
+    ),
+    "okta-import-confirm-links": answer("GET", r"/Users$", _empty_list, when=lambda req: "filter" not in req.args),
     # -- entra --------------------------------------------------------------------------------------------------
     "entra-test-query-random-guid": answer(
         "GET",
