@@ -25,6 +25,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+import pycountry
+
 from emulators.core.errors import ConfigurationError
 from emulators.okta import times
 
@@ -260,6 +262,23 @@ def _time(fn: Callable[..., str]) -> Callable[..., Any]:
     return apply
 
 
+def _country(field: str) -> Callable[[Any], Any]:
+    """Iso3166Convert.toAlpha2/toAlpha3/toNumeric/toName: the input may be any of alpha-2, alpha-3 or numeric, and
+    the function finds which (Okta's note); an unknown code fails the user (inferred)."""
+
+    def apply(code: Any) -> Any:
+        if code is None:
+            return None
+        text = _text(code).strip()
+        key = "numeric" if text.isdigit() else {2: "alpha_2", 3: "alpha_3"}.get(len(text))
+        found = pycountry.countries.get(**{key: text.zfill(3) if key == "numeric" else text}) if key else None
+        if found is None:
+            raise EvaluationError(f"Iso3166Convert: {text!r} is not an ISO 3166-1 country code")
+        return str(getattr(found, field))
+
+    return apply
+
+
 def _now(zone_id: Any = None, pattern: Any = None) -> str:
     try:
         moment = datetime.now(times.zone(None if zone_id is None else _text(zone_id)))
@@ -362,6 +381,11 @@ FUNCTIONS: dict[str, Function] = {
     "Convert.toNum": Function(1, 1, _to_num, "number"),
     # Manager function: the manager's Okta user, whose attributes follow a "." (Manager/Assistant Functions)
     "getManagerUser": Function(1, 1, _manager, "user", context=True),
+    # Country Code Conversion Functions (ISO 3166-1)
+    "Iso3166Convert.toAlpha2": Function(1, 1, _country("alpha_2")),
+    "Iso3166Convert.toAlpha3": Function(1, 1, _country("alpha_3")),
+    "Iso3166Convert.toNumeric": Function(1, 1, _country("numeric")),
+    "Iso3166Convert.toName": Function(1, 1, _country("name")),
     # Time Functions
     "Time.now": Function(0, 2, _now),
     "Time.fromWindowsToIso8601": Function(1, 1, _time(times.from_windows)),

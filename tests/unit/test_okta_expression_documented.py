@@ -84,6 +84,11 @@ DOCUMENTED = [
     ("Convert.toInt(123.4)", 123),
     ("Convert.toInt(123.6)", 124),
     ("Convert.toNum('3.141')", 3.141),
+    # Country Code Conversion Functions
+    ('Iso3166Convert.toAlpha2("IND")', "IN"),
+    ('Iso3166Convert.toAlpha3("840")', "USA"),
+    ('Iso3166Convert.toNumeric("USA")', "840"),
+    ('Iso3166Convert.toName("IN")', "India"),
     # Constants and Operators
     ("'Hello world'", "Hello world"),
     ("1234", 1234),
@@ -146,6 +151,7 @@ def test_string_functions_map_over_an_array() -> None:
     [
         ("String.substring('abc', 2, 9)", EvaluationError, "outside the text"),
         ("Convert.toInt('12x')", EvaluationError, "is not a whole number"),
+        ("Iso3166Convert.toName('XQZ')", EvaluationError, "is not an ISO 3166-1 country code"),
         ("user.salary > 5", EvaluationError, "cannot be compared"),
         ("'a' - 1", EvaluationError, "'-' takes two numbers"),
         ("user.salary > ", ExpressionError, "expected a value at column 15"),
