@@ -304,6 +304,15 @@ def with_groups(
     return {**profile, GROUPS: groups, MANAGER: manager or (lambda: None)}
 
 
+def _linked_object(context: Mapping[str, Any], primary: Any) -> Any:
+    """user.getLinkedObject(primaryName): the user on the other end of a linked-object relationship; the directory
+    models one, ``manager`` (its managerId or manager), so any other relationship is null (inferred)."""
+    if _text(primary) != "manager":
+        return None
+    found = context.get(MANAGER)
+    return found() if callable(found) else None
+
+
 def _manager(context: Mapping[str, Any], source: Any) -> Any:
     if _text(source) not in MANAGER_SOURCES:
         raise EvaluationError(f"getManagerUser: Okta reads managers from {', '.join(MANAGER_SOURCES)} only")
@@ -381,6 +390,14 @@ FUNCTIONS: dict[str, Function] = {
     "Convert.toNum": Function(1, 1, _to_num, "number"),
     # Manager function: the manager's Okta user, whose attributes follow a "." (Manager/Assistant Functions)
     "getManagerUser": Function(1, 1, _manager, "user", context=True),
+    # Linked Object Function: user.getLinkedObject("manager").lastName
+    "user.getLinkedObject": Function(1, 1, _linked_object, "user", context=True),
+    # Directory and Workday Functions: the emulated org has no Active Directory or Workday integration (the
+    # directory file is its only source), so no user has such an assignment and the app user found is null
+    "hasDirectoryUser": Function(0, 0, lambda: False, "boolean"),
+    "hasWorkdayUser": Function(0, 0, lambda: False, "boolean"),
+    "findDirectoryUser": Function(0, 0, lambda: None, "appuser"),
+    "findWorkdayUser": Function(0, 0, lambda: None, "appuser"),
     # Country Code Conversion Functions (ISO 3166-1)
     "Iso3166Convert.toAlpha2": Function(1, 1, _country("alpha_2")),
     "Iso3166Convert.toAlpha3": Function(1, 1, _country("alpha_3")),
@@ -550,10 +567,18 @@ class _Parser:
             name += "." + self.take_name()
         if self.token.text == "(":
             call = self.call(name, token.pos)
-            if FUNCTIONS[call.function].kind != "user":
+            kind = FUNCTIONS[call.function].kind
+            if kind == "appuser":  # another app's user: its attributes are that app's, not Okta's
+                self.take(".")
+                return Member(call, self.take_name())
+            if kind != "user":
                 return call
             source = call.args[0]
-            if isinstance(source, Literal) and source.value not in MANAGER_SOURCES:
+            if (
+                call.function == "getManagerUser"
+                and isinstance(source, Literal)
+                and source.value not in MANAGER_SOURCES
+            ):
                 raise ExpressionError(
                     f"{call.function} at column {token.pos + 1}: Okta reads managers from "
                     f"{', '.join(MANAGER_SOURCES)} only, not {_text(source.value)!r}"

@@ -271,3 +271,17 @@ def test_a_mapping_with_the_manager_function_pushes_the_managers_name() -> None:
     assert differences(expected_state(directory, okta.users.mapping), [found], []) == []
     http.close()
     store.close()
+
+
+def test_the_linked_object_and_directory_functions() -> None:
+    """The reference's Linked Object Function (its example result "Gates") and its Popular Expressions for Workday
+    and Active Directory, which are null in an org whose only source is the directory file (no such integration)."""
+    context = with_groups({}, list, lambda: {"firstName": "Bill", "lastName": "Gates"})
+    assert compile_expression('user.getLinkedObject("manager").lastName', KNOWN).evaluate(context) == "Gates"
+    assert compile_expression('user.getLinkedObject("mentor").lastName', KNOWN).evaluate(context) is None
+    for source in (
+        "hasWorkdayUser() ? findWorkdayUser().employeeID : null",
+        "hasDirectoryUser() ? findDirectoryUser().managerUpn : null",
+    ):
+        assert compile_expression(source, KNOWN).evaluate(context) is None, source
+    assert compile_expression("hasDirectoryUser()", KNOWN).evaluate(context) is False
