@@ -25,15 +25,20 @@ from urllib.parse import urlsplit
 import httpx
 
 from aup.load.plan import LoadPlan, weighted_steps
+from emulators.core.clock import SystemClock
 from emulators.core.console import AdminConsole, ConsoleSetup
 from emulators.core.cycle_clock import SkippingClock
 from emulators.core.directory import Directory, Status
 from emulators.core.expected import differences
 from emulators.core.generator import generate_directory
+from emulators.core.retry import RateLimitPolicy, send_with_rate_limit
 from emulators.registry import idps
 from scimcore import paging
 from scimcore.client import eq_filter
 from scimcore.target import Bearer, Target
+
+# The verdict's read-back of a tenant: a 429 is waited out (Retry-After when given, else 1 s doubling), 8 tries.
+VERDICT_READ_RATE_LIMIT = RateLimitPolicy(default_wait=1.0, factor=2.0, max_attempts=8)
 
 DOMAIN = "load.example.test"
 EDITED = ("firstName", "lastName", "title")  # mapped by every IdP's default mapping (docs/okta-idp.md §5, entra §4)
@@ -298,7 +303,13 @@ class TenantDriver:
         flt = eq_filter(attribute, self.prefix).replace(" eq ", " sw ", 1)
 
         def fetch(query: paging.Query) -> dict[str, Any]:
-            answer = self.reader.get(endpoint, params=[("filter", flt), *query])
+            # the judge's read waits out the server's 429s as the IdPs do (Retry-After, else doubling), so a
+            # rate-limited server is judged on its state, not on this read's timing
+            answer = send_with_rate_limit(
+                lambda: self.reader.get(endpoint, params=[("filter", flt), *query]),
+                VERDICT_READ_RATE_LIMIT,
+                SystemClock(),
+            )
             answer.raise_for_status()
             body: dict[str, Any] = answer.json()
             return body
