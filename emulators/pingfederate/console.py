@@ -77,9 +77,10 @@ class SyncState:
         os.replace(tmp, self.path)
 
 
-def compile_mapping(rules: Sequence[Any]) -> tuple[tuple[TargetPath, str], ...]:
+def compile_mapping(rules: Sequence[Any], known: frozenset[str] = frozenset()) -> tuple[tuple[TargetPath, str], ...]:
     """The default mapping with ``rules`` ((target path, directory attribute) pairs, or a mapping of them)
-    replacing the entries of the same target."""
+    replacing the entries of the same target; with ``known``, every source must be one of the directory's
+    attributes (a typo would otherwise send nothing, silently)."""
     pairs = dict(DEFAULT_MAPPING)
     items = rules.items() if isinstance(rules, Mapping) else rules
     for item in items:
@@ -88,6 +89,9 @@ def compile_mapping(rules: Sequence[Any]) -> tuple[tuple[TargetPath, str], ...]:
         pairs[item[0]] = item[1]
     if "userName" not in pairs:
         raise ConfigurationError("PingFederate's mapping must give userName")
+    unknown = sorted(source for source in pairs.values() if known and source not in known)
+    if unknown:
+        raise ConfigurationError(f"PingFederate's mapping reads unknown directory attribute(s): {', '.join(unknown)}")
     return tuple((TargetPath.parse(target), source) for target, source in pairs.items())
 
 
@@ -98,7 +102,7 @@ class PingFederateConsole(AdminConsole):
         super().__init__(setup.directory, setup.clock)
         self.profile = self.own_profile(setup, PingFederateProfile)
         self.settings = PingFederateSettings.from_mapping(setup.settings)
-        self.mapping = compile_mapping(setup.rules)
+        self.mapping = compile_mapping(setup.rules, setup.directory.known_attributes())
         self.scim = ScimClient(
             setup.http,
             headers=self.profile.headers,

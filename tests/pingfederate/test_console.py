@@ -324,6 +324,8 @@ def test_mapping_rules_replace_defaults_and_bad_ones_are_refused(server: Server)
     assert ann["externalId"] == "E1" and ann["displayName"] == "Ann"
     with pytest.raises(ConfigurationError, match="is a \\(SCIM path, attribute\\) pair"):
         PingFederateConsole(ConsoleSetup(people(), http, profile, FakeClock(), rules=["userName"]))
+    with pytest.raises(ConfigurationError, match="unknown directory attribute\\(s\\): employeeNumbr"):
+        PingFederateConsole(ConsoleSetup(people(), http, profile, FakeClock(), rules=[("externalId", "employeeNumbr")]))
 
 
 def test_a_user_deleted_on_the_server_is_created_again_at_the_next_cycle(server: Server) -> None:
