@@ -63,6 +63,7 @@ _OKTA_AND_ENTRA = ("mapping", "app", "log_path", "verbose")
 _OKTA_ONLY = ("profile", "tasks_path", "import_groups", "rename_groups", "sync_password", "save")
 _NOT_OKTA = ("dialect",)  # Entra's dialect, or another IdP's profile; Okta's is --profile
 _CONSOLE_ONLY = ("settings",)  # the console IdPs' settings (emulators/core/console.py)
+
 _ENTRA_ONLY = (
     "cycles",
     "flags",
@@ -82,6 +83,13 @@ _ENTRA_ONLY = (
     "client_secret",
     "oauth_scopes",
     "credentials_in",
+)
+# who reads an option, for the refusal of one given to another IdP
+_OWNERS = (
+    (_OKTA_ONLY, "Okta's"),
+    (_ENTRA_ONLY, "Entra's"),
+    (_NOT_OKTA, "for the other IdPs"),
+    (_CONSOLE_ONLY, "for IdPs driven by their admin console"),
 )
 
 
@@ -160,17 +168,7 @@ def _refuse_other_idps_options(ctx: click.Context, idp: str) -> None:
         if _given(ctx, name):
             param = next(p for p in ctx.command.params if p.name == name)
             flag = param.opts[0] if param.opts else name
-            owner = (
-                "Okta's"
-                if name in _OKTA_ONLY
-                else "Entra's"
-                if name in _ENTRA_ONLY
-                else "for the other IdPs"
-                if name in _NOT_OKTA
-                else "for IdPs driven by their admin console"
-                if name in _CONSOLE_ONLY
-                else "Okta's and Entra's"
-            )
+            owner = next((label for names, label in _OWNERS if name in names), "Okta's and Entra's")
             raise UsageProblem(f"{flag} is {owner}; it does nothing with --idp {idp}")
     if idp == "entra" and ctx.params.get("dialect") not in (None, *ENTRA_PROFILES):
         raise UsageProblem(f"--dialect {ctx.params['dialect']!r}: Entra's are {', '.join(sorted(ENTRA_PROFILES))}")
