@@ -68,10 +68,8 @@ def _values(mapping: CompiledEntraMapping, view: Mapping[str, Any]) -> list[tupl
     for row in mapping.rows:
         if row.rule.is_reference or row.rule.apply != "always" or row.path == TargetPath("active"):
             continue
-        if (
-            row.path.attribute.lower() == "roles"
-        ):  # role encodings (docs/entra-idp.md §4 Roles): the payload tests judge them
-            continue
+        if row.path.attribute.lower() == "roles":
+            continue  # role encodings differ by function and dialect (docs/entra-idp.md §4 Roles): not judged here
         value = row.value(view, creating=False)
         if not is_empty(value):
             values.append((row.path, value))
