@@ -98,3 +98,17 @@ Feature: PingFederate's SCIM Provisioner keeps the service provider in step with
     When the IdP stops provisioning the group "eng"
     And the IdP syncs
     Then the group "eng" is not on the service provider
+
+  Scenario: An edit on the service provider never flows back; PingFederate's PUT replaces the whole user
+    Given PingFederate provisions to the service provider
+    And "ann" is assigned to the app
+    And the IdP has synced
+    When the service provider admin sets the displayName of "ann" to "Someone Else"
+    And the service provider admin sets the nickName of "ann" to "annie"
+    And the IdP syncs
+    Then the directory still has displayName "Ann Lee" for "ann"
+    And the displayName of "ann" on the service provider is "Someone Else"
+    When the IdP writes every user it owns again
+    Then the displayName of "ann" on the service provider is "Ann Lee"
+    And "ann" has no nickName on the service provider
+    And the service provider holds the expected state of the directory

@@ -43,6 +43,8 @@ Feature: One-way sync from the IdP directory to the service provider
       | Okta (AIW)               |
       | Entra                    |
       | Entra (aadOptscim062020) |
+      | PingFederate             |
+      | PingFederate (PUT)       |
 
   Scenario Outline: Edits on the service provider never flow back and are overwritten (<idp>)
     Given <idp> provisions to the service provider
@@ -57,6 +59,8 @@ Feature: One-way sync from the IdP directory to the service provider
     And the nickName of "ann" on the service provider is "annie"
     And the service provider holds the expected state of the directory
 
+    # PingFederate replaces a user with a PUT of its mapped attributes only, so a server that follows RFC 7644 §3.5.1
+    # clears an attribute it does not map: features/pingfederate/provisioning.feature shows that rule instead.
     Examples:
       | idp                      |
       | Okta                     |
@@ -80,6 +84,8 @@ Feature: One-way sync from the IdP directory to the service provider
       | Okta (AIW)               |
       | Entra                    |
       | Entra (aadOptscim062020) |
+      | PingFederate             |
+      | PingFederate (PUT)       |
 
   Scenario Outline: Deactivation keeps the user and its id; reactivation returns it (<idp>)
     Given <idp> provisions to the service provider
@@ -100,3 +106,5 @@ Feature: One-way sync from the IdP directory to the service provider
       | Okta (AIW)               |
       | Entra                    |
       | Entra (aadOptscim062020) |
+      | PingFederate             |
+      | PingFederate (PUT)       |
