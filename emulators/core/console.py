@@ -48,6 +48,52 @@ class ConsoleSetup:
 P = TypeVar("P", bound=IdpProfile)
 
 
+class DirectoryActions:
+    """The admin actions that only change the directory, for an IdP that sends at its next sync (a cycle):
+    assignments, profile changes, group membership and names, which groups it provisions."""
+
+    directory: Directory
+
+    def assign_user(self, user_id: str) -> None:
+        self.directory.user(user_id)
+        if user_id not in self.directory.app.users:
+            self.directory.app.users.append(user_id)
+
+    def unassign_user(self, user_id: str) -> None:
+        if user_id in self.directory.app.users:
+            self.directory.app.users.remove(user_id)
+
+    def update_user(self, user_id: str, changes: Mapping[str, Any]) -> None:
+        """Change profile attributes; a None value empties the attribute."""
+        profile = self.directory.user(user_id).profile
+        for name, value in changes.items():
+            if value is None:
+                profile.pop(name, None)
+            else:
+                profile[name] = value
+
+    def connect_group(self, group_id: str) -> None:
+        self.directory.group(group_id)
+        self.directory.app.push_groups[group_id] = True
+
+    def disconnect_group(self, group_id: str) -> None:
+        self.directory.group(group_id)
+        self.directory.app.push_groups[group_id] = False
+
+    def add_member(self, group_id: str, user_id: str) -> None:
+        members = self.directory.group(group_id).members
+        if user_id not in members:
+            members.append(user_id)
+
+    def remove_member(self, group_id: str, user_id: str) -> None:
+        members = self.directory.group(group_id).members
+        if user_id in members:
+            members.remove(user_id)
+
+    def rename_group(self, group_id: str, name: str) -> None:
+        self.directory.group(group_id).name = name
+
+
 class AdminConsole(ABC):
     """The admin verbs shared by every IdP; each IdP says what they send and when."""
 

@@ -26,7 +26,7 @@ from typing import Any
 
 import httpx
 
-from emulators.core.console import AdminConsole, ConsoleSetup
+from emulators.core.console import AdminConsole, ConsoleSetup, DirectoryActions
 from emulators.core.directory import Status, User
 from emulators.core.errors import ConfigurationError
 from emulators.core.expected import ExpectedGroup, ExpectedState, ExpectedUser
@@ -95,7 +95,7 @@ def compile_mapping(rules: Sequence[Any], known: frozenset[str] = frozenset()) -
     return tuple((TargetPath.parse(target), source) for target, source in pairs.items())
 
 
-class PingFederateConsole(AdminConsole):
+class PingFederateConsole(DirectoryActions, AdminConsole):
     label = "PingFederate"
 
     def __init__(self, setup: ConsoleSetup) -> None:
@@ -118,51 +118,13 @@ class PingFederateConsole(AdminConsole):
     def links(self) -> LinkStore:
         return self._links
 
-    # -- admin actions change the datastore; the next cycle sends -----------------------------------------------
-
-    def assign_user(self, user_id: str) -> None:
-        self.directory.user(user_id)
-        if user_id not in self.directory.app.users:
-            self.directory.app.users.append(user_id)
-
-    def unassign_user(self, user_id: str) -> None:
-        if user_id in self.directory.app.users:
-            self.directory.app.users.remove(user_id)
-
-    def update_user(self, user_id: str, changes: Mapping[str, Any]) -> None:
-        profile = self.directory.user(user_id).profile
-        for name, value in changes.items():
-            if value is None:
-                profile.pop(name, None)
-            else:
-                profile[name] = value
+    # -- admin actions change the datastore (DirectoryActions); the next cycle sends -------------------------------
 
     def deactivate(self, user_id: str) -> None:
         self.directory.user(user_id).status = Status.SUSPENDED  # disabled in the datastore
 
     def reactivate(self, user_id: str) -> None:
         self.directory.user(user_id).status = Status.ACTIVE
-
-    def connect_group(self, group_id: str) -> None:
-        self.directory.group(group_id)
-        self.directory.app.push_groups[group_id] = True
-
-    def disconnect_group(self, group_id: str) -> None:
-        self.directory.group(group_id)
-        self.directory.app.push_groups[group_id] = False
-
-    def add_member(self, group_id: str, user_id: str) -> None:
-        members = self.directory.group(group_id).members
-        if user_id not in members:
-            members.append(user_id)
-
-    def remove_member(self, group_id: str, user_id: str) -> None:
-        members = self.directory.group(group_id).members
-        if user_id in members:
-            members.remove(user_id)
-
-    def rename_group(self, group_id: str, name: str) -> None:
-        self.directory.group(group_id).name = name
 
     def provision_all(self) -> None:
         self.sync()

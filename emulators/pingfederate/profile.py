@@ -8,7 +8,7 @@ documentation; entries built on inference say so.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, fields
+from dataclasses import dataclass, fields, replace
 from types import MappingProxyType
 from typing import Any, Literal
 
@@ -109,18 +109,7 @@ PINGFEDERATE_PATCH = PingFederateProfile(
     cycle_seconds=60.0,
     provenance=_PROVENANCE,
 )
-PINGFEDERATE_PUT = PingFederateProfile(
-    name="put",
-    source="pingfederate",
-    headers=_HEADERS,
-    body_headers=_BODY_HEADERS,
-    query_space="%20",
-    rate_limit=PINGFEDERATE_RATE_LIMIT,
-    patch_groups=False,
-    group_page_size=100,
-    cycle_seconds=60.0,
-    provenance=_PROVENANCE,
-)
+PINGFEDERATE_PUT = replace(PINGFEDERATE_PATCH, name="put", patch_groups=False)
 PROFILES: Mapping[str, PingFederateProfile] = MappingProxyType(
     {profile.name: profile for profile in (PINGFEDERATE_PATCH, PINGFEDERATE_PUT)}
 )

@@ -10,12 +10,11 @@ replaced with their in-scope members; a disconnected group is deleted. Its traff
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from typing import Any
 
 import httpx
 
-from emulators.core.console import AdminConsole, ConsoleSetup
+from emulators.core.console import AdminConsole, ConsoleSetup, DirectoryActions
 from emulators.core.directory import Status, User
 from emulators.core.expected import EXTERNAL_ID, ExpectedGroup, ExpectedState, ExpectedUser
 from emulators.core.linkstore import LinkStore
@@ -41,7 +40,7 @@ _VALUES = (
 )
 
 
-class ToyConsole(AdminConsole):
+class ToyConsole(DirectoryActions, AdminConsole):
     label = "Toy"
 
     def __init__(self, setup: ConsoleSetup) -> None:
@@ -55,47 +54,12 @@ class ToyConsole(AdminConsole):
     def links(self) -> LinkStore:
         return self._links
 
-    # admin actions only change the directory; ``sync`` sends
-    def assign_user(self, user_id: str) -> None:
-        if user_id not in self.directory.app.users:
-            self.directory.app.users.append(user_id)
-
-    def unassign_user(self, user_id: str) -> None:
-        if user_id in self.directory.app.users:
-            self.directory.app.users.remove(user_id)
-
-    def update_user(self, user_id: str, changes: Mapping[str, Any]) -> None:
-        profile = self.directory.users[user_id].profile
-        for name, value in changes.items():
-            if value is None:
-                profile.pop(name, None)
-            else:
-                profile[name] = value
-
+    # admin actions only change the directory (DirectoryActions); ``sync`` sends
     def deactivate(self, user_id: str) -> None:
         self.directory.users[user_id].status = Status.DEPROVISIONED
 
     def reactivate(self, user_id: str) -> None:
         self.directory.users[user_id].status = Status.ACTIVE
-
-    def connect_group(self, group_id: str) -> None:
-        self.directory.app.push_groups[group_id] = True
-
-    def disconnect_group(self, group_id: str) -> None:
-        self.directory.app.push_groups[group_id] = False
-
-    def add_member(self, group_id: str, user_id: str) -> None:
-        members = self.directory.group(group_id).members
-        if user_id not in members:
-            members.append(user_id)
-
-    def remove_member(self, group_id: str, user_id: str) -> None:
-        members = self.directory.group(group_id).members
-        if user_id in members:
-            members.remove(user_id)
-
-    def rename_group(self, group_id: str, name: str) -> None:
-        self.directory.group(group_id).name = name
 
     def provision_all(self) -> None:
         self.sync()
